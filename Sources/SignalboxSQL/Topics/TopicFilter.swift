@@ -1,0 +1,138 @@
+/// An MQTT topic filter, as written in a rule's FROM clause (`devices/+/telemetry`, `sensors/#`).
+///
+/// Rules (MQTT 3.1.1 §4.7): levels are separated by `/`; `+` matches exactly one level and must
+/// occupy a whole level; `#` matches any number of levels, including none, and must be the last
+/// level on its own. A filter that starts with a wildcard never matches a topic that starts
+/// with `$` (such as `$aws/things/…`).
+public struct TopicFilter: Sendable, Hashable, CustomStringConvertible {
+    /// One level of a filter.
+    public enum Level: Sendable, Hashable {
+        case literal(String)
+        case singleLevelWildcard
+        case multiLevelWildcard
+    }
+
+    /// The filter as written.
+    public let text: String
+    /// The filter split into levels.
+    public let levels: [Level]
+
+    /// Why a filter is invalid.
+    public struct Invalid: Error, Sendable, Hashable {
+        public var message: String
+        /// Byte offset in the filter text of the offending part.
+        public var offset: Int
+    }
+
+    /// Parses and validates a filter.
+    public init(_ text: String, limits: TopicLimits = TopicLimits()) throws(Invalid) {
+        if text.isEmpty { throw Invalid(message: "the topic filter is empty", offset: 0) }
+        if text.utf8.count > limits.maxBytes {
+            throw Invalid(message: "the topic filter is longer than \(limits.maxBytes) bytes", offset: 0)
+        }
+        if text.utf8.contains(0) { throw Invalid(message: "the topic filter contains a NUL character", offset: 0) }
+        var levels: [Level] = []
+        var offset = 0
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        for (i, part) in parts.enumerated() {
+            if part == "#" {
+                guard i == parts.count - 1 else {
+                    throw Invalid(message: "'#' must be the last level of a topic filter", offset: offset)
+                }
+                levels.append(.multiLevelWildcard)
+            } else if part == "+" {
+                levels.append(.singleLevelWildcard)
+            } else {
+                if let index = part.utf8.firstIndex(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "#") }) {
+                    let within = part.utf8.distance(from: part.utf8.startIndex, to: index)
+                    throw Invalid(
+                        message: "a wildcard ('+' or '#') must occupy a whole topic level", offset: offset + within)
+                }
+                levels.append(.literal(String(part)))
+            }
+            offset += part.utf8.count + 1
+        }
+        let counted = levels.last == .multiLevelWildcard ? levels.count - 1 : levels.count
+        if counted > limits.maxLevels {
+            throw Invalid(message: "the topic filter has more than \(limits.maxLevels) levels", offset: 0)
+        }
+        self.text = text
+        self.levels = levels
+    }
+
+    /// Whether the filter contains a wildcard.
+    public var hasWildcards: Bool { levels.contains { !$0.isLiteral } }
+
+    /// Whether `topic` matches this filter.
+    public func matches(_ topic: String) -> Bool {
+        let topicLevels = topic.split(separator: "/", omittingEmptySubsequences: false)
+        if topic.hasPrefix("$"), let first = levels.first, !first.isLiteral { return false }
+        var i = 0
+        for level in levels {
+            switch level {
+            case .multiLevelWildcard: return true
+            case .singleLevelWildcard:
+                guard i < topicLevels.count else { return false }
+            case .literal(let literal):
+                guard i < topicLevels.count, topicLevels[i] == literal else { return false }
+            }
+            i += 1
+        }
+        return i == topicLevels.count
+    }
+
+    public var description: String { text }
+}
+
+extension TopicFilter.Level {
+    /// Whether the level is a literal.
+    public var isLiteral: Bool {
+        if case .literal = self { return true }
+        return false
+    }
+}
+
+/// Limits on topic names (AWS IoT defaults).
+public struct TopicLimits: Sendable, Hashable {
+    /// The longest topic, in UTF-8 bytes.
+    public var maxBytes: Int
+    /// The most levels (slashes + 1) a topic may have.
+    public var maxLevels: Int
+
+    public init(maxBytes: Int = 256, maxLevels: Int = 8) {
+        self.maxBytes = maxBytes
+        self.maxLevels = maxLevels
+    }
+}
+
+/// Validation of topic names that messages are published to.
+public enum TopicName {
+    /// Why a topic name is invalid.
+    public struct Invalid: Error, Sendable, Hashable, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
+    }
+
+    /// Checks a topic a message is published to: non-empty, no wildcards, no NUL, within limits.
+    ///
+    /// The `$aws/…` reserved topics may be one level deeper than `maxLevels` allows for user topics.
+    public static func validate(_ topic: String, limits: TopicLimits = TopicLimits()) throws(Invalid) {
+        if topic.isEmpty { throw Invalid(message: "the topic is empty") }
+        let utf8 = topic.utf8
+        if utf8.count > limits.maxBytes { throw Invalid(message: "the topic is longer than \(limits.maxBytes) bytes") }
+        var slashes = 0
+        for byte in utf8 {
+            switch byte {
+            case UInt8(ascii: "+"), UInt8(ascii: "#"):
+                throw Invalid(message: "the topic contains a wildcard ('+' or '#'); publish to a concrete topic")
+            case 0: throw Invalid(message: "the topic contains a NUL character")
+            case UInt8(ascii: "/"): slashes += 1
+            default: break
+            }
+        }
+        let reservedAllowance = topic.hasPrefix("$aws/") ? 3 : 0
+        if slashes + 1 > limits.maxLevels + reservedAllowance {
+            throw Invalid(message: "the topic has more than \(limits.maxLevels) levels")
+        }
+    }
+}

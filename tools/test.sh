@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs every test: builds, checks the shipped rules.yaml, then runs the whole test suite.
+# Usage: bash tools/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source tools/setup.sh
+
+echo "== build"
+swift build --build-tests
+echo "== signalbox check rules.yaml"
+"$(swift build --show-bin-path)/signalbox" check rules.yaml
+echo "== swift test"
+# Swift Testing prints its summary ("Test run with N tests … passed") last.
+swift test --skip-build 2>&1 | tee /tmp/signalbox-test.log

@@ -45,7 +45,7 @@ let package = Package(
         .testTarget(name: "SignalboxSQLTests", dependencies: ["SignalboxSQL", "SignalboxJSON"]),
         .testTarget(name: "SignalboxCoreTests", dependencies: ["SignalboxCore", "SignalboxSQL", "SignalboxJSON"]),
         .testTarget(name: "SignalboxConfigTests", dependencies: ["SignalboxConfig", "SignalboxCore"]),
-        .testTarget(name: "SignalboxCLITests", dependencies: ["signalbox"], resources: [.copy("Golden")]),
+        .testTarget(name: "SignalboxCLITests", dependencies: ["signalbox"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -13,7 +13,11 @@ public struct Parser {
     /// The statement's bytes, to recover how names that are keywords were spelled.
     let sourceBytes: [UInt8]
     var index = 0
+    /// Nesting depth of the expression being parsed.
     var depth = 0
+    /// Operators and path steps in the chains on the current path: together with `depth`, a
+    /// bound on the height of the tree (long `a + b + c …` chains nest without parentheses).
+    var chainLength = 0
     let maxDepth: Int
 
     /// Parses a whole statement: `[SET …] SELECT … FROM '…' [WHERE …]`.
@@ -123,6 +127,16 @@ public struct Parser {
             throw Diagnostic(
                 "too-deep", "expression nested more than \(maxDepth) levels deep", at: range,
                 help: "simplify the expression or split it with SET variables")
+        }
+    }
+
+    /// Counts one more operator or path step on the current path.
+    mutating func extendChain(_ range: SourceRange) throws(Diagnostic) {
+        chainLength += 1
+        if depth + chainLength > maxDepth * 4 {
+            throw Diagnostic(
+                "too-deep", "expression too long: more than \(maxDepth * 4) operators in a row", at: range,
+                help: "split it with SET variables")
         }
     }
 
@@ -244,9 +258,14 @@ public struct Parser {
 
     mutating func parseBinary(minPrecedence: Int) throws(Diagnostic) -> Expr {
         try enter(current.range)
-        defer { depth -= 1 }
+        let chainAtStart = chainLength
+        defer {
+            depth -= 1
+            chainLength = chainAtStart
+        }
         var lhs = try parsePrefix(minPrecedence: minPrecedence)
         while true {
+            try extendChain(current.range)
             // [NOT] IN binds like a comparison.
             if Self.comparisonPrecedence >= minPrecedence, isKeyword(.in) || (isKeyword(.not) && nextIsIn()) {
                 let negated = accept(.not)
@@ -309,12 +328,8 @@ public struct Parser {
 
     mutating func parsePostfix(_ base: Expr) throws(Diagnostic) -> Expr {
         var expr = base
-        var steps = 0
         while true {
-            steps += 1
-            if steps > maxDepth * 4 {
-                throw Diagnostic("too-deep", "path too long", at: expr.range, help: "use fewer '.' or '[…]' steps")
-            }
+            try extendChain(current.range)
             if accept(.dot) {
                 let name: String
                 switch current.kind {
@@ -378,8 +393,6 @@ public struct Parser {
             return Expr(.wildcard, token.range)
         case .symbol(.leftParen):
             _ = advance()
-            try enter(token.range)
-            defer { depth -= 1 }
             if isKeyword(.select) {
                 let query = try parseQuery(nested: true)
                 let close = try expect(.rightParen, "')' to close the nested query")
@@ -391,8 +404,6 @@ public struct Parser {
             return inner
         case .symbol(.leftBracket):
             _ = advance()
-            try enter(token.range)
-            defer { depth -= 1 }
             var elements: [Expr] = []
             if !isSymbol(.rightBracket) {
                 repeat { elements.append(try parseExpression()) } while accept(.comma)
@@ -401,8 +412,6 @@ public struct Parser {
             return Expr(.array(elements), token.range.union(close.range))
         case .symbol(.leftBrace):
             _ = advance()
-            try enter(token.range)
-            defer { depth -= 1 }
             var members: [Expr.ObjectMember] = []
             if !isSymbol(.rightBrace) {
                 repeat {
@@ -434,9 +443,7 @@ public struct Parser {
     }
 
     mutating func parseCall(name: String, nameRange: SourceRange) throws(Diagnostic) -> Expr {
-        let open = advance()  // (
-        try enter(open.range)
-        defer { depth -= 1 }
+        _ = advance()  // (
         if name.lowercased() == "cast" {
             let value = try parseExpression()
             guard accept(.as) else { throw unexpected("AS in cast(value AS type)") }
@@ -466,8 +473,6 @@ public struct Parser {
 
     mutating func parseCase() throws(Diagnostic) -> Expr {
         let start = advance().range  // CASE
-        try enter(start)
-        defer { depth -= 1 }
         var subject: Expr?
         if !isKeyword(.when) { subject = try parseExpression() }
         var whens: [Expr.WhenClause] = []

@@ -104,7 +104,7 @@ public struct Compiler: Sendable {
                 var compiled: [CompiledQuery.Item] = []
                 for (position, item) in items.enumerated() {
                     switch item {
-                    case .wildcard: compiled.append(.wildcard)
+                    case .wildcard(let range): compiled.append(.wildcard(range))
                     case .expression(let expr, let alias, _):
                         let path = alias ?? [Self.defaultName(for: expr, position: position + 1)]
                         compiled.append(.named(path, compileExpr(expr).closure))
@@ -379,6 +379,24 @@ public struct Compiler: Sendable {
             }
         }
         let compiled = arguments.map { compileExpr($0) }
+        if lowered == "decode", compiled.count > 1, case .string(let scheme)?? = compiled[1].constant,
+            let reason = BuiltinFunctions.cloudOnlyDecodingSchemes[scheme.lowercased()]
+        {
+            diagnostics.append(
+                Diagnostic(
+                    "cloud-only-function", "decoding scheme '\(scheme)' is not available in Signalbox",
+                    at: arguments[1].range, help: reason))
+            return .constant(nil)
+        }
+        // topic(n) with a constant n, the commonest call in rules and templates, reads the level directly.
+        if lowered == "topic", compiled.count == 1, case .int(let n)?? = compiled[0].constant {
+            guard n >= 1, n <= Int64(Int32.max) else { return .constant(nil) }
+            let index = Int(n) - 1
+            return .dynamic { frame in
+                let levels = frame.topicLevels
+                return index < levels.count ? .string(String(levels[index])) : nil
+            }
+        }
         let allConstant = compiled.allSatisfy { $0.constant != nil }
         let closures = compiled.map(\.closure)
         let callRange = range
@@ -416,18 +434,27 @@ public struct Compiler: Sendable {
                     return .constant(nil)
                 }
             }
+            // Errors a function throws (a failing shadow store) are located at the call.
+            let located: @Sendable ([Value?], EvaluationFrame) throws -> Value? = { values, frame in
+                do {
+                    return try body(values, frame)
+                } catch var error as EvaluationError {
+                    error.range = callRange
+                    throw error
+                }
+            }
             switch closures.count {
             case 0:
-                return .dynamic { frame in try body([], frame) }
+                return .dynamic { frame in try located([], frame) }
             case 1:
                 let a = closures[0]
-                return .dynamic { frame in try body([try a(frame)], frame) }
+                return .dynamic { frame in try located([try a(frame)], frame) }
             default:
                 return .dynamic { frame in
                     var values: [Value?] = []
                     values.reserveCapacity(closures.count)
                     for closure in closures { values.append(try closure(frame)) }
-                    return try body(values, frame)
+                    return try located(values, frame)
                 }
             }
         }
@@ -460,7 +487,7 @@ public struct Compiler: Sendable {
 /// The closures of a compiled query.
 struct CompiledQuery: Sendable {
     enum Item: @unchecked Sendable {  // closures capture only immutable compiled state
-        case wildcard
+        case wildcard(SourceRange)
         case named([String], Evaluator)
     }
 
@@ -487,7 +514,7 @@ struct CompiledQuery: Sendable {
             var object = JSONObject(minimumCapacity: items.count)
             for item in items {
                 switch item {
-                case .wildcard:
+                case .wildcard(let range):
                     switch frame.row {
                     case .object(let row):
                         for member in row { object[member.key] = member.value }
@@ -496,7 +523,7 @@ struct CompiledQuery: Sendable {
                     default:
                         throw EvaluationError(
                             "'*' with other items needs a JSON object payload; this payload is not one",
-                            at: SourceRange(at: 0))
+                            at: range)
                     }
                 case .named(let path, let evaluator):
                     guard let value = try evaluator(frame) else { continue }

@@ -134,7 +134,7 @@ struct Explainer {
             let rv = try? value(of: r).get()
             if lv == nil { reasons += whyUndefined(l, depth: depth + 1) }
             if rv == nil { reasons += whyUndefined(r, depth: depth + 1) }
-            if !reasons.isEmpty { return reasons + ["so \(shown) is Undefined"] }
+            if !reasons.isEmpty { return reasons }
             return ["\(op.rawValue) of \(typeName(lv)) and \(typeName(rv)) is Undefined (see the operator's type table)"]
         case .unary(_, let operand), .cast(let operand, _):
             let v = try? value(of: operand).get()

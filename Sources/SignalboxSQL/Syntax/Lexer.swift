@@ -58,7 +58,7 @@ public struct Lexer {
             if nameStart == position {
                 diagnostics.append(
                     Diagnostic(
-                        "parse.variable", "expected a variable name after '@'", at: SourceRange(start: start, end: position + 1)))
+                        "parse.variable", "expected a variable name after '@'", at: SourceRange(start: start, end: position)))
             }
             return Token(.variable(text(nameStart, position)), SourceRange(start: start, end: position))
         case UInt8(ascii: "0")...UInt8(ascii: "9"):

@@ -1,0 +1,265 @@
+import SignalboxSQL
+
+/// Every rule of a rules file, compiled, with a topic trie that picks the candidate rules for a topic.
+///
+/// Building a rule set compiles every rule's SQL (disabled rules too, so errors are caught early),
+/// every string of every action's `with:` tree and every throttle key as a template against the
+/// rule's statement, and checks names. It collects **all** problems of all rules before failing.
+///
+/// For example:
+/// ```swift
+/// let ruleSet = try RuleSet(document)
+/// for rule in ruleSet.candidates(forTopic: "gateways/gw1/devices/f1/telemetry") { … }
+/// ```
+package struct RuleSet: Sendable {
+    /// Every rule, disabled ones included, in file order.
+    package let rules: [Rule]
+    /// Enabled rules by FROM filter; elements are indexes into `rules`.
+    let trie: TopicTrie<Int>
+
+    /// Compiles `document`.
+    ///
+    /// - Parameters:
+    ///   - document: The rules.
+    ///   - options: SQL compile options (the SQL functions available, limits).
+    ///   - fileName: The name used in the thrown error's summary.
+    /// - Throws: ``RulesError`` with every problem found.
+    package init(_ document: RulesDocument, options: CompileOptions = CompileOptions(), fileName: String = "<rules>")
+        throws(RulesError)
+    {
+        let (ruleSet, diagnostics) = Self.compile(document, options: options)
+        guard let ruleSet else { throw RulesError(fileName: fileName, diagnostics: diagnostics) }
+        self = ruleSet
+    }
+
+    private init(rules: [Rule]) {
+        var trie = TopicTrie<Int>()
+        for rule in rules where rule.isEnabled { trie.insert(rule.topicFilter, rule.index) }
+        self.rules = rules
+        self.trie = trie
+    }
+
+    /// Enabled rules whose FROM filter matches `topic`, in file order.
+    package func candidates(forTopic topic: String) -> [Rule] {
+        trie.matches(topic).map { rules[$0] }
+    }
+
+    /// The rule named `name`, enabled or not.
+    package func rule(named name: String) -> Rule? {
+        rules.first { $0.name == name }
+    }
+
+    /// The number of enabled rules.
+    package var enabledCount: Int { rules.count { $0.isEnabled } }
+
+    /// Compiles `document`, returning the rule set, or nil and every problem found.
+    package static func compile(_ document: RulesDocument, options: CompileOptions = CompileOptions())
+        -> (ruleSet: RuleSet?, diagnostics: [LocatedDiagnostic])
+    {
+        var compiler = RuleCompiler(options: options)
+        var rules: [Rule] = []
+        for (index, definition) in document.rules.enumerated() {
+            if let rule = compiler.compile(definition, index: index) { rules.append(rule) }
+        }
+        let diagnostics = LocatedDiagnostic.sorted(compiler.diagnostics)
+        guard diagnostics.isEmpty else { return (nil, diagnostics) }
+        return (RuleSet(rules: rules), [])
+    }
+}
+
+/// Compiles rule definitions one by one, collecting every diagnostic.
+struct RuleCompiler {
+    /// SQL compile options.
+    let options: CompileOptions
+    /// Every problem found so far.
+    var diagnostics: [LocatedDiagnostic] = []
+    /// The first definition of each rule name, to report duplicates.
+    var namesSeen: [String: LocatedString] = [:]
+
+    /// The longest rule name accepted (as in AWS IoT).
+    static let maxNameLength = 128
+
+    /// A compiler with no problems found yet.
+    init(options: CompileOptions) { self.options = options }
+
+    /// Compiles one rule; nil when it has problems (which are recorded).
+    mutating func compile(_ definition: RuleDefinition, index: Int) -> Rule? {
+        let name = definition.name.value
+        checkName(definition.name)
+        let statement: Statement?
+        do {
+            statement = try Statement(definition.sql.value, options: options)
+        } catch {
+            diagnostics += error.diagnostics.map { definition.sql.diagnostic($0, ruleName: name) }
+            statement = nil
+        }
+        // When the SQL has errors, templates are still checked, against a stand-in statement with
+        // the same SET variables (as long as the SQL parses).
+        let templateStatement = statement ?? standIn(for: definition.sql.value)
+        var actions: [CompiledAction] = []
+        for (actionIndex, action) in definition.actions.enumerated() {
+            if let compiled = compile(action, index: actionIndex, statement: templateStatement, ruleName: name) {
+                actions.append(compiled)
+            }
+        }
+        var errorAction: CompiledAction?
+        if let action = definition.errorAction {
+            errorAction = compile(action, index: nil, statement: templateStatement, ruleName: name)
+        }
+        guard let statement else { return nil }
+        return Rule(
+            definition: definition, index: index, statement: statement, actions: actions, errorAction: errorAction)
+    }
+
+    /// A statement that defines the same SET variables as `sql`, for checking templates when `sql`
+    /// parses but does not compile; nil when it does not parse.
+    func standIn(for sql: String) -> Statement? {
+        guard let query = try? Parser.parse(sql, maxDepth: options.maxDepth) else { return nil }
+        var names: [String] = []
+        for assignment in query.assignments where !names.contains(assignment.name) { names.append(assignment.name) }
+        let set = names.isEmpty ? "" : "SET " + names.map { "@\($0) = null" }.joined(separator: ", ") + " "
+        return try? Statement(set + "SELECT * FROM '#'", options: options)
+    }
+
+    /// Checks a rule name's spelling, length and uniqueness.
+    mutating func checkName(_ name: LocatedString) {
+        let value = name.value
+        if value.isEmpty {
+            diagnostics.append(
+                name.diagnostic("rule-name", "the rule name is empty", help: "name it, like fridge-too-warm"))
+            return
+        }
+        if let bad = value.utf8.firstIndex(where: { !Self.isNameByte($0) }) {
+            let offset = value.utf8.distance(from: value.utf8.startIndex, to: bad)
+            let width = value[bad...].first.map { String($0).utf8.count } ?? 1
+            diagnostics.append(
+                name.diagnostic(
+                    "rule-name", "a rule name may only contain letters, digits, '_' and '-'",
+                    at: SourceRange(start: offset, end: offset + width), help: "rename it, like fridge-too-warm",
+                    ruleName: value))
+        } else if value.utf8.count > Self.maxNameLength {
+            diagnostics.append(
+                name.diagnostic(
+                    "rule-name", "the rule name is longer than \(Self.maxNameLength) characters", ruleName: value))
+        }
+        if let first = namesSeen[value] {
+            let line = first.span.location.line
+            diagnostics.append(
+                name.diagnostic(
+                    "duplicate-rule", "there is already a rule named '\(value)'",
+                    help: "rule names must be unique; the first is on line \(line)", ruleName: value))
+        } else {
+            namesSeen[value] = name
+        }
+    }
+
+    /// Whether `byte` may appear in a rule name: `[A-Za-z0-9_-]`.
+    static func isNameByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"):
+            true
+        default: false
+        }
+    }
+
+    /// Whether `byte` may appear in a handler function name: `[a-z0-9-]`.
+    static func isFunctionNameByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"): true
+        default: false
+        }
+    }
+
+    /// Checks the structure of a handler function name (the registry checks that it exists).
+    mutating func checkFunctionName(_ function: LocatedString, ruleName: String) {
+        let value = function.value
+        if value.isEmpty {
+            diagnostics.append(
+                function.diagnostic(
+                    "function-name", "the handler function name is empty", help: "name a handler, like persist",
+                    ruleName: ruleName))
+        } else if !value.utf8.allSatisfy(Self.isFunctionNameByte) {
+            let lowered = String(value.lowercased().map { $0 == "_" ? "-" : $0 })
+            let help =
+                lowered.utf8.allSatisfy(Self.isFunctionNameByte)
+                ? "did you mean '\(lowered)'?" : "handler names use lowercase letters, digits and '-'"
+            diagnostics.append(
+                function.diagnostic(
+                    "function-name", "invalid handler function name", help: help, ruleName: ruleName))
+        }
+    }
+
+    /// Checks an action and, when the statement compiled, compiles its templates against it.
+    mutating func compile(_ action: ActionDefinition, index: Int?, statement: Statement?, ruleName: String)
+        -> CompiledAction?
+    {
+        checkFunctionName(action.function, ruleName: ruleName)
+        guard let statement else { return nil }
+        let before = diagnostics.count
+        let config = compileTree(action.with, statement: statement, ruleName: ruleName)
+        var throttleKey: Template?
+        if let key = action.throttle?.key {
+            throttleKey = compileTemplate(key, statement: statement, ruleName: ruleName)
+        }
+        guard diagnostics.count == before, let config else { return nil }
+        return CompiledAction(definition: action, index: index, config: config, throttleKey: throttleKey)
+    }
+
+    /// Compiles every string of a `with:` tree as a template; nil when one fails.
+    mutating func compileTree(_ value: ConfigValue, statement: Statement, ruleName: String) -> TemplateValue? {
+        switch value.kind {
+        case .null: return .null
+        case .bool(let b): return .bool(b)
+        case .int(let i): return .int(i)
+        case .double(let d): return .double(d)
+        case .string(let string):
+            return compileTemplate(string, statement: statement, ruleName: ruleName).map { .string($0) }
+        case .array(let items):
+            var compiled: [TemplateValue] = []
+            var failed = false
+            for item in items {
+                if let value = compileTree(item, statement: statement, ruleName: ruleName) {
+                    compiled.append(value)
+                } else {
+                    failed = true
+                }
+            }
+            return failed ? nil : .array(compiled)
+        case .map(let entries):
+            var compiled: [(key: String, value: TemplateValue)] = []
+            var failed = false
+            for entry in entries {
+                if let value = compileTree(entry.value, statement: statement, ruleName: ruleName) {
+                    compiled.append((entry.key.value, value))
+                } else {
+                    failed = true
+                }
+            }
+            return failed ? nil : .object(compiled)
+        }
+    }
+
+    /// Compiles one string as a template; a substituted environment value may not contain `${`,
+    /// because the template would read it as an expression.
+    mutating func compileTemplate(_ string: LocatedString, statement: Statement, ruleName: String) -> Template? {
+        for substitution in string.substitutions {
+            let bytes = Array(string.value.utf8)[substitution.valueRange.start..<substitution.valueRange.end]
+            if bytes.firstRange(of: Array("${".utf8)) != nil {
+                diagnostics.append(
+                    LocatedDiagnostic(
+                        Diagnostic(
+                            "env", "the value of environment variable '\(substitution.variable)' contains '${'",
+                            at: substitution.sourceRange, help: "templates would read it as an expression"),
+                        source: string.source, ruleName: ruleName))
+                return nil
+            }
+        }
+        do {
+            return try statement.template(string.value)
+        } catch {
+            diagnostics += error.diagnostics.map { string.diagnostic($0, ruleName: ruleName) }
+            return nil
+        }
+    }
+}

@@ -16,6 +16,16 @@ bin="$(swift build -c release --show-bin-path)/signalbox"
 echo "== signalbox check $rules"
 "$bin" check "$rules"
 
+topic=gateways/gw-01/devices/fridge-7/telemetry
+shadow='fridge-7={"state":{"desired":{"maxTemp":5,"alertPhone":"+15550100"}}}'
+run_sample() {
+    echo
+    echo "== signalbox test $rules --topic $topic --payload '$1' ${2:+--shadow '$2'}"
+    if [ -n "${2:-}" ]; then "$bin" test "$rules" --topic "$topic" --payload "$1" --shadow "$2"
+    else "$bin" test "$rules" --topic "$topic" --payload "$1"; fi
+}
 echo
-echo "== sample messages (signalbox test: matching rules, outputs, action parameters)"
-"$bin" test "$rules" --samples
+echo "Sample gateway messages through the rules (nothing is executed; the server arrives with the runtime):"
+run_sample '{"temp": 4.2, "battery": 87}' "$shadow"      # a normal reading
+run_sample '{"temp": 9.5, "battery": 12}' "$shadow"      # too warm and a low battery
+run_sample '{"temp": 9.5, "battery": 80}'                # too warm, but the fridge has no shadow yet

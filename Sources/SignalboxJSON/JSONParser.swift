@@ -1,9 +1,11 @@
 /// A fast, strict JSON parser (RFC 8259) into ``Value``.
 ///
 /// - Integers that fit in `Int64` stay integers; any number with a fraction or exponent, or too
-///   large for `Int64`, becomes a `Double`.
-/// - Strings are validated as UTF-8; every escape, including surrogate pairs, is decoded; a lone
-///   surrogate escape is an error.
+///   large for `Int64`, becomes a `Double`. A number beyond `Double`'s range is an error, never
+///   infinity (which has no JSON form).
+/// - Strings are validated as UTF-8 (an error points at the first byte of the ill-formed
+///   sequence); every escape, including surrogate pairs, is decoded; a lone surrogate escape is an
+///   error.
 /// - Nesting deeper than ``Options/maxDepth`` is an error, never a stack overflow.
 ///
 /// For example:
@@ -253,7 +255,8 @@ extension JSONParser {
             let b1 = bytes[position + 1]
             guard b1 >= lower && b1 <= upper else { throw error(.invalidUTF8, "invalid UTF-8 sequence") }
             for i in 2..<length where bytes[position + i] & 0xC0 != 0x80 {
-                throw error(.invalidUTF8, "invalid UTF-8 sequence", at: position + i)
+                // Reported, like every UTF-8 error, at the first byte of the ill-formed sequence.
+                throw error(.invalidUTF8, "invalid UTF-8 sequence")
             }
             position += length
         }
@@ -320,9 +323,10 @@ extension JSONParser {
         }
 
         mutating func parseHex4(escapeStart: Int) throws(JSONError) -> UInt32 {
-            guard position + 4 <= bytes.count else { throw error(.unexpectedEnd, "truncated \\u escape") }
             var value: UInt32 = 0
             for _ in 0..<4 {
+                // Only the end of the input is "unexpected end"; `"\u12"` is a bad escape.
+                guard position < bytes.count else { throw error(.unexpectedEnd, "truncated \\u escape") }
                 let byte = bytes[position]
                 let digit: UInt32
                 switch byte {
@@ -446,8 +450,9 @@ extension JSONParser {
                 }
             }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
-            guard let value = Double(text) else {
-                throw error(.invalidNumber, "invalid number", at: start)
+            // A magnitude beyond Double would become infinity, which has no JSON form.
+            guard let value = Double(text), value.isFinite else {
+                throw error(.invalidNumber, "number out of range", at: start)
             }
             return .double(value)
         }

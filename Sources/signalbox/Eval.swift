@@ -37,7 +37,12 @@ struct EvalRunner {
     }
 
     static func error(_ kind: String, _ message: String, line: Int, column: Int) -> JSONObject {
-        ["error": ["kind": .string(kind), "message": .string(message), "line": .int(Int64(line)), "column": .int(Int64(column))]]
+        [
+            "error": [
+                "kind": .string(kind), "message": .string(message), "line": .int(Int64(line)),
+                "column": .int(Int64(column)),
+            ]
+        ]
     }
 
     mutating func statement(for sql: String) -> Result<Statement, DiagnosticList> {
@@ -103,7 +108,8 @@ struct EvalRunner {
         if case .object(let requested) = fields["templates"] {
             for member in requested {
                 guard case .string(let text) = member.value else {
-                    return Self.error("parse", "invalid case: template '\(member.key)' must be a string", line: 1, column: 1)
+                    return Self.error(
+                        "parse", "invalid case: template '\(member.key)' must be a string", line: 1, column: 1)
                 }
                 do {
                     templates.append((member.key, try statement.template(text)))

@@ -140,7 +140,9 @@ struct TestReport {
         } catch {
             let text = (error as? EvaluationError)?.message ?? "evaluation failed"
             out += "✗ \(rule.name): evaluation failed: \(text)\n"
-            if let errorAction = rule.errorAction { out += "    the error action (\(errorAction.function)) would run\n" }
+            if let errorAction = rule.errorAction {
+                out += "    the error action (\(errorAction.function)) would run\n"
+            }
             return false
         }
         guard let output else {
@@ -171,7 +173,9 @@ struct TestReport {
                 if case .object(let object) = parameters {
                     let secret = Self.environmentKeys(action.definition.with)
                     for member in object {
-                        let shown = secret.contains(member.key) ? "(from the environment, not shown)" : JSONSerializer.string(member.value)
+                        let shown =
+                            secret.contains(member.key)
+                            ? "(from the environment, not shown)" : JSONSerializer.string(member.value)
                         out += "      \(member.key): \(shown)\n"
                     }
                 } else {

@@ -75,7 +75,8 @@ enum CLI {
     }
 
     /// Compares `actual` with the golden file `name`, or rewrites it in update mode.
-    static func assertGolden(_ actual: String, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func assertGolden(_ actual: String, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws
+    {
         let url = goldenDirectory.appendingPathComponent(name)
         if ProcessInfo.processInfo.environment["SIGNALBOX_UPDATE_GOLDEN"] == "1" {
             try FileManager.default.createDirectory(at: goldenDirectory, withIntermediateDirectories: true)

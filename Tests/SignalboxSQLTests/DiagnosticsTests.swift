@@ -140,15 +140,19 @@ struct DiagnosticsTests {
     @Test func cloudOnlyFunctionsSayWhy() {
         let text = diagnostics("SELECT aws_lambda('arn:aws:lambda:us-east-1:1:function:f', *) FROM 'a'")
         #expect(text.hasPrefix("error: function 'aws_lambda' is not available in Signalbox\n"))
-        for name in ["get_dynamodb('t','k','v','r')", "get_secret('a','b','c','d')", "machinelearning_predict('m','r',*)"] {
+        for name in [
+            "get_dynamodb('t','k','v','r')", "get_secret('a','b','c','d')", "machinelearning_predict('m','r',*)",
+        ] {
             #expect(diagnostics("SELECT \(name) FROM 'a'").contains("is not available in Signalbox"), "\(name)")
         }
     }
 
     @Test func nestingIsBoundedWithoutCrashing() {
-        let deep = "SELECT a FROM 'a' WHERE " + String(repeating: "(", count: 100) + "1" + String(repeating: ")", count: 100)
+        let deep =
+            "SELECT a FROM 'a' WHERE " + String(repeating: "(", count: 100) + "1" + String(repeating: ")", count: 100)
         #expect(diagnostics(deep).hasPrefix("error: expression nested more than 64 levels deep"))
-        let fine = "SELECT a FROM 'a' WHERE " + String(repeating: "(", count: 60) + "1" + String(repeating: ")", count: 60)
+        let fine =
+            "SELECT a FROM 'a' WHERE " + String(repeating: "(", count: 60) + "1" + String(repeating: ")", count: 60)
         #expect(diagnostics(fine) == "")
         let chain = "SELECT " + Array(repeating: "1", count: 5000).joined(separator: " + ") + " AS x FROM 'a'"
         #expect(diagnostics(chain).hasPrefix("error: expression too long"))

@@ -12,7 +12,10 @@ struct OperatorsTests {
         var payload: String
         var expected: Value?
         var description: String { "\(expression) with \(payload)" }
-        init(_ expression: String, _ expected: Value?, payload: String = #"{"i":5,"d":2.5,"s":"abc","n":"3","b":true,"nul":null,"a":[1,2],"o":{"k":1}}"#) {
+        init(
+            _ expression: String, _ expected: Value?,
+            payload: String = #"{"i":5,"d":2.5,"s":"abc","n":"3","b":true,"nul":null,"a":[1,2],"o":{"k":1}}"#
+        ) {
             self.expression = expression
             self.payload = payload
             self.expected = expected
@@ -149,24 +152,26 @@ extension String {
 struct ConversionsTests {
     static let U: Value? = nil
 
-    @Test(arguments: [
-        ("cast(5 AS Decimal)", Value.int(5)), ("cast(2.5 AS Decimal)", 2.5), ("cast(10.0 AS Decimal)", 10),
-        ("cast(true AS Decimal)", 1.0), ("cast('1.5' AS Decimal)", 1.5), ("cast('x' AS Decimal)", nil),
-        ("cast(2.7 AS Int)", 2), ("cast(-2.7 AS Int)", -3), ("cast('1.5' AS Int)", 1), ("cast(true AS Int)", 1),
-        ("cast(false AS Integer)", 0), ("cast(null AS Int)", nil), ("cast([1] AS Int)", nil),
-        ("cast(0 AS Boolean)", false), ("cast(2 AS Bool)", true), ("cast(0.0 AS Boolean)", false),
-        ("cast('TRUE' AS Boolean)", true), ("cast('yes' AS Boolean)", nil), ("cast(null AS Boolean)", nil),
-        ("cast(5 AS String)", "5"), ("cast(2.5 AS varchar)", "2.5"), ("cast(true AS String)", "true"),
-        ("cast([1,'a'] AS String)", #"[1,"a"]"#), ("cast({'k':null} AS String)", #"{"k":null}"#),
-        ("cast(null AS String)", nil), ("cast(missing AS String)", nil),
-    ] as [(String, Value?)])
+    @Test(
+        arguments: [
+            ("cast(5 AS Decimal)", Value.int(5)), ("cast(2.5 AS Decimal)", 2.5), ("cast(10.0 AS Decimal)", 10),
+            ("cast(true AS Decimal)", 1.0), ("cast('1.5' AS Decimal)", 1.5), ("cast('x' AS Decimal)", nil),
+            ("cast(2.7 AS Int)", 2), ("cast(-2.7 AS Int)", -3), ("cast('1.5' AS Int)", 1), ("cast(true AS Int)", 1),
+            ("cast(false AS Integer)", 0), ("cast(null AS Int)", nil), ("cast([1] AS Int)", nil),
+            ("cast(0 AS Boolean)", false), ("cast(2 AS Bool)", true), ("cast(0.0 AS Boolean)", false),
+            ("cast('TRUE' AS Boolean)", true), ("cast('yes' AS Boolean)", nil), ("cast(null AS Boolean)", nil),
+            ("cast(5 AS String)", "5"), ("cast(2.5 AS varchar)", "2.5"), ("cast(true AS String)", "true"),
+            ("cast([1,'a'] AS String)", #"[1,"a"]"#), ("cast({'k':null} AS String)", #"{"k":null}"#),
+            ("cast(null AS String)", nil), ("cast(missing AS String)", nil),
+        ] as [(String, Value?)])
     func cast(_ expression: String, _ expected: Value?) throws {
         #expect(try value(expression) == expected)
     }
 
-    @Test(arguments: [
-        ("0", 0.0), ("-1.2", -1.2), ("5E-12", 5e-12), ("5e3", 5000.0), ("12", 12.0),
-    ] as [(String, Double)])
+    @Test(
+        arguments: [
+            ("0", 0.0), ("-1.2", -1.2), ("5E-12", 5e-12), ("5e3", 5000.0), ("12", 12.0),
+        ] as [(String, Double)])
     func decimalStrings(_ text: String, _ expected: Double) {
         #expect(Conversions.parseDecimalString(text) == expected)
     }

@@ -19,9 +19,13 @@ struct StatementTests {
 
     static let guideExamples: [Case] = [
         // SELECT clause page.
-        Case("SELECT * FROM 'topic/subtopic'", #"{"color":"red", "temperature":50}"#, #"{"color":"red","temperature":50}"#),
+        Case(
+            "SELECT * FROM 'topic/subtopic'", #"{"color":"red", "temperature":50}"#,
+            #"{"color":"red","temperature":50}"#),
         Case("SELECT color FROM 'topic/subtopic'", #"{"color":"red", "temperature":50}"#, #"{"color":"red"}"#),
-        Case("SELECT color AS my_color FROM 'topic/subtopic'", #"{"color":"red", "temperature":50}"#, #"{"my_color":"red"}"#),
+        Case(
+            "SELECT color AS my_color FROM 'topic/subtopic'", #"{"color":"red", "temperature":50}"#,
+            #"{"my_color":"red"}"#),
         Case(
             "SELECT color as my_color, temperature as fahrenheit FROM 'topic/subtopic'",
             #"{"color":"red", "temperature":50}"#, #"{"my_color":"red","fahrenheit":50}"#),
@@ -70,8 +74,9 @@ struct StatementTests {
         Case(
             #"SELECT * from 'iot/rules' WHERE get(get(get(mydata,"item2"),"0"),"my-key") = "myValue""#,
             #"{"mydata":{"item2":{"0":{"my-key":"myValue"}}}}"#, #"{"mydata":{"item2":{"0":{"my-key":"myValue"}}}}"#),
-        Case("SELECT temp, md5(deviceid) AS hashed_id FROM 'topic/#'", #"{"temp": 54.98, "deviceid": "a"}"#,
-             #"{"temp":54.98,"hashed_id":"0cc175b9c0f1b6a831c399e269772661"}"#),
+        Case(
+            "SELECT temp, md5(deviceid) AS hashed_id FROM 'topic/#'", #"{"temp": 54.98, "deviceid": "a"}"#,
+            #"{"temp":54.98,"hashed_id":"0cc175b9c0f1b6a831c399e269772661"}"#),
         // SET clause page.
         Case(
             "SET @device_sensor_data = device1.deviceData.sensors SELECT @device_sensor_data.temp_fahrenheit AS temp_fahrenheit, @device_sensor_data.humidity as humidity, device1.deviceId as deviceId FROM 'device/data'",
@@ -92,11 +97,13 @@ struct StatementTests {
         Case("SELECT a, b, c FROM 't'", #"{"a":1,"c":null}"#, #"{"a":1,"c":null}"#),
         // Default names: attribute and path → last name; variable → its name; function → its name;
         // anything else → _N by position.
-        Case("SET @v = 7 SELECT a.b, 1 + 1, upper(s), @v FROM 't'",
-             #"{"a":{"b":2},"s":"x"}"#, #"{"b":2,"_2":2,"upper":"X","v":7}"#),
+        Case(
+            "SET @v = 7 SELECT a.b, 1 + 1, upper(s), @v FROM 't'",
+            #"{"a":{"b":2},"s":"x"}"#, #"{"b":2,"_2":2,"upper":"X","v":7}"#),
         // A dotted alias nests the value.
-        Case("SELECT temp AS reading.celsius, unit AS reading.unit FROM 't'", #"{"temp":4,"unit":"C"}"#,
-             #"{"reading":{"celsius":4,"unit":"C"}}"#),
+        Case(
+            "SELECT temp AS reading.celsius, unit AS reading.unit FROM 't'", #"{"temp":4,"unit":"C"}"#,
+            #"{"reading":{"celsius":4,"unit":"C"}}"#),
         // A later item with the same name replaces the earlier value, in place.
         Case("SELECT *, 'x' AS color FROM 't'", #"{"color":"red","t":1}"#, #"{"color":"x","t":1}"#),
         // WHERE fires only on Boolean true: not on "true", 1 or Undefined.
@@ -108,8 +115,9 @@ struct StatementTests {
         Case("SELECT VALUE {'k': a, 'm': missing} FROM 't'", #"{"a":1}"#, #"{"k":1}"#),
         Case("SELECT VALUE [a, missing, 3] FROM 't'", #"{"a":1}"#, "[1,3]"),
         // Searched CASE (an extension; AWS documents the simple form only).
-        Case("SELECT CASE WHEN t > 8 THEN 'warm' WHEN t > 2 THEN 'ok' ELSE 'cold' END AS s FROM 'x'", #"{"t":5}"#,
-             #"{"s":"ok"}"#),
+        Case(
+            "SELECT CASE WHEN t > 8 THEN 'warm' WHEN t > 2 THEN 'ok' ELSE 'cold' END AS s FROM 'x'", #"{"t":5}"#,
+            #"{"s":"ok"}"#),
         // CASE: subject Undefined → Undefined even with ELSE; no match and no ELSE → Undefined.
         Case("SELECT CASE missing WHEN 1 THEN 'a' ELSE 'b' END AS s FROM 'x'", "{}", "{}"),
         Case("SELECT CASE 3 WHEN 1 THEN 'a' END AS s FROM 'x'", "{}", "{}"),
@@ -119,11 +127,13 @@ struct StatementTests {
         // Backquoted names (an extension) reach keys that are not identifiers.
         Case("SELECT `my-key` AS k, `value` FROM 't'", #"{"my-key":1,"value":2}"#, #"{"k":1,"value":2}"#),
         // Nested query: empty result is an empty array; non-array source is Undefined.
-        Case("SELECT (SELECT v FROM e WHERE v > 100) AS big, (SELECT v FROM nope) AS none FROM 't'", #"{"e":[{"v":1}]}"#,
-             #"{"big":[]}"#),
+        Case(
+            "SELECT (SELECT v FROM e WHERE v > 100) AS big, (SELECT v FROM nope) AS none FROM 't'", #"{"e":[{"v":1}]}"#,
+            #"{"big":[]}"#),
         // Nested query sees SET variables.
-        Case("SET @min = 100 SELECT (SELECT VALUE n FROM e WHERE v > @min) AS bright FROM 't'", Self.senml,
-             #"{"bright":["light"]}"#),
+        Case(
+            "SET @min = 100 SELECT (SELECT VALUE n FROM e WHERE v > @min) AS bright FROM 't'", Self.senml,
+            #"{"bright":["light"]}"#),
         // Comments are accepted.
         Case("SELECT a -- the reading\n FROM 't' /* all topics */", #"{"a":1}"#, #"{"a":1}"#),
         // Keywords are case-insensitive.
@@ -221,4 +231,3 @@ struct StatementTests {
         #expect(try run(sql, payload: #"{"temp":70}"#, topic: "devices/f2/telemetry", services: services) == nil)
     }
 }
-

@@ -56,10 +56,13 @@ struct TopicFilterTests {
         #expect(second.matches("a/b") == [1, 2])
     }
 
-    @Test(arguments: [
-        ("a/b", nil), ("", "the topic is empty"), ("a/+/b", "the topic contains a wildcard ('+' or '#'); publish to a concrete topic"),
-        ("1/2/3/4/5/6/7/8/9", "the topic has more than 8 levels"), ("$aws/things/t/shadow/name/n/update/accepted", nil),
-    ] as [(String, String?)])
+    @Test(
+        arguments: [
+            ("a/b", nil), ("", "the topic is empty"),
+            ("a/+/b", "the topic contains a wildcard ('+' or '#'); publish to a concrete topic"),
+            ("1/2/3/4/5/6/7/8/9", "the topic has more than 8 levels"),
+            ("$aws/things/t/shadow/name/n/update/accepted", nil),
+        ] as [(String, String?)])
     func topicNames(_ topic: String, _ message: String?) {
         do {
             try TopicName.validate(topic)

@@ -75,7 +75,9 @@ public struct Compiler: Sendable {
             visibleVariables = variableSlots.count
             assignments.append((slot, value.closure))
         }
-        if variableSlots.count > options.maxVariables, let extra = query.assignments.dropFirst(options.maxVariables).first {
+        if variableSlots.count > options.maxVariables,
+            let extra = query.assignments.dropFirst(options.maxVariables).first
+        {
             diagnostics.append(
                 Diagnostic(
                     "variable", "more than \(options.maxVariables) SET variables", at: extra.nameRange,
@@ -350,7 +352,9 @@ public struct Compiler: Sendable {
         guard let function = options.functions[lowered] else {
             if let reason = BuiltinFunctions.cloudOnly[lowered] {
                 diagnostics.append(
-                    Diagnostic("cloud-only-function", "function '\(name)' is not available in Signalbox", at: nameRange, help: reason))
+                    Diagnostic(
+                        "cloud-only-function", "function '\(name)' is not available in Signalbox", at: nameRange,
+                        help: reason))
             } else {
                 let suggestion = Suggestion.closest(to: lowered, in: options.functions.values.map(\.name))
                 diagnostics.append(
@@ -364,7 +368,8 @@ public struct Compiler: Sendable {
         if arguments.count < function.minArity || (function.maxArity.map { arguments.count > $0 } ?? false) {
             diagnostics.append(
                 Diagnostic(
-                    "arity", "\(function.name)() takes \(function.arityDescription), but \(arguments.count) "
+                    "arity",
+                    "\(function.name)() takes \(function.arityDescription), but \(arguments.count) "
                         + (arguments.count == 1 ? "was" : "were") + " given",
                     at: range))
             return .constant(nil)
@@ -402,7 +407,9 @@ public struct Compiler: Sendable {
         let callRange = range
         switch function.body {
         case .unary(let body):
-            if allConstant && function.isDeterministic { return .constant(body(compiled[0].constant!)) }  // constant: checked
+            if allConstant && function.isDeterministic {
+                return .constant(body(compiled[0].constant!))  // constant: checked above
+            }
             let a = closures[0]
             return .dynamic { frame in body(try a(frame)) }
         case .binary(let body):
@@ -429,7 +436,8 @@ public struct Compiler: Sendable {
                 do {
                     return .constant(try body(values, frame))
                 } catch {
-                    let message = (error as? EvaluationError)?.message ?? "\(function.name)() failed on constant arguments"
+                    let message =
+                        (error as? EvaluationError)?.message ?? "\(function.name)() failed on constant arguments"
                     diagnostics.append(Diagnostic("function", message, at: callRange))
                     return .constant(nil)
                 }

@@ -135,7 +135,9 @@ struct Explainer {
             if lv == nil { reasons += whyUndefined(l, depth: depth + 1) }
             if rv == nil { reasons += whyUndefined(r, depth: depth + 1) }
             if !reasons.isEmpty { return reasons }
-            return ["\(op.rawValue) of \(typeName(lv)) and \(typeName(rv)) is Undefined (see the operator's type table)"]
+            return [
+                "\(op.rawValue) of \(typeName(lv)) and \(typeName(rv)) is Undefined (see the operator's type table)"
+            ]
         case .unary(_, let operand), .cast(let operand, _):
             let v = try? value(of: operand).get()
             if v == nil { return whyUndefined(operand, depth: depth + 1) }

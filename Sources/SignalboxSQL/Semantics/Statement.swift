@@ -66,7 +66,8 @@ public struct Statement: Sendable {
     }
 
     /// A new frame for evaluating this statement against `message`.
-    public func makeFrame(for message: Message, services: EvaluationServices = EvaluationServices()) -> EvaluationFrame {
+    public func makeFrame(for message: Message, services: EvaluationServices = EvaluationServices()) -> EvaluationFrame
+    {
         EvaluationFrame(message: message, services: services, variableCount: compiler.variableCount)
     }
 

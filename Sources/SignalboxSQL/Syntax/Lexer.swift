@@ -58,7 +58,8 @@ public struct Lexer {
             if nameStart == position {
                 diagnostics.append(
                     Diagnostic(
-                        "parse.variable", "expected a variable name after '@'", at: SourceRange(start: start, end: position)))
+                        "parse.variable", "expected a variable name after '@'",
+                        at: SourceRange(start: start, end: position)))
             }
             return Token(.variable(text(nameStart, position)), SourceRange(start: start, end: position))
         case UInt8(ascii: "0")...UInt8(ascii: "9"):
@@ -173,7 +174,8 @@ public struct Lexer {
                     continue
                 }
                 position += 1
-                return Token(.string(String(decoding: content, as: UTF8.self)), SourceRange(start: start, end: position))
+                return Token(
+                    .string(String(decoding: content, as: UTF8.self)), SourceRange(start: start, end: position))
             }
             if byte == UInt8(ascii: "\\"), position + 1 < bytes.count {
                 let escapeStart = position

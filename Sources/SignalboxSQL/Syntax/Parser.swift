@@ -190,7 +190,8 @@ public struct Parser {
         } else {
             guard case .string(let filter) = current.kind else {
                 throw unexpected(
-                    "a topic filter in quotes", help: "enclose the topic filter in single quotes: FROM 'devices/+/telemetry'")
+                    "a topic filter in quotes",
+                    help: "enclose the topic filter in single quotes: FROM 'devices/+/telemetry'")
             }
             source = .topic(filter, advance().range)
         }
@@ -337,7 +338,8 @@ public struct Parser {
                 case .keyword: name = sourceText(current.range)
                 case .integer:
                     throw unexpected(
-                        "a name after '.'", help: "keys that are numbers need get(): get(x, \"\(sourceText(current.range))\")")
+                        "a name after '.'",
+                        help: "keys that are numbers need get(): get(x, \"\(sourceText(current.range))\")")
                 default: throw unexpected("a name after '.'")
                 }
                 let token = advance()

@@ -95,7 +95,8 @@ public struct Template: Sendable {
             }
             let shift = { (d: Diagnostic) -> Diagnostic in
                 var d = d
-                d.range = SourceRange(start: d.range.start + piece.range.lowerBound, end: d.range.end + piece.range.lowerBound)
+                d.range = SourceRange(
+                    start: d.range.start + piece.range.lowerBound, end: d.range.end + piece.range.lowerBound)
                 return d
             }
             if source.allSatisfy(\.isWhitespace) {

@@ -215,6 +215,14 @@ struct StatementTests {
         #expect(output == .json(json(#"{"t":"devices/f1/telemetry","d":"f1","c":"gw-7"}"#)))
     }
 
+    @Test func topicLevelsSkipTheBasicIngestPrefix() throws {
+        // The guide's Basic Ingest example: topic(3) of $aws/rules/BM/Buildings/Building5/Floor2.
+        let sql = "SELECT topic(3) AS constant, topic(n) AS computed, topic() AS whole FROM '#'"
+        let output = try run(sql, payload: #"{"n":3}"#, topic: "$aws/rules/BM/Buildings/Building5/Floor2")
+        #expect(
+            output == .json(json(#"{"constant":"Floor2","computed":"Floor2","whole":"Buildings/Building5/Floor2"}"#)))
+    }
+
     @Test func getShadowReadsTheLookup() throws {
         var shadows = InMemoryShadowLookup()
         shadows.set(thing: "f1", document: json(#"{"state":{"desired":{"maxTemp":5}}}"#))

@@ -395,12 +395,7 @@ public struct Compiler: Sendable {
         }
         // topic(n) with a constant n, the commonest call in rules and templates, reads the level directly.
         if lowered == "topic", compiled.count == 1, case .int(let n)?? = compiled[0].constant {
-            guard n >= 1, n <= Int64(Int32.max) else { return .constant(nil) }
-            let index = Int(n) - 1
-            return .dynamic { frame in
-                let levels = frame.topicLevels
-                return index < levels.count ? .string(String(levels[index])) : nil
-            }
+            return .dynamic { frame in ContextFunctions.topicLevel(n, frame) }
         }
         let allConstant = compiled.allSatisfy { $0.constant != nil }
         let closures = compiled.map(\.closure)

@@ -58,14 +58,28 @@ enum ContextFunctions {
     /// `topic()` is the whole topic; `topic(n)` the n-th level, 1-based (Undefined when out of range).
     /// For Basic Ingest topics the `$aws/rules/<rule-name>/` prefix is not part of the topic.
     static func topic(_ arguments: [Value?], _ frame: EvaluationFrame) -> Value? {
-        let levels = frame.topicLevels
-        let base = levels.count > 3 && levels[0] == "$aws" && levels[1] == "rules" ? 3 : 0
         guard let argument = arguments.first else {
+            let levels = frame.topicLevels
+            let base = basicIngestPrefixLevels(levels)
             if base == 0 { return .string(frame.message.topic) }
             return .string(String(frame.message.topic[levels[base].startIndex...]))
         }
-        guard let n = Conversions.toInt(argument), n >= 1, n <= Int64(levels.count - base) else { return nil }
+        guard let n = Conversions.toInt(argument) else { return nil }
+        return topicLevel(n, frame)
+    }
+
+    /// Level `n` (1-based) of the message's topic, without a Basic Ingest prefix; Undefined when out
+    /// of range. The compiler calls this directly for `topic(n)` with a constant `n`.
+    static func topicLevel(_ n: Int64, _ frame: EvaluationFrame) -> Value? {
+        let levels = frame.topicLevels
+        let base = basicIngestPrefixLevels(levels)
+        guard n >= 1, n <= Int64(levels.count - base) else { return nil }
         return .string(String(levels[base + Int(n) - 1]))
+    }
+
+    /// 3 when the topic starts with the Basic Ingest prefix `$aws/rules/<rule-name>/`, else 0.
+    static func basicIngestPrefixLevels(_ levels: [Substring]) -> Int {
+        levels.count > 3 && levels[0] == "$aws" && levels[1] == "rules" ? 3 : 0
     }
 
     /// `get_user_properties(key)`: the values of the MQTT 5 user properties named `key`, as an array

@@ -66,6 +66,12 @@ extension JSONParser {
         let maxDepth: Int
         var position = 0
         var scratch: [UInt8] = []
+        /// A 7-bit hash of the decoded bytes of the last string parsed, for spotting keys that
+        /// cannot be duplicates without comparing strings.
+        var stringHash = 0
+        /// Whether the last string parsed was ASCII. Only for ASCII keys are equal bytes the same
+        /// as equal `String`s (which compare by canonical equivalence: "K" == "\u{212A}").
+        var stringIsASCII = true
 
         init(buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
             self.bytes = buffer
@@ -103,7 +109,9 @@ extension JSONParser {
         }
 
         mutating func parseValue(depth: Int) throws(JSONError) -> Value {
-            guard position < bytes.count else { throw error(.unexpectedEnd, "unexpected end of input, expected a value") }
+            guard position < bytes.count else {
+                throw error(.unexpectedEnd, "unexpected end of input, expected a value")
+            }
             switch bytes[position] {
             case UInt8(ascii: "{"): return try parseObject(depth: depth + 1)
             case UInt8(ascii: "["): return try parseArray(depth: depth + 1)
@@ -139,7 +147,12 @@ extension JSONParser {
         mutating func parseObject(depth: Int) throws(JSONError) -> Value {
             if depth > maxDepth { throw error(.tooDeep, "nesting deeper than \(maxDepth) levels") }
             position += 1  // '{'
-            var object = JSONObject(minimumCapacity: 8)
+            // Room for a whole telemetry message at the top; nested objects are usually small.
+            var object = JSONObject(minimumCapacity: depth == 1 ? 16 : 4)
+            // One bit per key hash seen in this object: while every key is ASCII, a key whose bit
+            // is clear is new, so it is appended without comparing it to every earlier key.
+            var seen: (low: UInt64, high: UInt64) = (0, 0)
+            var keysAreASCII = true
             skipWhitespace()
             if position < bytes.count && bytes[position] == UInt8(ascii: "}") {
                 position += 1
@@ -152,6 +165,8 @@ extension JSONParser {
                     throw error(.unexpectedCharacter, describeUnexpected() + ", expected a string key")
                 }
                 let key = try parseString()
+                let hash = stringHash
+                keysAreASCII = keysAreASCII && stringIsASCII
                 skipWhitespace()
                 guard position < bytes.count else { throw error(.unexpectedEnd, "unexpected end of input in object") }
                 guard bytes[position] == UInt8(ascii: ":") else {
@@ -160,7 +175,14 @@ extension JSONParser {
                 position += 1
                 skipWhitespace()
                 let value = try parseValue(depth: depth)
-                object[key] = value
+                let bit: UInt64 = 1 << UInt64(hash & 63)
+                let isNew = keysAreASCII && (hash < 64 ? seen.low & bit == 0 : seen.high & bit == 0)
+                if isNew {
+                    if hash < 64 { seen.low |= bit } else { seen.high |= bit }
+                    object.appendUnique(key: key, value: value)
+                } else {
+                    object[key] = value  // maybe a duplicate: the last value wins, at the first position
+                }
                 skipWhitespace()
                 guard position < bytes.count else { throw error(.unexpectedEnd, "unexpected end of input in object") }
                 switch bytes[position] {
@@ -182,6 +204,7 @@ extension JSONParser {
                 position += 1
                 return .array(array)
             }
+            array.reserveCapacity(4)
             while true {
                 skipWhitespace()
                 array.append(try parseValue(depth: depth))
@@ -199,18 +222,22 @@ extension JSONParser {
 
         // MARK: Strings
 
-        /// Parses a string starting at the opening quote.
+        /// Parses a string starting at the opening quote; sets ``stringHash`` and ``stringIsASCII``.
         mutating func parseString() throws(JSONError) -> String {
             position += 1  // opening quote
             let start = position
-            var asciiOnly = true
-            // Fast path: no escapes.
-            while position < bytes.count {
+            stringIsASCII = true
+            // Fast path: no escapes. Skip eight plain ASCII bytes at a time, then look at one byte.
+            while true {
+                while position &+ 8 <= bytes.count, !Self.needsAttention(Self.word(bytes, at: position)) {
+                    position &+= 8
+                }
+                guard position < bytes.count else { break }
                 let byte = bytes[position]
                 if byte == UInt8(ascii: "\"") {
                     let slice = UnsafeBufferPointer(rebasing: bytes[start..<position])
                     position += 1
-                    if asciiOnly { return String(decoding: slice, as: UTF8.self) }
+                    stringHash = Self.hash(slice)
                     return String(decoding: slice, as: UTF8.self)
                 } else if byte == UInt8(ascii: "\\") {
                     return try parseEscapedString(start: start)
@@ -219,11 +246,44 @@ extension JSONParser {
                 } else if byte < 0x80 {
                     position += 1
                 } else {
-                    asciiOnly = false
+                    stringIsASCII = false
                     try skipUTF8Sequence()
                 }
             }
             throw error(.unexpectedEnd, "unterminated string", at: start - 1)
+        }
+
+        /// The eight bytes at `offset` (which must have eight bytes after it).
+        @inline(__always)
+        static func word(_ bytes: UnsafeBufferPointer<UInt8>, at offset: Int) -> UInt64 {
+            // A buffer with bytes in it has a base address.
+            UnsafeRawPointer(bytes.baseAddress! + offset).loadUnaligned(as: UInt64.self)
+        }
+
+        /// Whether any of the eight bytes is a quote, a backslash, a control character or not ASCII.
+        @inline(__always)
+        static func needsAttention(_ word: UInt64) -> Bool {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let high: UInt64 = 0x8080_8080_8080_8080
+            let quotes = word ^ (ones &* 0x22)
+            let backslashes = word ^ (ones &* 0x5C)
+            let hasQuote = (quotes &- ones) & ~quotes
+            let hasBackslash = (backslashes &- ones) & ~backslashes
+            let hasControl = (word &- ones &* 0x20) & ~word
+            return (hasQuote | hasBackslash | hasControl | word) & high != 0
+        }
+
+        /// A 7-bit hash of a decoded string, from its length and three of its bytes.
+        @inline(__always)
+        static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+            let count = bytes.count
+            var h = UInt32(truncatingIfNeeded: count) &* 0x9E37_79B1
+            if count > 0 {
+                h ^= UInt32(bytes[0]) &* 0x85EB_CA77
+                h ^= UInt32(bytes[count &- 1]) &* 0xC2B2_AE3D
+                h ^= UInt32(bytes[count >> 1]) &* 0x27D4_EB2F
+            }
+            return Int((h ^ (h >> 15)) >> 9 & 127)
         }
 
         /// Validates one multi-byte UTF-8 sequence at `position` and moves past it.
@@ -268,6 +328,8 @@ extension JSONParser {
                 let byte = bytes[position]
                 if byte == UInt8(ascii: "\"") {
                     position += 1
+                    stringHash = scratch.withUnsafeBufferPointer { Self.hash($0) }
+                    stringIsASCII = scratch.allSatisfy { $0 < 0x80 }
                     return String(decoding: scratch, as: UTF8.self)
                 } else if byte == UInt8(ascii: "\\") {
                     try parseEscape()
@@ -419,7 +481,9 @@ extension JSONParser {
                 isInteger = false
                 position += 1
                 var exponentNegative = false
-                if position < bytes.count && (bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-")) {
+                if position < bytes.count
+                    && (bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-"))
+                {
                     exponentNegative = bytes[position] == UInt8(ascii: "-")
                     position += 1
                 }
@@ -435,7 +499,9 @@ extension JSONParser {
             }
             if isInteger && !overflow {
                 if negative {
-                    if mantissa <= UInt64(Int64.max) + 1 { return .int(mantissa == UInt64(Int64.max) + 1 ? .min : -Int64(mantissa)) }
+                    if mantissa <= UInt64(Int64.max) + 1 {
+                        return .int(mantissa == UInt64(Int64.max) + 1 ? .min : -Int64(mantissa))
+                    }
                 } else if mantissa <= UInt64(Int64.max) {
                     return .int(Int64(mantissa))
                 }

@@ -10,6 +10,12 @@ public struct Lexer {
     let bytes: [UInt8]
     var position = 0
     public private(set) var diagnostics: [Diagnostic] = []
+    /// The most diagnostics one statement reports; the rest would only repeat the problem.
+    static let maxDiagnostics = 20
+
+    mutating func report(_ diagnostic: Diagnostic) {
+        if diagnostics.count < Self.maxDiagnostics { diagnostics.append(diagnostic) }
+    }
 
     public init(_ text: String) {
         self.bytes = Array(text.utf8)
@@ -26,6 +32,14 @@ public struct Lexer {
     }
 
     mutating func next() -> Token {
+        // An unknown character is reported and skipped; keep going until a real token.
+        while true {
+            if let token = lexToken() { return token }
+        }
+    }
+
+    /// The next token, or nil after skipping (and reporting) an unknown character.
+    mutating func lexToken() -> Token? {
         skipTrivia()
         guard position < bytes.count else { return Token(.endOfInput, SourceRange(at: bytes.count)) }
         let start = position
@@ -42,7 +56,7 @@ public struct Lexer {
             let contentStart = position
             while position < bytes.count, bytes[position] != UInt8(ascii: "`") { position += 1 }
             guard position < bytes.count else {
-                diagnostics.append(
+                report(
                     Diagnostic(
                         "parse.unterminated", "unterminated quoted identifier",
                         at: SourceRange(start: start, end: start + 1), help: "close it with a backquote (`)"))
@@ -56,7 +70,7 @@ public struct Lexer {
             let nameStart = position
             while position < bytes.count, Self.isIdentifierByte(bytes[position]) { position += 1 }
             if nameStart == position {
-                diagnostics.append(
+                report(
                     Diagnostic(
                         "parse.variable", "expected a variable name after '@'",
                         at: SourceRange(start: start, end: position)))
@@ -106,7 +120,7 @@ public struct Lexer {
                     position += 1
                 }
                 if position + 1 >= bytes.count {
-                    diagnostics.append(
+                    report(
                         Diagnostic(
                             "parse.unterminated", "unterminated comment", at: SourceRange(start: start, end: start + 2),
                             help: "close it with */"))
@@ -150,7 +164,7 @@ public struct Lexer {
         if position < bytes.count, Self.isIdentifierByte(bytes[position]) {
             let end = position
             while position < bytes.count, Self.isIdentifierByte(bytes[position]) { position += 1 }
-            diagnostics.append(
+            report(
                 Diagnostic(
                     "parse.number", "invalid number literal", at: SourceRange(start: start, end: position),
                     help: "identifiers cannot start with a digit; quote the name with backquotes"))
@@ -199,7 +213,7 @@ public struct Lexer {
                     if digits == 4, let scalar = Unicode.Scalar(scalarValue) {
                         content.append(contentsOf: Array(String(Character(scalar)).utf8))
                     } else {
-                        diagnostics.append(
+                        report(
                             Diagnostic(
                                 "parse.escape", "invalid \\u escape in string literal",
                                 at: SourceRange(start: escapeStart, end: position),
@@ -214,7 +228,7 @@ public struct Lexer {
             content.append(byte)
             position += 1
         }
-        diagnostics.append(
+        report(
             Diagnostic(
                 "parse.unterminated", "unterminated string literal", at: SourceRange(start: start, end: start + 1),
                 help: "close it with \(Character(Unicode.Scalar(quote)))"))
@@ -230,7 +244,7 @@ public struct Lexer {
         }
     }
 
-    mutating func lexSymbol(start: Int) -> Token {
+    mutating func lexSymbol(start: Int) -> Token? {
         let byte = bytes[position]
         let next: UInt8? = position + 1 < bytes.count ? bytes[position + 1] : nil
         let symbol: Symbol?
@@ -285,9 +299,9 @@ public struct Lexer {
         position += 1
         while position < bytes.count, bytes[position] & 0xC0 == 0x80 { position += 1 }
         let shown = text(start, position)
-        diagnostics.append(
+        report(
             Diagnostic(
                 "parse.character", "unexpected character '\(shown)'", at: SourceRange(start: start, end: position)))
-        return self.next()
+        return nil
     }
 }

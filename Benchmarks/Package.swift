@@ -1,0 +1,53 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Benchmarks live in their own package so the root package's `swift build` and `swift test` never
+// resolve or build package-benchmark. Run from the repository root:
+//
+//     swift package --package-path Benchmarks benchmark
+//
+// See docs/benchmarks.md for the numbers and how to read them.
+let package = Package(
+    name: "SignalboxBenchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(name: "Signalbox", path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        // The payloads, rule sets and per-message path shared by both runners.
+        .target(
+            name: "BenchmarkFixtures",
+            dependencies: [
+                .product(name: "SignalboxJSON", package: "Signalbox"),
+                .product(name: "SignalboxSQL", package: "Signalbox"),
+            ]
+        ),
+        // The package-benchmark suite (`swift package --package-path Benchmarks benchmark`).
+        .executableTarget(
+            name: "SignalboxBenchmarks",
+            dependencies: [
+                "BenchmarkFixtures",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "SignalboxJSON", package: "Signalbox"),
+                .product(name: "SignalboxSQL", package: "Signalbox"),
+            ],
+            path: "Benchmarks/SignalboxBenchmarks",
+            plugins: [
+                .plugin(name: "BenchmarkPlugin", package: "benchmark")
+            ]
+        ),
+        // A plain ContinuousClock runner of the same workloads, and the binary to profile
+        // (`swift run -c release --package-path Benchmarks measure`).
+        .executableTarget(
+            name: "measure",
+            dependencies: [
+                "BenchmarkFixtures",
+                .product(name: "SignalboxJSON", package: "Signalbox"),
+                .product(name: "SignalboxSQL", package: "Signalbox"),
+            ],
+            path: "Sources/Measure"
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,173 @@
+import SignalboxJSON
+import SignalboxSQL
+
+/// The data the benchmarks run on: telemetry payloads of about 200 bytes and realistic rule sets.
+public enum Fixtures {
+    /// One fridge telemetry message, 209 bytes.
+    public static let telemetry =
+        #"{"deviceId":"fridge-0042","gateway":"gw-7","ts":1732200000123,"temp":4.75,"humidity":61.2,"battery":87,"door":"closed","compressor":true,"firmware":"2.4.1","alarms":[],"location":{"site":"store-12","aisle":3}}"#
+
+    /// The telemetry message as bytes.
+    public static let telemetryBytes = Array(telemetry.utf8)
+
+    /// A message to publish: its topic and payload bytes.
+    public struct Publication: Sendable {
+        /// The topic it is published to.
+        public var topic: String
+        /// The payload bytes, as received.
+        public var payload: [UInt8]
+    }
+
+    /// `count` telemetry messages from 1,000 fridges, with temperatures, batteries, doors and
+    /// firmware varied so each rule matches some messages and not others. Deterministic.
+    public static func publications(count: Int) -> [Publication] {
+        var state: UInt64 = 0x5EED
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        return (0..<count).map { _ in
+            let device = "fridge-" + String(next(1_000)).leftPadded(to: 4)
+            let temp = Double(next(4_000)) / 100 - 5  // -5.00 … 34.99
+            let humidity = Double(40 + next(400) / 10) + Double(next(10)) / 10
+            let battery = 5 + next(96)
+            let door = next(10) == 0 ? "open" : "closed"
+            let firmware = next(5) == 0 ? "2.3.9" : "2.4.1"
+            let json =
+                #"{"deviceId":"\#(device)","gateway":"gw-\#(next(16))","ts":\#(1_732_200_000_000 + next(1_000_000)),"#
+                + #""temp":\#(temp),"humidity":\#(humidity),"battery":\#(battery),"door":"\#(door)","#
+                + #""compressor":\#(next(2) == 0),"firmware":"\#(firmware)","alarms":[],"#
+                + #""location":{"site":"store-\#(next(40))","aisle":\#(next(8))}}"#
+            let topic = next(20) == 0 ? "devices/\(device)/status" : "devices/\(device)/telemetry"
+            return Publication(topic: topic, payload: Array(json.utf8))
+        }
+    }
+
+    /// Ten rules of the kinds real deployments write: threshold alerts, projections, per-device
+    /// rules, rules on other topics. For a telemetry message about seven are candidates after the
+    /// topic lookup and a few of those match.
+    public static let tenRules: [String] = [
+        "SELECT * FROM 'devices/+/telemetry' WHERE temp > 30 AND battery < 20",
+        "SELECT deviceId, temp, ts FROM 'devices/+/telemetry' WHERE temp > 8",
+        "SELECT deviceId, battery FROM 'devices/+/telemetry' WHERE battery < 15",
+        "SELECT deviceId, door, ts FROM 'devices/+/telemetry' WHERE door = 'open'",
+        "SELECT deviceId, humidity FROM 'devices/#' WHERE humidity > 75 AND compressor = true",
+        "SELECT VALUE temp FROM 'devices/fridge-0042/telemetry'",
+        "SELECT deviceId, location.site AS site, location.aisle AS aisle FROM 'devices/+/telemetry' WHERE location.aisle = 3",
+        "SELECT * FROM 'devices/+/status'",
+        "SELECT deviceId, topic(2) AS device, firmware FROM 'devices/+/telemetry' WHERE firmware <> '2.4.1'",
+        "SELECT deviceId, temp * 1.8 + 32 AS tempF FROM '+/+/telemetry' WHERE temp >= 0 AND temp < 2",
+    ]
+
+    /// The ten rules plus 990 per-device rules, each on its own topic filter
+    /// (`devices/fridge-NNNN/telemetry`), so a telemetry message has about one more candidate.
+    public static let thousandRules: [String] =
+        tenRules
+        + (0..<990).map { i in
+            let device = "fridge-" + String(i).leftPadded(to: 4)
+            return "SELECT deviceId, temp FROM 'devices/\(device)/telemetry' WHERE temp > \(2 + i % 10)"
+        }
+}
+
+/// Compiled rules behind a topic trie: the per-message path of the runtime.
+public struct RuleEngine: Sendable {
+    /// The compiled rules, in order.
+    public let statements: [Statement]
+    /// Rule indices by topic filter.
+    public let trie: TopicTrie<Int>
+
+    /// Compiles every rule once.
+    public init(rules: [String]) throws {
+        var statements: [Statement] = []
+        var trie = TopicTrie<Int>()
+        for sql in rules {
+            let statement = try Statement(sql)
+            trie.insert(statement.topicFilter, statements.count)
+            statements.append(statement)
+        }
+        self.statements = statements
+        self.trie = trie
+    }
+
+    /// Parses one published message, finds its rules and evaluates each; returns how many matched.
+    @inline(never)
+    public func process(_ publication: Fixtures.Publication, services: EvaluationServices) throws -> Int {
+        let message = Message(topic: publication.topic, payload: publication.payload, timestamp: 1_732_200_000_123)
+        var matched = 0
+        for index in trie.matches(message.topic) {
+            let statement = statements[index]
+            if try statement.evaluate(in: statement.makeFrame(for: message, services: services)) != nil {
+                matched += 1
+            }
+        }
+        return matched
+    }
+}
+
+/// A measurement prototype, not product code: the same per-message path with the runtime-side
+/// changes proposed in docs/benchmarks.md, each switchable to measure it alone.
+public final class PrototypeRuleEngine: @unchecked Sendable {  // one per benchmark thread
+    /// A compiled rule held by reference, so looking one up does not copy the `Statement`.
+    final class Rule {
+        let statement: Statement
+        init(_ statement: Statement) { self.statement = statement }
+    }
+
+    let rules: [Rule]
+    let trie = PrototypeTopicTrie()
+    let maxVariables: Int
+    var candidates: [Int] = []
+    /// Use `PrototypeTopicTrie` (else `TopicTrie`).
+    public var fastTrie = true
+    /// Evaluate every rule of a message in one frame, resetting the variables in between.
+    public var sharedFrame = true
+    let slowTrie: TopicTrie<Int>
+
+    /// Compiles every rule once.
+    public init(rules sqls: [String]) throws {
+        var rules: [Rule] = []
+        var slowTrie = TopicTrie<Int>()
+        for sql in sqls {
+            let statement = try Statement(sql)
+            trie.insert(statement.topicFilter, rules.count)
+            slowTrie.insert(statement.topicFilter, rules.count)
+            rules.append(Rule(statement))
+        }
+        self.rules = rules
+        self.slowTrie = slowTrie
+        self.maxVariables = rules.map(\.statement.compiler.variableCount).max() ?? 0
+    }
+
+    /// Parses one published message, finds its rules and evaluates each; returns how many matched.
+    @inline(never)
+    public func process(_ publication: Fixtures.Publication, services: EvaluationServices) throws -> Int {
+        let message = Message(topic: publication.topic, payload: publication.payload, timestamp: 1_732_200_000_123)
+        if fastTrie {
+            trie.matches(message.topic, into: &candidates)
+        } else {
+            candidates = slowTrie.matches(message.topic)
+        }
+        var matched = 0
+        let shared =
+            sharedFrame ? EvaluationFrame(message: message, services: services, variableCount: maxVariables) : nil
+        for index in candidates {
+            let statement = rules[index].statement
+            let frame: EvaluationFrame
+            if let shared {
+                for slot in shared.variables.indices { shared.variables[slot] = nil }
+                shared.row = message.json
+                frame = shared
+            } else {
+                frame = statement.makeFrame(for: message, services: services)
+            }
+            if try statement.evaluate(in: frame) != nil { matched += 1 }
+        }
+        return matched
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        String(repeating: "0", count: max(0, width - count)) + self
+    }
+}

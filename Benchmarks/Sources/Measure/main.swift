@@ -1,0 +1,142 @@
+import BenchmarkFixtures
+import Foundation
+import SignalboxJSON
+import SignalboxSQL
+
+// A plain ContinuousClock runner for the same workloads as the package-benchmark suite: quick
+// numbers without the plugin, and a small binary to run under `valgrind --tool=callgrind`.
+//
+//     swift run -c release --package-path Benchmarks measure [workload …] [--seconds N]
+//
+// Workloads: json-parse, json-parse-foundation, json-serialize, json-serialize-foundation,
+// rules-10, rules-1000, and proto-rules-* (the prototype engine of docs/benchmarks.md with the
+// proposed runtime changes, cumulatively) — all when none is named.
+
+/// Keeps the optimizer from deleting work whose result is unused.
+@inline(never)
+func consume<T>(_ value: T) {
+    withExtendedLifetime(value) {}
+}
+
+struct Workload {
+    var name: String
+    /// Runs the operation `count` times.
+    var run: (Int) throws -> Void
+}
+
+let publications = Fixtures.publications(count: 4_096)
+let services = EvaluationServices(now: { 1_732_200_000_123 }, uuid: { "uuid" }, random: { 0.5 })
+let bytes = Fixtures.telemetryBytes
+let data = Data(bytes)
+let value = try JSONParser.parse(bytes)
+let object = try JSONSerialization.jsonObject(with: data)
+
+func rules(_ engine: RuleEngine) -> (Int) throws -> Void {
+    var next = 0
+    return { count in
+        for _ in 0..<count {
+            consume(try engine.process(publications[next], services: services))
+            next = (next + 1) & (publications.count - 1)
+        }
+    }
+}
+
+let engine10 = try RuleEngine(rules: Fixtures.tenRules)
+let engine1000 = try RuleEngine(rules: Fixtures.thousandRules)
+
+/// The prototype engine with the proposed runtime changes (see docs/benchmarks.md).
+func prototype(_ rules: [String], fastTrie: Bool, sharedFrame: Bool) throws -> (Int) throws -> Void {
+    let engine = try PrototypeRuleEngine(rules: rules)
+    engine.fastTrie = fastTrie
+    engine.sharedFrame = sharedFrame
+    var next = 0
+    return { count in
+        for _ in 0..<count {
+            consume(try engine.process(publications[next], services: services))
+            next = (next + 1) & (publications.count - 1)
+        }
+    }
+}
+
+let workloads: [Workload] = [
+    Workload(name: "json-parse") { n in for _ in 0..<n { consume(try JSONParser.parse(bytes)) } },
+    Workload(name: "json-parse-foundation") { n in
+        for _ in 0..<n { consume(try JSONSerialization.jsonObject(with: data)) }
+    },
+    Workload(name: "json-serialize") { n in for _ in 0..<n { consume(JSONSerializer.bytes(value)) } },
+    Workload(name: "json-serialize-foundation") { n in
+        for _ in 0..<n { consume(try JSONSerialization.data(withJSONObject: object)) }
+    },
+    Workload(name: "rules-10", run: rules(engine10)),
+    Workload(name: "rules-1000", run: rules(engine1000)),
+    Workload(name: "proto-rules-10-boxed", run: try prototype(Fixtures.tenRules, fastTrie: false, sharedFrame: false)),
+    Workload(name: "proto-rules-10-trie", run: try prototype(Fixtures.tenRules, fastTrie: true, sharedFrame: false)),
+    Workload(
+        name: "proto-rules-10-trie-frame", run: try prototype(Fixtures.tenRules, fastTrie: true, sharedFrame: true)),
+    Workload(
+        name: "proto-rules-1000-trie-frame",
+        run: try prototype(Fixtures.thousandRules, fastTrie: true, sharedFrame: true)),
+]
+
+var arguments = Array(CommandLine.arguments.dropFirst())
+var seconds = 2.0
+var fixedCount: Int?
+if let i = arguments.firstIndex(of: "--seconds"), i + 1 < arguments.count {
+    seconds = Double(arguments[i + 1]) ?? seconds
+    arguments.removeSubrange(i...(i + 1))
+}
+if let i = arguments.firstIndex(of: "--count"), i + 1 < arguments.count {
+    // A fixed number of operations and no timing loop: for callgrind.
+    fixedCount = Int(arguments[i + 1])
+    arguments.removeSubrange(i...(i + 1))
+}
+let selected = arguments.isEmpty ? workloads : workloads.filter { arguments.contains($0.name) }
+
+if let fixedCount {
+    for workload in selected { try workload.run(fixedCount) }
+    exit(0)
+}
+
+// How many rules each message reaches, for the report; the prototype must agree.
+for (name, engine, rules) in [
+    ("10 rules", engine10, Fixtures.tenRules), ("1,000 rules", engine1000, Fixtures.thousandRules),
+] {
+    let prototype = try PrototypeRuleEngine(rules: rules)
+    var candidates = 0
+    var matched = 0
+    for publication in publications {
+        candidates += engine.trie.matches(publication.topic).count
+        let count = try engine.process(publication, services: services)
+        matched += count
+        if try prototype.process(publication, services: services) != count {
+            print("error: the prototype engine disagrees on \(publication.topic)")
+            exit(1)
+        }
+    }
+    let perMessage = { (n: Int) in String(format: "%.2f", Double(n) / Double(publications.count)) }
+    print("\(name): \(perMessage(candidates)) candidate rules and \(perMessage(matched)) matches per message")
+}
+print(
+    "payload: \(bytes.count) bytes; messages average \(publications.map(\.payload.count).reduce(0, +) / publications.count) bytes"
+)
+print("")
+print("workload                           ns/op        ops/s")
+let clock = ContinuousClock()
+for workload in selected {
+    try workload.run(1_000)  // warm up
+    var operations = 0
+    var batch = 1_000
+    let start = clock.now
+    var elapsed = Duration.zero
+    while elapsed < .seconds(seconds) {
+        try workload.run(batch)
+        operations += batch
+        elapsed = clock.now - start
+        if elapsed < .milliseconds(100) { batch *= 2 }
+    }
+    let nanoseconds = Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9
+    let perOperation = nanoseconds / Double(operations)
+    print(
+        workload.name.padding(toLength: 30, withPad: " ", startingAt: 0)
+            + String(format: "%10.1f %12.0f", perOperation, 1e9 / perOperation))
+}

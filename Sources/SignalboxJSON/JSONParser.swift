@@ -257,12 +257,20 @@ extension JSONParser {
         @inline(__always)
         static func word(_ bytes: UnsafeBufferPointer<UInt8>, at offset: Int) -> UInt64 {
             // A buffer with bytes in it has a base address.
-            UnsafeRawPointer(bytes.baseAddress! + offset).loadUnaligned(as: UInt64.self)
+            UInt64(littleEndian: UnsafeRawPointer(bytes.baseAddress! + offset).loadUnaligned(as: UInt64.self))
         }
 
         /// Whether any of the eight bytes is a quote, a backslash, a control character or not ASCII.
         @inline(__always)
         static func needsAttention(_ word: UInt64) -> Bool {
+            attentionMask(word) != 0
+        }
+
+        /// The high bit of each byte (little-endian order) that may be a quote, a backslash, a
+        /// control character or not ASCII; the lowest set bit marks the first such byte exactly
+        /// (the subtraction's borrows only ever flag bytes after a real hit).
+        @inline(__always)
+        static func attentionMask(_ word: UInt64) -> UInt64 {
             let ones: UInt64 = 0x0101_0101_0101_0101
             let high: UInt64 = 0x8080_8080_8080_8080
             let quotes = word ^ (ones &* 0x22)
@@ -270,7 +278,7 @@ extension JSONParser {
             let hasQuote = (quotes &- ones) & ~quotes
             let hasBackslash = (backslashes &- ones) & ~backslashes
             let hasControl = (word &- ones &* 0x20) & ~word
-            return (hasQuote | hasBackslash | hasControl | word) & high != 0
+            return (hasQuote | hasBackslash | hasControl | word) & high
         }
 
         /// A 7-bit hash of a decoded string, from its length and three of its bytes.

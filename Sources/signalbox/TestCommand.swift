@@ -103,11 +103,7 @@ struct TestReport {
 
     func render(_ message: Message) -> String {
         var out = ""
-        let kind: String
-        switch message.payload {
-        case .json: kind = "JSON"
-        case .binary: kind = message.rawPayload.isEmpty ? "empty" : "binary"
-        }
+        let kind = message.isJSON ? "JSON" : message.rawPayload.isEmpty ? "empty" : "binary"
         out += "message: \(message.topic) (\(message.rawPayload.count) bytes, \(kind))\n"
         let candidates = ruleSet.candidates(forTopic: message.topic)
         let candidateNames = Set(candidates.map(\.name))

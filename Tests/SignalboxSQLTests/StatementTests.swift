@@ -136,6 +136,13 @@ struct StatementTests {
             #"{"bright":["light"]}"#),
         // Comments are accepted.
         Case("SELECT a -- the reading\n FROM 't' /* all topics */", #"{"a":1}"#, #"{"a":1}"#),
+        // Attributes are read from the payload on demand: a repeated key gives its last value, an
+        // escaped key matches its text, and a payload that is not an object has no attributes.
+        Case(
+            "SELECT a, key, `é` AS e FROM 't'", #"{"a":1,"k\u0065y":"v","a":2,"\u00e9":3}"#, #"{"a":2,"key":"v","e":3}"#
+        ),
+        Case("SELECT a FROM 't'", "[1,2]", "{}"),
+        Case("SELECT VALUE * FROM 't'", "[1,2]", "[1,2]"),
         // Keywords are case-insensitive.
         Case("select value a from 't' where a = 1", #"{"a":1}"#, "1"),
     ]

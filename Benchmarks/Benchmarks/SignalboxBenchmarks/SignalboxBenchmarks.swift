@@ -63,14 +63,5 @@ let benchmarks: @Sendable () -> Void = {
                 next = (next + 1) & (publications.count - 1)
             }
         }
-        // The same with the runtime changes proposed in docs/benchmarks.md, prototyped here.
-        let prototype = try! PrototypeRuleEngine(rules: rules)  // the fixture rules compile
-        Benchmark("Rule evaluation, \(name), prototype trie + shared frame") { benchmark in
-            var next = 0
-            for _ in benchmark.scaledIterations {
-                blackHole(try prototype.process(publications[next], services: services))
-                next = (next + 1) & (publications.count - 1)
-            }
-        }
     }
 }

@@ -70,11 +70,16 @@ public enum Fixtures {
 }
 
 /// Compiled rules behind a topic trie: the per-message path of the runtime.
-public struct RuleEngine: Sendable {
+///
+/// One engine per thread: it keeps a reusable buffer for the trie's matches.
+public final class RuleEngine: @unchecked Sendable {  // used by one benchmark thread at a time
     /// The compiled rules, in order.
     public let statements: [Statement]
     /// Rule indices by topic filter.
     public let trie: TopicTrie<Int>
+    /// The most SET variables of any rule, so one frame fits every rule.
+    let variableCount: Int
+    var candidates: [Int32] = []
 
     /// Compiles every rule once.
     public init(rules: [String]) throws {
@@ -87,80 +92,19 @@ public struct RuleEngine: Sendable {
         }
         self.statements = statements
         self.trie = trie
+        self.variableCount = statements.map(\.compiler.variableCount).max() ?? 0
     }
 
-    /// Parses one published message, finds its rules and evaluates each; returns how many matched.
+    /// Parses one published message, finds its rules and evaluates each in one shared frame;
+    /// returns how many matched.
     @inline(never)
     public func process(_ publication: Fixtures.Publication, services: EvaluationServices) throws -> Int {
         let message = Message(topic: publication.topic, payload: publication.payload, timestamp: 1_732_200_000_123)
+        trie.collectMatches(message.topic, into: &candidates)
+        let frame = EvaluationFrame(message: message, services: services, variableCount: variableCount)
         var matched = 0
-        for index in trie.matches(message.topic) {
-            let statement = statements[index]
-            if try statement.evaluate(in: statement.makeFrame(for: message, services: services)) != nil {
-                matched += 1
-            }
-        }
-        return matched
-    }
-}
-
-/// A measurement prototype, not product code: the same per-message path with the runtime-side
-/// changes proposed in docs/benchmarks.md, each switchable to measure it alone.
-public final class PrototypeRuleEngine: @unchecked Sendable {  // one per benchmark thread
-    /// A compiled rule held by reference, so looking one up does not copy the `Statement`.
-    final class Rule {
-        let statement: Statement
-        init(_ statement: Statement) { self.statement = statement }
-    }
-
-    let rules: [Rule]
-    let trie = PrototypeTopicTrie()
-    let maxVariables: Int
-    var candidates: [Int] = []
-    /// Use `PrototypeTopicTrie` (else `TopicTrie`).
-    public var fastTrie = true
-    /// Evaluate every rule of a message in one frame, resetting the variables in between.
-    public var sharedFrame = true
-    let slowTrie: TopicTrie<Int>
-
-    /// Compiles every rule once.
-    public init(rules sqls: [String]) throws {
-        var rules: [Rule] = []
-        var slowTrie = TopicTrie<Int>()
-        for sql in sqls {
-            let statement = try Statement(sql)
-            trie.insert(statement.topicFilter, rules.count)
-            slowTrie.insert(statement.topicFilter, rules.count)
-            rules.append(Rule(statement))
-        }
-        self.rules = rules
-        self.slowTrie = slowTrie
-        self.maxVariables = rules.map(\.statement.compiler.variableCount).max() ?? 0
-    }
-
-    /// Parses one published message, finds its rules and evaluates each; returns how many matched.
-    @inline(never)
-    public func process(_ publication: Fixtures.Publication, services: EvaluationServices) throws -> Int {
-        let message = Message(topic: publication.topic, payload: publication.payload, timestamp: 1_732_200_000_123)
-        if fastTrie {
-            trie.matches(message.topic, into: &candidates)
-        } else {
-            candidates = slowTrie.matches(message.topic)
-        }
-        var matched = 0
-        let shared =
-            sharedFrame ? EvaluationFrame(message: message, services: services, variableCount: maxVariables) : nil
-        for index in candidates {
-            let statement = rules[index].statement
-            let frame: EvaluationFrame
-            if let shared {
-                for slot in shared.variables.indices { shared.variables[slot] = nil }
-                shared.row = message.json
-                frame = shared
-            } else {
-                frame = statement.makeFrame(for: message, services: services)
-            }
-            if try statement.evaluate(in: frame) != nil { matched += 1 }
+        for number in candidates where try statements[Int(number)].evaluate(in: frame) != nil {
+            matched += 1
         }
         return matched
     }

@@ -62,37 +62,127 @@ public struct EvaluationError: Error, Sendable, Hashable, CustomStringConvertibl
     public var description: String { message }
 }
 
-/// The per-message state of one evaluation: the message, SET variables and the current row.
+/// An attribute name, with its UTF-8 bytes ready for comparing against payload keys.
+public struct AttributeName: Sendable, Hashable {
+    /// The name.
+    public let name: String
+    /// Its UTF-8 bytes.
+    public let utf8: [UInt8]
+
+    public init(_ name: String) {
+        self.name = name
+        self.utf8 = Array(name.utf8)
+    }
+}
+
+/// The per-message state of evaluation: the message, its payload decoded on demand, SET variables
+/// and the element a nested query is at.
 ///
-/// A frame is created for one message and one rule, and reused across the rule's clauses. It is
-/// not shared between threads.
+/// One frame serves every rule a message is evaluated by (``Statement/evaluate(in:)`` resets the
+/// variables), so a payload member several rules read is decoded once. A frame belongs to one
+/// thread at a time.
 public final class EvaluationFrame {
     /// The message being evaluated.
     public let message: Message
     /// Services for functions that reach outside (shadows, clock, randomness).
     public let services: EvaluationServices
+    // Hot fields are read on every attribute access. A frame is confined to one thread and no
+    // access to them overlaps another (writes happen after the value written is computed), so the
+    // dynamic exclusivity checks are skipped.
     /// Values of `SET` variables, by slot (Undefined is nil).
-    public var variables: [Value?]
-    /// The object that bare attribute names refer to: the payload, or an element inside a nested
-    /// query. nil for a binary payload.
-    public var row: Value?
+    @exclusivity(unchecked) public var variables: [Value?]
+    /// The element a nested query is iterating over; nil at the top level, where attribute names
+    /// refer to the payload.
+    @exclusivity(unchecked) public var row: Value?
     /// The name of the rule being evaluated, if any.
     public var ruleName: String?
 
+    /// Decoded payload members, by position in the layout (`.none`: not decoded yet).
+    @exclusivity(unchecked) private var decodedMembers: [Value??] = []
+    /// The whole payload, once decoded.
+    @exclusivity(unchecked) private var decodedPayload: Value??
     private var cachedTopicLevels: [Substring]?
 
     public init(message: Message, services: EvaluationServices, variableCount: Int = 0, ruleName: String? = nil) {
         self.message = message
         self.services = services
         self.variables = variableCount == 0 ? [] : Array(repeating: nil, count: variableCount)
-        self.row = message.json
+        self.row = nil
         self.ruleName = ruleName
+    }
+
+    /// Makes the frame ready for a statement with `variableCount` SET variables: top level again,
+    /// every variable Undefined. Decoded payload members are kept.
+    @inline(__always)
+    public func prepare(variableCount: Int) {
+        if variables.count < variableCount {
+            variables = Array(repeating: nil, count: variableCount)
+        } else {
+            for slot in variables.indices where variables[slot] != nil { variables[slot] = nil }
+        }
+        row = nil
+    }
+
+    /// The payload's top-level attribute `name` (the last one, if the key repeats); Undefined when
+    /// the payload is not a JSON object or has no such key. Decoded on first use.
+    public func payloadMember(_ name: AttributeName) -> Value? {
+        guard let layout = message.layout, layout.isObject else { return nil }
+        let members = layout.members
+        return message.rawPayload.withUnsafeBufferPointer { bytes -> Value? in
+            var i = members.count - 1
+            while i >= 0 {
+                let member = members[i]
+                if Self.key(member, in: bytes, equals: name) {
+                    if decodedMembers.isEmpty { decodedMembers = Array(repeating: .none, count: members.count) }
+                    if let decoded = decodedMembers[i] { return decoded }
+                    let value = layout.value(ofMember: i, in: bytes)
+                    decodedMembers[i] = .some(value)
+                    return value
+                }
+                i -= 1
+            }
+            return nil
+        }
+    }
+
+    @inline(__always)
+    static func key(_ member: JSONLayout.Member, in bytes: UnsafeBufferPointer<UInt8>, equals name: AttributeName)
+        -> Bool
+    {
+        let start = Int(member.keyStart)
+        let count = Int(member.keyEnd) - start
+        if member.keyHasEscapes {
+            let quoted = UnsafeBufferPointer(rebasing: bytes[(start - 1)..<(start + count + 1)])
+            guard case .string(let key)? = try? JSONParser.parse(buffer: quoted).get() else { return false }
+            return key == name.name
+        }
+        guard count == name.utf8.count else { return false }
+        return name.utf8.withUnsafeBufferPointer { wanted in
+            for j in 0..<count where bytes[start + j] != wanted[j] { return false }
+            return true
+        }
+    }
+
+    /// The whole payload decoded (once), or nil for a binary payload.
+    public var payloadValue: Value? {
+        if let decodedPayload { return decodedPayload }
+        let value = message.json
+        decodedPayload = .some(value)
+        return value
     }
 
     /// The levels of the message's topic, split once on first use.
     public var topicLevels: [Substring] {
         if let cachedTopicLevels { return cachedTopicLevels }
-        let levels = message.topic.split(separator: "/", omittingEmptySubsequences: false)
+        // Split on the UTF-8 view: '/' is one byte, and Character iteration is slow.
+        let topic = message.topic
+        var levels: [Substring] = []
+        var start = topic.utf8.startIndex
+        for index in topic.utf8.indices where topic.utf8[index] == UInt8(ascii: "/") {
+            levels.append(topic[start..<index])
+            start = topic.utf8.index(after: index)
+        }
+        levels.append(topic[start...])
         cachedTopicLevels = levels
         return levels
     }

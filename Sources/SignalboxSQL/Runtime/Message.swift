@@ -10,10 +10,11 @@ public struct Message: Sendable {
 
     /// The topic it was published to.
     public var topic: String
-    /// The decoded payload.
-    public var payload: Payload
     /// The payload bytes exactly as received (what `encode(*, 'base64')` encodes).
-    public var rawPayload: [UInt8]
+    public let rawPayload: [UInt8]
+    /// Where the payload's top-level members are, when the payload is a JSON document; nil for a
+    /// binary payload. Rules decode only the members they read (see ``EvaluationFrame``).
+    public let layout: JSONLayout?
     /// The MQTT client id of the publisher (`clientid()`), if known.
     public var clientID: String?
     /// The authenticated identity of the publisher (`principal()`), if known.
@@ -30,7 +31,9 @@ public struct Message: Sendable {
     /// MQTT 5 user properties, in order (`get_user_properties`).
     public var userProperties: [(name: String, value: String)]
 
-    /// A message from raw payload bytes: JSON if they parse as JSON, binary otherwise.
+    /// A message from raw payload bytes: JSON if they are one JSON document, binary otherwise.
+    ///
+    /// The payload is validated and its top-level members located, but no value is built.
     public init(
         topic: String, payload bytes: [UInt8], clientID: String? = nil, principal: String? = nil,
         timestamp: Int64, traceID: String? = nil, sourceIP: String? = nil,
@@ -38,11 +41,7 @@ public struct Message: Sendable {
     ) {
         self.topic = topic
         self.rawPayload = bytes
-        if let value = try? JSONParser.parse(bytes) {
-            self.payload = .json(value)
-        } else {
-            self.payload = .binary(bytes)
-        }
+        self.layout = JSONLayout(validating: bytes)
         self.clientID = clientID
         self.principal = principal
         self.timestamp = timestamp
@@ -52,26 +51,29 @@ public struct Message: Sendable {
         self.userProperties = userProperties
     }
 
-    /// A message whose payload is already decoded JSON.
+    /// A message whose payload is a JSON value.
     public init(
         topic: String, json: Value, clientID: String? = nil, principal: String? = nil, timestamp: Int64,
         traceID: String? = nil
     ) {
-        self.topic = topic
-        self.payload = .json(json)
-        self.rawPayload = JSONSerializer.bytes(json)
-        self.clientID = clientID
-        self.principal = principal
-        self.timestamp = timestamp
-        self.traceID = traceID
-        self.sourceIP = nil
-        self.mqttProperties = [:]
-        self.userProperties = []
+        self.init(
+            topic: topic, payload: JSONSerializer.bytes(json), clientID: clientID, principal: principal,
+            timestamp: timestamp, traceID: traceID)
     }
 
-    /// The JSON payload, or `nil` for a binary payload.
+    /// Whether the payload is a JSON document.
+    public var isJSON: Bool { layout != nil }
+
+    /// The payload decoded: the JSON value, or the bytes of a binary payload. This decodes the
+    /// whole document each time; rules use ``EvaluationFrame``, which decodes once and lazily.
+    public var payload: Payload {
+        if let json { return .json(json) }
+        return .binary(rawPayload)
+    }
+
+    /// The whole JSON payload decoded, or nil for a binary payload.
     public var json: Value? {
-        if case .json(let value) = payload { return value }
-        return nil
+        guard layout != nil else { return nil }
+        return try? JSONParser.parse(rawPayload)
     }
 }

@@ -34,6 +34,9 @@ public struct Compiler: Sendable {
     /// Variables visible at the current point (SET assignments see only earlier ones).
     var visibleVariables: Int = 0
     var diagnostics: [Diagnostic] = []
+    /// How many nested queries deep the expression being compiled is (0: the statement itself,
+    /// where attribute names refer to the payload).
+    var nestingDepth = 0
 
     public init(options: CompileOptions = CompileOptions()) {
         self.options = options
@@ -115,7 +118,8 @@ public struct Compiler: Sendable {
                 projection = .object(compiled)
             }
         }
-        return CompiledQuery(assignments: assignments, condition: condition, projection: projection)
+        return CompiledQuery(
+            assignments: assignments, condition: condition, projection: projection, isNested: nestingDepth > 0)
     }
 
     /// The output key of an unaliased SELECT item: an attribute's or path's last name, a
@@ -151,10 +155,7 @@ public struct Compiler: Sendable {
             return .constant(value)
 
         case .attribute(let name):
-            return .dynamic { frame in
-                if case .object(let object) = frame.row { return object[name] }
-                return nil
-            }
+            return .dynamic(attributeReader(name))
 
         case .variable(let name):
             guard let slot = variableSlots[name], slot < visibleVariables else {
@@ -172,7 +173,8 @@ public struct Compiler: Sendable {
             return .dynamic { frame in frame.variables[slot] }
 
         case .wildcard:
-            return .dynamic { frame in frame.row }
+            if nestingDepth > 0 { return .dynamic { frame in frame.row } }
+            return .dynamic { frame in frame.payloadValue }
 
         case .member(let base, let name):
             let compiledBase = compileExpr(base)
@@ -294,6 +296,18 @@ public struct Compiler: Sendable {
         }
     }
 
+    /// Reads attribute `name`: of the payload at the top level, of the element in a nested query.
+    func attributeReader(_ name: String) -> @Sendable (EvaluationFrame) -> Value? {
+        if nestingDepth > 0 {
+            return { frame in
+                if case .object(let object) = frame.row { return object[name] }
+                return nil
+            }
+        }
+        let key = AttributeName(name)
+        return { frame in frame.payloadMember(key) }
+    }
+
     static func member(_ value: Value?, _ name: String) -> Value? {
         if case .object(let object) = value { return object[name] }
         return nil
@@ -336,10 +350,8 @@ public struct Compiler: Sendable {
         let rClosure = r.closure
         // The commonest WHERE shape, `attribute <op> constant`, avoids one closure call.
         if case .attribute(let name) = lhs.kind, let rc = r.constant {
-            return .dynamic { frame in
-                if case .object(let object) = frame.row { return function(object[name], rc) }
-                return function(nil, rc)
-            }
+            let read = attributeReader(name)
+            return .dynamic { frame in function(read(frame), rc) }
         }
         if let rc = r.constant {
             return .dynamic { frame in function(try lClosure(frame), rc) }
@@ -466,7 +478,9 @@ public struct Compiler: Sendable {
     mutating func compileSubquery(_ query: Query) -> Compiled {
         guard case .expression(let sourceExpr) = query.source else { return .constant(nil) }
         let source = compileExpr(sourceExpr).closure
+        nestingDepth += 1
         let inner = compileBody(query, assignments: [])
+        nestingDepth -= 1
         return .dynamic { frame in
             guard case .array(let elements) = try source(frame) else { return nil }
             let saved = frame.row
@@ -504,12 +518,19 @@ struct CompiledQuery: Sendable {
     var assignments: [(slot: Int, evaluator: Evaluator)]
     var condition: Evaluator?
     var projection: Projection
+    /// Whether this is a nested query, whose rows are array elements rather than the payload.
+    var isNested: Bool
+
+    /// The current row as a whole: the element in a nested query, the payload at the top level.
+    func currentRow(_ frame: EvaluationFrame) -> Value? {
+        isNested ? frame.row : frame.payloadValue
+    }
 
     /// The SELECT output for the frame's current row; nil when `SELECT VALUE` is Undefined.
     func project(_ frame: EvaluationFrame) throws -> Output? {
         switch projection {
         case .wholePayload:
-            if let row = frame.row { return .json(row) }
+            if let row = currentRow(frame) { return .json(row) }
             return .binary(frame.message.rawPayload)
         case .value(let evaluator):
             return try evaluator(frame).map(Output.json)
@@ -518,7 +539,7 @@ struct CompiledQuery: Sendable {
             for item in items {
                 switch item {
                 case .wildcard(let range):
-                    switch frame.row {
+                    switch currentRow(frame) {
                     case .object(let row):
                         for member in row { object[member.key] = member.value }
                     case nil where frame.message.rawPayload.isEmpty:

@@ -101,7 +101,7 @@ struct Explainer {
         let shown = "`\(text(expr.range))`"
         switch expr.kind {
         case .attribute(let name):
-            if frame.row == nil { return ["the payload is not JSON, so attribute '\(name)' is Undefined"] }
+            if !frame.message.isJSON { return ["the payload is not JSON, so attribute '\(name)' is Undefined"] }
             return ["the payload has no attribute '\(name)'"]
         case .variable(let name):
             guard let assignment = statement.query.assignments.first(where: { $0.name == name }) else {

@@ -2,6 +2,8 @@ import SignalboxJSON
 
 /// A rule's SQL, parsed and compiled once, ready to evaluate against messages.
 ///
+/// A statement is immutable; its parts live in one shared box, so copying it costs one retain.
+///
 /// For example:
 /// ```swift
 /// let statement = try Statement("SELECT temp FROM 'devices/+/telemetry' WHERE temp > 30")
@@ -9,21 +11,43 @@ import SignalboxJSON
 /// statement.evaluate(message).output  // .json({"temp": 31})
 /// ```
 public struct Statement: Sendable {
+    final class Storage: Sendable {
+        let sql: String
+        let query: Query
+        let topicFilter: TopicFilter
+        let compiler: Compiler
+        let compiled: CompiledQuery
+
+        init(sql: String, query: Query, topicFilter: TopicFilter, compiler: Compiler, compiled: CompiledQuery) {
+            self.sql = sql
+            self.query = query
+            self.topicFilter = topicFilter
+            self.compiler = compiler
+            self.compiled = compiled
+        }
+    }
+
+    let storage: Storage
+
     /// The SQL text as written.
-    public let sql: String
+    public var sql: String { storage.sql }
     /// The parsed statement.
-    public let query: Query
+    public var query: Query { storage.query }
     /// The FROM clause's topic filter.
-    public let topicFilter: TopicFilter
+    public var topicFilter: TopicFilter { storage.topicFilter }
     /// The compiler state (SET variables), for compiling templates against this statement.
-    public let compiler: Compiler
-    let compiled: CompiledQuery
+    public var compiler: Compiler { storage.compiler }
+    var compiled: CompiledQuery { storage.compiled }
 
     /// Parses and compiles `sql`.
     ///
     /// - Throws: ``DiagnosticList`` with every error found (all resolution errors at once; parsing
     ///   stops at the first syntax error).
     public init(_ sql: String, options: CompileOptions = CompileOptions()) throws(DiagnosticList) {
+        storage = try Self.compile(sql, options: options)
+    }
+
+    static func compile(_ sql: String, options: CompileOptions) throws(DiagnosticList) -> Storage {
         let query = try Parser.parse(sql, maxDepth: options.maxDepth)
         var diagnostics: [Diagnostic] = []
         var filter: TopicFilter?
@@ -47,11 +71,7 @@ public struct Statement: Sendable {
         guard let filter, let compiled, diagnostics.isEmpty else {
             throw DiagnosticList(diagnostics.sorted { $0.range.start < $1.range.start })
         }
-        self.sql = sql
-        self.query = query
-        self.topicFilter = filter
-        self.compiler = compiler
-        self.compiled = compiled
+        return Storage(sql: sql, query: query, topicFilter: filter, compiler: compiler, compiled: compiled)
     }
 
     /// The result of evaluating a statement against one message.
@@ -80,8 +100,14 @@ public struct Statement: Sendable {
         return Evaluation(frame: frame, output: try evaluate(in: frame))
     }
 
-    /// Evaluates in a frame made by ``makeFrame(for:services:)``; nil when WHERE is not `true`.
+    /// Evaluates in `frame`; nil when WHERE is not `true`.
+    ///
+    /// One frame can serve every rule a message is evaluated by, one after the other: the frame is
+    /// reset here (its row back to the payload, its variables to Undefined). Render templates for a
+    /// rule's result before evaluating the next rule in the same frame.
     public func evaluate(in frame: EvaluationFrame) throws -> Output? {
+        let compiled = storage.compiled
+        frame.prepare(variableCount: storage.compiler.variableCount)
         for assignment in compiled.assignments {
             frame.variables[assignment.slot] = try assignment.evaluator(frame)
         }

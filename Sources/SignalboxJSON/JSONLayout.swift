@@ -39,7 +39,12 @@ public struct JSONLayout: Sendable, Hashable {
     /// made from (nil only if `bytes` is not that document).
     @inline(__always)
     public func value(ofMember index: Int, in bytes: UnsafeBufferPointer<UInt8>) -> Value? {
-        let member = members[index]
+        Self.value(of: members[index], in: bytes)
+    }
+
+    /// Decodes the value of `member` of the document `bytes`.
+    @inline(__always)
+    public static func value(of member: Member, in bytes: UnsafeBufferPointer<UInt8>) -> Value? {
         var reader = JSONParser.Reader(
             buffer: UnsafeBufferPointer(rebasing: bytes[..<Int(member.valueEnd)]), maxDepth: Int.max)
         reader.position = Int(member.valueStart)

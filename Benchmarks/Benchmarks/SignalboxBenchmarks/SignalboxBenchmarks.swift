@@ -54,7 +54,11 @@ let benchmarks: @Sendable () -> Void = {
     let publications = Fixtures.publications(count: 4_096)
     let services = EvaluationServices(now: { 1_732_200_000_123 }, uuid: { "uuid" }, random: { 0.5 })
 
-    for (name, rules) in [("10 rules", Fixtures.tenRules), ("1,000 rules", Fixtures.thousandRules)] {
+    let distinctPublications = Fixtures.distinctPublications(count: 4_096)
+    for (name, rules, publications) in [
+        ("10 rules", Fixtures.tenRules, publications), ("1,000 rules", Fixtures.thousandRules, publications),
+        ("10 rules on distinct topics", Fixtures.tenDistinctRules, distinctPublications),
+    ] {
         let engine = try! RuleEngine(rules: rules)  // the fixture rules compile
         Benchmark("Rule evaluation, \(name): parse + trie + WHERE + SELECT per message") { benchmark in
             var next = 0

@@ -59,6 +59,27 @@ public enum Fixtures {
         "SELECT deviceId, temp * 1.8 + 32 AS tempF FROM '+/+/telemetry' WHERE temp >= 0 AND temp < 2",
     ]
 
+    /// The device kinds of the distinct-topics workload: one rule each.
+    static let kinds = [
+        "fridge", "freezer", "chiller", "coldroom", "truck", "display", "icebox", "blastchiller", "proofer", "vault",
+    ]
+
+    /// Ten rules, one per device kind, each on its own topic family
+    /// (`sites/+/<kind>/+/telemetry`): every message has exactly one candidate rule.
+    public static let tenDistinctRules: [String] = kinds.enumerated().map { i, kind in
+        "SELECT deviceId, temp, battery FROM 'sites/+/\(kind)/+/telemetry' WHERE temp > \(2 + i) AND battery > 10"
+    }
+
+    /// `count` telemetry messages spread over the ten device kinds' topics.
+    public static func distinctPublications(count: Int) -> [Publication] {
+        publications(count: count).enumerated().map { i, publication in
+            var publication = publication
+            let device = publication.topic.split(separator: "/")[1]
+            publication.topic = "sites/store-\(i % 40)/\(kinds[i % kinds.count])/\(device)/telemetry"
+            return publication
+        }
+    }
+
     /// The ten rules plus 990 per-device rules, each on its own topic filter
     /// (`devices/fridge-NNNN/telemetry`), so a telemetry message has about one more candidate.
     public static let thousandRules: [String] =
@@ -80,6 +101,8 @@ public final class RuleEngine: @unchecked Sendable {  // used by one benchmark t
     /// The most SET variables of any rule, so one frame fits every rule.
     let variableCount: Int
     var candidates: [Int32] = []
+    /// One frame for every message, reset for each, as a runtime lane does.
+    var frame: EvaluationFrame?
 
     /// Compiles every rule once.
     public init(rules: [String]) throws {
@@ -95,13 +118,20 @@ public final class RuleEngine: @unchecked Sendable {  // used by one benchmark t
         self.variableCount = statements.map(\.compiler.variableCount).max() ?? 0
     }
 
-    /// Parses one published message, finds its rules and evaluates each in one shared frame;
+    /// Parses one published message, finds its rules and evaluates each in the engine's frame;
     /// returns how many matched.
     @inline(never)
     public func process(_ publication: Fixtures.Publication, services: EvaluationServices) throws -> Int {
         let message = Message(topic: publication.topic, payload: publication.payload, timestamp: 1_732_200_000_123)
         trie.collectMatches(message.topic, into: &candidates)
-        let frame = EvaluationFrame(message: message, services: services, variableCount: variableCount)
+        let frame: EvaluationFrame
+        if let existing = self.frame {
+            existing.reset(for: message)
+            frame = existing
+        } else {
+            frame = EvaluationFrame(message: message, services: services, variableCount: variableCount)
+            self.frame = frame
+        }
         var matched = 0
         for number in candidates where try statements[Int(number)].evaluate(in: frame) != nil {
             matched += 1

@@ -9,7 +9,7 @@ import SignalboxSQL
 //     swift run -c release --package-path Benchmarks measure [workload …] [--seconds N]
 //
 // Workloads: json-parse, json-parse-foundation, json-serialize, json-serialize-foundation,
-// rules-10, rules-1000 — all when none is named.
+// rules-10, rules-1000, rules-10-distinct — all when none is named.
 
 /// Keeps the optimizer from deleting work whose result is unused.
 @inline(never)
@@ -30,7 +30,9 @@ let data = Data(bytes)
 let value = try JSONParser.parse(bytes)
 let object = try JSONSerialization.jsonObject(with: data)
 
-func rules(_ engine: RuleEngine) -> (Int) throws -> Void {
+let distinctPublications = Fixtures.distinctPublications(count: 4_096)
+
+func rules(_ engine: RuleEngine, _ publications: [Fixtures.Publication] = publications) -> (Int) throws -> Void {
     var next = 0
     return { count in
         for _ in 0..<count {
@@ -42,6 +44,7 @@ func rules(_ engine: RuleEngine) -> (Int) throws -> Void {
 
 let engine10 = try RuleEngine(rules: Fixtures.tenRules)
 let engine1000 = try RuleEngine(rules: Fixtures.thousandRules)
+let engine10Distinct = try RuleEngine(rules: Fixtures.tenDistinctRules)
 
 let workloads: [Workload] = [
     Workload(name: "json-parse") { n in for _ in 0..<n { consume(try JSONParser.parse(bytes)) } },
@@ -54,6 +57,7 @@ let workloads: [Workload] = [
     },
     Workload(name: "rules-10", run: rules(engine10)),
     Workload(name: "rules-1000", run: rules(engine1000)),
+    Workload(name: "rules-10-distinct", run: rules(engine10Distinct, distinctPublications)),
 ]
 
 var arguments = Array(CommandLine.arguments.dropFirst())
@@ -77,7 +81,10 @@ if let fixedCount {
 
 // How many rules each message reaches, for the report. The engine (trie + one shared frame) must
 // agree with the naive path: every rule's filter tested, a fresh frame per rule.
-for (name, engine) in [("10 rules", engine10), ("1,000 rules", engine1000)] {
+for (name, engine, publications) in [
+    ("10 rules", engine10, publications), ("1,000 rules", engine1000, publications),
+    ("10 rules on distinct topics", engine10Distinct, distinctPublications),
+] {
     var candidates = 0
     var matched = 0
     for publication in publications {

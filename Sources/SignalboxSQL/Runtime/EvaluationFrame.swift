@@ -68,10 +68,15 @@ public struct AttributeName: Sendable, Hashable {
     public let name: String
     /// Its UTF-8 bytes.
     public let utf8: [UInt8]
+    /// The first eight bytes, zero-padded, for comparing short keys in one step.
+    let prefix: UInt64
 
     public init(_ name: String) {
         self.name = name
         self.utf8 = Array(name.utf8)
+        var prefix: UInt64 = 0
+        for (i, byte) in utf8.prefix(8).enumerated() { prefix |= UInt64(byte) << (8 * UInt64(i)) }
+        self.prefix = prefix
     }
 }
 
@@ -83,7 +88,7 @@ public struct AttributeName: Sendable, Hashable {
 /// thread at a time.
 public final class EvaluationFrame {
     /// The message being evaluated.
-    public let message: Message
+    public private(set) var message: Message
     /// Services for functions that reach outside (shadows, clock, randomness).
     public let services: EvaluationServices
     // Hot fields are read on every attribute access. A frame is confined to one thread and no
@@ -97,7 +102,11 @@ public final class EvaluationFrame {
     /// The name of the rule being evaluated, if any.
     public var ruleName: String?
 
-    /// Decoded payload members, by position in the layout (`.none`: not decoded yet).
+    /// The payload bytes and their layout, held here so a lookup does not go through `message`.
+    private var payloadBytes: [UInt8]
+    private var members: [JSONLayout.Member]
+    /// Decoded payload members, by position in the layout (`.none`: not decoded yet; empty until
+    /// the first lookup).
     @exclusivity(unchecked) private var decodedMembers: [Value??] = []
     /// The whole payload, once decoded.
     @exclusivity(unchecked) private var decodedPayload: Value??
@@ -109,6 +118,21 @@ public final class EvaluationFrame {
         self.variables = variableCount == 0 ? [] : Array(repeating: nil, count: variableCount)
         self.row = nil
         self.ruleName = ruleName
+        self.payloadBytes = message.rawPayload
+        self.members = message.layout?.members ?? []
+    }
+
+    /// Makes the frame evaluate `message` from now on, keeping its buffers: a runtime lane can use
+    /// one frame for every message it processes.
+    public func reset(for message: Message) {
+        self.message = message
+        payloadBytes = message.rawPayload
+        members = message.layout?.members ?? []
+        decodedMembers.removeAll(keepingCapacity: true)
+        decodedPayload = nil
+        cachedTopicLevels = nil
+        row = nil
+        for slot in variables.indices { variables[slot] = nil }
     }
 
     /// Makes the frame ready for a statement with `variableCount` SET variables: top level again,
@@ -126,29 +150,28 @@ public final class EvaluationFrame {
     /// The payload's top-level attribute `name` (the last one, if the key repeats); Undefined when
     /// the payload is not a JSON object or has no such key. Decoded on first use.
     public func payloadMember(_ name: AttributeName) -> Value? {
-        guard let layout = message.layout, layout.isObject else { return nil }
-        let members = layout.members
-        return message.rawPayload.withUnsafeBufferPointer { bytes -> Value? in
-            var i = members.count - 1
-            while i >= 0 {
-                let member = members[i]
-                if Self.key(member, in: bytes, equals: name) {
-                    if decodedMembers.isEmpty { decodedMembers = Array(repeating: .none, count: members.count) }
-                    if let decoded = decodedMembers[i] { return decoded }
-                    let value = layout.value(ofMember: i, in: bytes)
-                    decodedMembers[i] = .some(value)
-                    return value
+        let found = payloadBytes.withUnsafeBufferPointer { bytes in
+            members.withUnsafeBufferPointer { members -> Int in
+                var i = members.count - 1
+                while i >= 0 {
+                    if Self.key(members[i], in: bytes, equals: name) { return i }
+                    i -= 1
                 }
-                i -= 1
+                return -1
             }
-            return nil
         }
+        guard found >= 0 else { return nil }
+        if decodedMembers.isEmpty { decodedMembers.append(contentsOf: repeatElement(.none, count: members.count)) }
+        if let decoded = decodedMembers[found] { return decoded }
+        let value = payloadBytes.withUnsafeBufferPointer { bytes in
+            JSONLayout.value(of: members[found], in: bytes)
+        }
+        decodedMembers[found] = .some(value)
+        return value
     }
 
     @inline(__always)
-    static func key(_ member: JSONLayout.Member, in bytes: UnsafeBufferPointer<UInt8>, equals name: AttributeName)
-        -> Bool
-    {
+    static func key(_ member: JSONLayout.Member, in bytes: UnsafeBufferPointer<UInt8>, equals name: AttributeName) -> Bool {
         let start = Int(member.keyStart)
         let count = Int(member.keyEnd) - start
         if member.keyHasEscapes {
@@ -157,6 +180,12 @@ public final class EvaluationFrame {
             return key == name.name
         }
         guard count == name.utf8.count else { return false }
+        if count <= 8 && start + 8 <= bytes.count {
+            // One unaligned load: the key's bytes, masked to its length.
+            let word = UInt64(littleEndian: UnsafeRawPointer(bytes.baseAddress! + start).loadUnaligned(as: UInt64.self))
+            let mask: UInt64 = count == 8 ? ~0 : (1 << (8 * UInt64(count))) &- 1
+            return word & mask == name.prefix
+        }
         return name.utf8.withUnsafeBufferPointer { wanted in
             for j in 0..<count where bytes[start + j] != wanted[j] { return false }
             return true

@@ -115,7 +115,13 @@ public struct Compiler: Sendable {
                         compiled.append(.named(path, compileExpr(expr).closure))
                     }
                 }
-                projection = .object(compiled)
+                // Distinct single names and no `*`: every item appends a new key.
+                var names = Set<String>()
+                let distinct = compiled.allSatisfy { item in
+                    guard case .named(let path, _) = item, path.count == 1 else { return false }
+                    return names.insert(path[0]).inserted
+                }
+                projection = .object(compiled, distinctNames: distinct)
             }
         }
         return CompiledQuery(
@@ -512,7 +518,8 @@ struct CompiledQuery: Sendable {
         /// `SELECT *` or `SELECT VALUE *`: the payload exactly as received.
         case wholePayload
         case value(Evaluator)
-        case object([Item])
+        /// `distinctNames`: the items are single, distinct names (no `*`), so keys never repeat.
+        case object([Item], distinctNames: Bool)
     }
 
     var assignments: [(slot: Int, evaluator: Evaluator)]
@@ -534,8 +541,15 @@ struct CompiledQuery: Sendable {
             return .binary(frame.message.rawPayload)
         case .value(let evaluator):
             return try evaluator(frame).map(Output.json)
-        case .object(let items):
+        case .object(let items, let distinctNames):
             var object = JSONObject(minimumCapacity: items.count)
+            if distinctNames {
+                for case .named(let path, let evaluator) in items {
+                    guard let value = try evaluator(frame) else { continue }
+                    object.appendUnique(key: path[0], value: value)
+                }
+                return .json(.object(object))
+            }
             for item in items {
                 switch item {
                 case .wildcard(let range):

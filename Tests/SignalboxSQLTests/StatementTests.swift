@@ -168,6 +168,25 @@ struct StatementTests {
         #expect(object.keys == ["b", "a", "c", "z"])
     }
 
+    /// WHERE stops evaluating `A AND B` once A is not true; it must fire exactly when the full
+    /// operator table gives `true`.
+    @Test func shortCircuitedConditionsAgreeWithTheOperatorTable() throws {
+        let operands: [String] = ["true", "false", "'TRUE'", "'false'", "1", "null", "missing", "'x'"]
+        let shapes = ["%a AND %b", "(%a AND %b) AND %c", "%a AND (%b OR %c)", "NOT (%a AND %b)", "%a OR %b AND %c"]
+        for shape in shapes {
+            for a in operands {
+                for b in operands {
+                    for c in ["true", "'false'", "missing"] {
+                        let condition = shape.replacing("%a", with: a).replacing("%b", with: b).replacing("%c", with: c)
+                        let fired = try run("SELECT 1 AS one FROM 't' WHERE \(condition)") != nil
+                        let full = try value(condition)
+                        #expect(fired == (full == .bool(true)), "\(condition)")
+                    }
+                }
+            }
+        }
+    }
+
     // MARK: Binary payloads
 
     @Test func binaryPayloadPassesThroughStar() throws {

@@ -171,7 +171,9 @@ public final class EvaluationFrame {
     }
 
     @inline(__always)
-    static func key(_ member: JSONLayout.Member, in bytes: UnsafeBufferPointer<UInt8>, equals name: AttributeName) -> Bool {
+    static func key(_ member: JSONLayout.Member, in bytes: UnsafeBufferPointer<UInt8>, equals name: AttributeName)
+        -> Bool
+    {
         let start = Int(member.keyStart)
         let count = Int(member.keyEnd) - start
         if member.keyHasEscapes {

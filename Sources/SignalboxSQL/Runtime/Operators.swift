@@ -25,8 +25,9 @@ public enum Operators {
         logical(operand).map { .bool(!$0) }
     }
 
+    /// The truth of a logical operand: Boolean, or the strings "true"/"false" in any case.
     @inlinable
-    static func logical(_ value: Value?) -> Bool? {
+    public static func logical(_ value: Value?) -> Bool? {
         switch value {
         case .bool(let b): b
         case .string(let s): Conversions.parseBoolString(s)

@@ -3,6 +3,9 @@ import SignalboxJSON
 /// A compiled expression: evaluates against a frame; `nil` is Undefined.
 public typealias Evaluator = @Sendable (EvaluationFrame) throws -> Value?
 
+/// A compiled condition: whether it holds for the frame.
+typealias Predicate = @Sendable (EvaluationFrame) throws -> Bool
+
 /// Options for compiling rule SQL.
 public struct CompileOptions: Sendable {
     /// The SQL functions expressions may call, keyed by lowercased name.
@@ -92,8 +95,8 @@ public struct Compiler: Sendable {
     }
 
     mutating func compileBody(_ query: Query, assignments: [(slot: Int, evaluator: Evaluator)]) -> CompiledQuery {
-        var condition: Evaluator?
-        if let expr = query.condition { condition = compileExpr(expr).closure }
+        var condition: Predicate?
+        if let expr = query.condition { condition = compileCondition(expr, wantsBoolean: true) }
         let projection: CompiledQuery.Projection
         switch query.projection {
         case .value(let expr):
@@ -302,6 +305,28 @@ public struct Compiler: Sendable {
         }
     }
 
+    /// Compiles a WHERE condition to a test of whether it is `true`.
+    ///
+    /// WHERE fires only on Boolean `true`, so `A AND B` — true exactly when both operands are
+    /// logically true (`true` or the string "true") — need not evaluate B once A is not. `OR` cannot
+    /// stop early: `true OR 5` is Undefined. `wantsBoolean`: the value must be the Boolean `true`
+    /// (the whole condition); otherwise a logical truth as `AND` reads its operands.
+    mutating func compileCondition(_ expr: Expr, wantsBoolean: Bool) -> Predicate {
+        if case .binary(.and, let lhs, let rhs) = expr.kind {
+            let left = compileCondition(lhs, wantsBoolean: false)
+            let right = compileCondition(rhs, wantsBoolean: false)
+            return { frame in try left(frame) && right(frame) }
+        }
+        let closure = compileExpr(expr).closure
+        if wantsBoolean {
+            return { frame in
+                if case .bool(true) = try closure(frame) { return true }
+                return false
+            }
+        }
+        return { frame in Operators.logical(try closure(frame)) == true }
+    }
+
     /// Reads attribute `name`: of the payload at the top level, of the element in a nested query.
     func attributeReader(_ name: String) -> @Sendable (EvaluationFrame) -> Value? {
         if nestingDepth > 0 {
@@ -494,9 +519,7 @@ public struct Compiler: Sendable {
             var results: [Value] = []
             for element in elements {
                 frame.row = element
-                if let condition = inner.condition {
-                    guard case .bool(true) = try condition(frame) else { continue }
-                }
+                if let condition = inner.condition, try !condition(frame) { continue }
                 switch try inner.project(frame) {
                 case .json(let value): results.append(value)
                 case .binary, .none: continue
@@ -523,7 +546,7 @@ struct CompiledQuery: Sendable {
     }
 
     var assignments: [(slot: Int, evaluator: Evaluator)]
-    var condition: Evaluator?
+    var condition: Predicate?
     var projection: Projection
     /// Whether this is a nested query, whose rows are array elements rather than the payload.
     var isNested: Bool

@@ -111,9 +111,7 @@ public struct Statement: Sendable {
         for assignment in compiled.assignments {
             frame.variables[assignment.slot] = try assignment.evaluator(frame)
         }
-        if let condition = compiled.condition {
-            guard case .bool(true) = try condition(frame) else { return nil }
-        }
+        if let condition = compiled.condition, try !condition(frame) { return nil }
         // SELECT VALUE of Undefined is an empty payload ("Undefined serialized by itself").
         return try compiled.project(frame) ?? .binary([])
     }

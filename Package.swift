@@ -41,8 +41,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "SignalboxJSONTests", dependencies: ["SignalboxJSON"]),
-        .testTarget(name: "SignalboxSQLTests", dependencies: ["SignalboxSQL", "SignalboxJSON"]),
+        // Seeded randomness shared by the property and fuzz tests.
+        .target(name: "SignalboxTestSupport", path: "Tests/SignalboxTestSupport"),
+        .testTarget(name: "SignalboxJSONTests", dependencies: ["SignalboxJSON", "SignalboxTestSupport"]),
+        .testTarget(
+            name: "SignalboxSQLTests", dependencies: ["SignalboxSQL", "SignalboxJSON", "SignalboxTestSupport"]),
         .testTarget(name: "SignalboxCoreTests", dependencies: ["SignalboxCore", "SignalboxSQL", "SignalboxJSON"]),
         .testTarget(name: "SignalboxConfigTests", dependencies: ["SignalboxConfig", "SignalboxCore"]),
         .testTarget(name: "SignalboxCLITests", dependencies: ["signalbox"], exclude: ["Golden"]),

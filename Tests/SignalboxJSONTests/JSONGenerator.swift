@@ -1,4 +1,5 @@
 import SignalboxJSON
+import SignalboxTestSupport
 
 /// Generates random JSON values, and random but valid ways of writing them, from a seed.
 ///

@@ -1,4 +1,5 @@
 import SignalboxJSON
+import SignalboxTestSupport
 import Testing
 
 /// Property tests over thousands of seeded random documents: round trips, and parsing arbitrary

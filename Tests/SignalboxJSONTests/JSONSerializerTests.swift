@@ -1,4 +1,5 @@
 import SignalboxJSON
+import SignalboxTestSupport
 import Testing
 
 /// Serialization: escaping, layouts, number forms and round trips through the parser.

@@ -1,18 +1,19 @@
 import SignalboxJSON
 import SignalboxSQL
+import SignalboxTestSupport
 
 /// Generates random rule SQL from a seed: token soups that are mostly wrong, and grammatical
 /// statements (every expression form, every built-in function with an accepted argument count)
 /// that mostly compile, plus payloads to evaluate them against.
 struct FuzzSQLGenerator {
-    var random: FuzzRandom
+    var random: SeededRandom
 
     /// Built-in functions with the argument counts they accept (open-ended ones capped).
     static let functions: [(name: String, arity: ClosedRange<Int>)] = BuiltinFunctions.all.values
         .map { ($0.name, $0.minArity...($0.maxArity ?? $0.minArity + 3)) }
         .sorted { $0.name < $1.name }
 
-    init(seed: UInt64) { random = FuzzRandom(seed: seed) }
+    init(seed: UInt64) { random = SeededRandom(seed: seed) }
 
     // MARK: Token soup
 

@@ -1,4 +1,5 @@
 import SignalboxJSON
+import SignalboxTestSupport
 import Testing
 
 @testable import SignalboxSQL
@@ -16,7 +17,7 @@ struct FuzzTests {
 
     @Test(arguments: seeds)
     func randomBytes(seed: UInt64) {
-        var random = FuzzRandom(seed: seed)
+        var random = SeededRandom(seed: seed)
         for _ in 0..<1_500 {
             var bytes = random.bytes(count: random.int(0...(random.chance(0.9) ? 40 : 400)))
             if random.chance(0.5) { bytes = Array("SELECT ".utf8) + bytes }

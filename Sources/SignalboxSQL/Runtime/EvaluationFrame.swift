@@ -105,9 +105,11 @@ public final class EvaluationFrame {
     /// The payload bytes and their layout, held here so a lookup does not go through `message`.
     private var payloadBytes: [UInt8]
     private var members: [JSONLayout.Member]
-    /// Decoded payload members, by position in the layout (`.none`: not decoded yet; empty until
-    /// the first lookup).
-    @exclusivity(unchecked) private var decodedMembers: [Value??] = []
+    /// Decoded payload members, by position in the layout; an entry is current only when its
+    /// stamp equals `generation`, so moving to the next message clears nothing.
+    @exclusivity(unchecked) private var decodedMembers: [Value?] = []
+    @exclusivity(unchecked) private var decodedStamps: [UInt32] = []
+    private var generation: UInt32 = 1
     /// The whole payload, once decoded.
     @exclusivity(unchecked) private var decodedPayload: Value??
     private var cachedTopicLevels: [Substring]?
@@ -128,7 +130,12 @@ public final class EvaluationFrame {
         self.message = message
         payloadBytes = message.rawPayload
         members = message.layout?.members ?? []
-        decodedMembers.removeAll(keepingCapacity: true)
+        generation &+= 1
+        if generation == 0 {
+            // After 2^32 messages the stamps wrap: start them over.
+            for i in decodedStamps.indices { decodedStamps[i] = 0 }
+            generation = 1
+        }
         decodedPayload = nil
         cachedTopicLevels = nil
         row = nil
@@ -161,12 +168,18 @@ public final class EvaluationFrame {
             }
         }
         guard found >= 0 else { return nil }
-        if decodedMembers.isEmpty { decodedMembers.append(contentsOf: repeatElement(.none, count: members.count)) }
-        if let decoded = decodedMembers[found] { return decoded }
+        if found < decodedStamps.count {
+            if decodedStamps[found] == generation { return decodedMembers[found] }
+        } else {
+            let count = max(members.count, 16)
+            decodedStamps.append(contentsOf: repeatElement(0, count: count - decodedStamps.count))
+            decodedMembers.append(contentsOf: repeatElement(nil, count: count - decodedMembers.count))
+        }
         let value = payloadBytes.withUnsafeBufferPointer { bytes in
             JSONLayout.value(of: members[found], in: bytes)
         }
-        decodedMembers[found] = .some(value)
+        decodedMembers[found] = value
+        decodedStamps[found] = generation
         return value
     }
 

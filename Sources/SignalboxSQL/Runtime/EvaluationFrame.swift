@@ -109,7 +109,8 @@ public final class EvaluationFrame {
     /// stamp equals `generation`, so moving to the next message clears nothing.
     @exclusivity(unchecked) private var decodedMembers: [Value?] = []
     @exclusivity(unchecked) private var decodedStamps: [UInt32] = []
-    private var generation: UInt32 = 1
+    /// The current message's stamp (internal so tests can reach the wrap-around).
+    var generation: UInt32 = 1
     /// The whole payload, once decoded.
     @exclusivity(unchecked) private var decodedPayload: Value??
     private var cachedTopicLevels: [Substring]?

@@ -55,9 +55,11 @@ let benchmarks: @Sendable () -> Void = {
     let services = EvaluationServices(now: { 1_732_200_000_123 }, uuid: { "uuid" }, random: { 0.5 })
 
     let distinctPublications = Fixtures.distinctPublications(count: 4_096)
+    let thousandDistinctPublications = Fixtures.distinctPublications(count: 4_096, kinds: 1_000)
     for (name, rules, publications) in [
         ("10 rules", Fixtures.tenRules, publications), ("1,000 rules", Fixtures.thousandRules, publications),
         ("10 rules on distinct topics", Fixtures.tenDistinctRules, distinctPublications),
+        ("1,000 rules on distinct topics", Fixtures.thousandDistinctRules, thousandDistinctPublications),
     ] {
         let engine = try! RuleEngine(rules: rules)  // the fixture rules compile
         Benchmark("Rule evaluation, \(name): parse + trie + WHERE + SELECT per message") { benchmark in

@@ -64,18 +64,32 @@ public enum Fixtures {
         "fridge", "freezer", "chiller", "coldroom", "truck", "display", "icebox", "blastchiller", "proofer", "vault",
     ]
 
-    /// Ten rules, one per device kind, each on its own topic family
-    /// (`sites/+/<kind>/+/telemetry`): every message has exactly one candidate rule.
-    public static let tenDistinctRules: [String] = kinds.enumerated().map { i, kind in
-        "SELECT deviceId, temp, battery FROM 'sites/+/\(kind)/+/telemetry' WHERE temp > \(2 + i) AND battery > 10"
+    /// The device kind of rule `i` in the distinct-topics workloads: the ten named kinds, then
+    /// numbered ones (`kind-0010` …).
+    static func kind(_ i: Int) -> String {
+        i < kinds.count ? kinds[i] : "kind-" + String(i).leftPadded(to: 4)
     }
 
-    /// `count` telemetry messages spread over the ten device kinds' topics.
-    public static func distinctPublications(count: Int) -> [Publication] {
+    /// `count` rules, one per device kind, each on its own topic family
+    /// (`sites/+/<kind>/+/telemetry`): every message has exactly one candidate rule.
+    public static func distinctRules(count: Int) -> [String] {
+        (0..<count).map { i in
+            "SELECT deviceId, temp, battery FROM 'sites/+/\(kind(i))/+/telemetry' WHERE temp > \(2 + i % 10) AND battery > 10"
+        }
+    }
+
+    /// Ten rules on distinct topic families.
+    public static let tenDistinctRules = distinctRules(count: 10)
+
+    /// A thousand rules on distinct topic families.
+    public static let thousandDistinctRules = distinctRules(count: 1_000)
+
+    /// `count` telemetry messages spread over the topics of `kinds` device kinds.
+    public static func distinctPublications(count: Int, kinds: Int = 10) -> [Publication] {
         publications(count: count).enumerated().map { i, publication in
             var publication = publication
             let device = publication.topic.split(separator: "/")[1]
-            publication.topic = "sites/store-\(i % 40)/\(kinds[i % kinds.count])/\(device)/telemetry"
+            publication.topic = "sites/store-\(i % 40)/\(kind((i &* 7_919) % kinds))/\(device)/telemetry"
             return publication
         }
     }

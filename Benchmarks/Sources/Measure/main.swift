@@ -9,7 +9,7 @@ import SignalboxSQL
 //     swift run -c release --package-path Benchmarks measure [workload …] [--seconds N]
 //
 // Workloads: json-parse, json-parse-foundation, json-serialize, json-serialize-foundation,
-// rules-10, rules-1000, rules-10-distinct — all when none is named.
+// rules-10, rules-1000, rules-10-distinct, rules-1000-distinct — all when none is named.
 
 /// Keeps the optimizer from deleting work whose result is unused.
 @inline(never)
@@ -31,6 +31,7 @@ let value = try JSONParser.parse(bytes)
 let object = try JSONSerialization.jsonObject(with: data)
 
 let distinctPublications = Fixtures.distinctPublications(count: 4_096)
+let thousandDistinctPublications = Fixtures.distinctPublications(count: 4_096, kinds: 1_000)
 
 func rules(_ engine: RuleEngine, _ publications: [Fixtures.Publication] = publications) -> (Int) throws -> Void {
     var next = 0
@@ -45,6 +46,7 @@ func rules(_ engine: RuleEngine, _ publications: [Fixtures.Publication] = public
 let engine10 = try RuleEngine(rules: Fixtures.tenRules)
 let engine1000 = try RuleEngine(rules: Fixtures.thousandRules)
 let engine10Distinct = try RuleEngine(rules: Fixtures.tenDistinctRules)
+let engine1000Distinct = try RuleEngine(rules: Fixtures.thousandDistinctRules)
 
 let workloads: [Workload] = [
     Workload(name: "json-parse") { n in for _ in 0..<n { consume(try JSONParser.parse(bytes)) } },
@@ -58,6 +60,7 @@ let workloads: [Workload] = [
     Workload(name: "rules-10", run: rules(engine10)),
     Workload(name: "rules-1000", run: rules(engine1000)),
     Workload(name: "rules-10-distinct", run: rules(engine10Distinct, distinctPublications)),
+    Workload(name: "rules-1000-distinct", run: rules(engine1000Distinct, thousandDistinctPublications)),
 ]
 
 var arguments = Array(CommandLine.arguments.dropFirst())
@@ -84,6 +87,7 @@ if let fixedCount {
 for (name, engine, publications) in [
     ("10 rules", engine10, publications), ("1,000 rules", engine1000, publications),
     ("10 rules on distinct topics", engine10Distinct, distinctPublications),
+    ("1,000 rules on distinct topics", engine1000Distinct, thousandDistinctPublications),
 ] {
     var candidates = 0
     var matched = 0

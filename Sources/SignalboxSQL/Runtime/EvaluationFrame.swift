@@ -1,4 +1,5 @@
 import SignalboxJSON
+import Synchronization
 
 /// Read access to stored device shadows, for `get_shadow` and `get_thing_shadow`.
 public protocol ShadowLookup: Sendable {
@@ -62,17 +63,29 @@ public struct EvaluationError: Error, Sendable, Hashable, CustomStringConvertibl
     public var description: String { message }
 }
 
-/// An attribute name, with its UTF-8 bytes ready for comparing against payload keys.
+/// An attribute name, with its UTF-8 bytes ready for comparing against payload keys, and a
+/// process-wide number so a frame can remember, per message, what the name read.
 public struct AttributeName: Sendable, Hashable {
     /// The name.
     public let name: String
     /// Its UTF-8 bytes.
     public let utf8: [UInt8]
+    /// The same number for the same name everywhere (dense, from 0).
+    public let id: Int
     /// The first eight bytes, zero-padded, for comparing short keys in one step.
     let prefix: UInt64
 
+    /// Names seen so far, numbered in order. Grows only with distinct attribute names in rules.
+    static let registry = Mutex<[String: Int]>([:])
+
     public init(_ name: String) {
         self.name = name
+        self.id = Self.registry.withLock { names in
+            if let id = names[name] { return id }
+            let id = names.count
+            names[name] = id
+            return id
+        }
         self.utf8 = Array(name.utf8)
         var prefix: UInt64 = 0
         for (i, byte) in utf8.prefix(8).enumerated() { prefix |= UInt64(byte) << (8 * UInt64(i)) }
@@ -105,10 +118,11 @@ public final class EvaluationFrame {
     /// The payload bytes and their layout, held here so a lookup does not go through `message`.
     private var payloadBytes: [UInt8]
     private var members: [JSONLayout.Member]
-    /// Decoded payload members, by position in the layout; an entry is current only when its
-    /// stamp equals `generation`, so moving to the next message clears nothing.
-    @exclusivity(unchecked) private var decodedMembers: [Value?] = []
-    @exclusivity(unchecked) private var decodedStamps: [UInt32] = []
+    /// What each attribute name read for the current message, by ``AttributeName/id``; an entry is
+    /// current only when its stamp equals `generation`, so moving to the next message clears
+    /// nothing.
+    @exclusivity(unchecked) private var readValues: [Value?] = []
+    @exclusivity(unchecked) private var readStamps: [UInt32] = []
     /// The current message's stamp (internal so tests can reach the wrap-around).
     var generation: UInt32 = 1
     /// The whole payload, once decoded.
@@ -134,7 +148,7 @@ public final class EvaluationFrame {
         generation &+= 1
         if generation == 0 {
             // After 2^32 messages the stamps wrap: start them over.
-            for i in decodedStamps.indices { decodedStamps[i] = 0 }
+            for i in readStamps.indices { readStamps[i] = 0 }
             generation = 1
         }
         decodedPayload = nil
@@ -158,29 +172,26 @@ public final class EvaluationFrame {
     /// The payload's top-level attribute `name` (the last one, if the key repeats); Undefined when
     /// the payload is not a JSON object or has no such key. Decoded on first use.
     public func payloadMember(_ name: AttributeName) -> Value? {
-        let found = payloadBytes.withUnsafeBufferPointer { bytes in
-            members.withUnsafeBufferPointer { members -> Int in
+        let id = name.id
+        if id < readStamps.count {
+            if readStamps[id] == generation { return readValues[id] }
+        } else {
+            let count = max(id + 1, 2 * readStamps.count, 32)
+            readStamps.append(contentsOf: repeatElement(0, count: count - readStamps.count))
+            readValues.append(contentsOf: repeatElement(nil, count: count - readValues.count))
+        }
+        let value = payloadBytes.withUnsafeBufferPointer { bytes -> Value? in
+            members.withUnsafeBufferPointer { members -> Value? in
                 var i = members.count - 1
                 while i >= 0 {
-                    if Self.key(members[i], in: bytes, equals: name) { return i }
+                    if Self.key(members[i], in: bytes, equals: name) { return JSONLayout.value(of: members[i], in: bytes) }
                     i -= 1
                 }
-                return -1
+                return nil
             }
         }
-        guard found >= 0 else { return nil }
-        if found < decodedStamps.count {
-            if decodedStamps[found] == generation { return decodedMembers[found] }
-        } else {
-            let count = max(members.count, 16)
-            decodedStamps.append(contentsOf: repeatElement(0, count: count - decodedStamps.count))
-            decodedMembers.append(contentsOf: repeatElement(nil, count: count - decodedMembers.count))
-        }
-        let value = payloadBytes.withUnsafeBufferPointer { bytes in
-            JSONLayout.value(of: members[found], in: bytes)
-        }
-        decodedMembers[found] = value
-        decodedStamps[found] = generation
+        readValues[id] = value
+        readStamps[id] = generation
         return value
     }
 

@@ -184,7 +184,9 @@ public final class EvaluationFrame {
             members.withUnsafeBufferPointer { members -> Value? in
                 var i = members.count - 1
                 while i >= 0 {
-                    if Self.key(members[i], in: bytes, equals: name) { return JSONLayout.value(of: members[i], in: bytes) }
+                    if Self.key(members[i], in: bytes, equals: name) {
+                        return JSONLayout.value(of: members[i], in: bytes)
+                    }
                     i -= 1
                 }
                 return nil

@@ -15,21 +15,48 @@ public struct Message: Sendable {
     /// Where the payload's top-level members are, when the payload is a JSON document; nil for a
     /// binary payload. Rules decode only the members they read (see ``EvaluationFrame``).
     public let layout: JSONLayout?
-    /// The MQTT client id of the publisher (`clientid()`), if known.
-    public var clientID: String?
-    /// The authenticated identity of the publisher (`principal()`), if known.
-    public var principal: String?
     /// Milliseconds since the Unix epoch at which the message was received (`timestamp()`).
     public var timestamp: Int64
+
+    /// What the transport knows of the sender, kept in one box so copying a message (which the
+    /// hot path does) costs one retain for all of it.
+    final class Sender: Sendable {
+        let clientID: String?
+        let principal: String?
+        let traceID: String?
+        let sourceIP: String?
+        let mqttProperties: [String: String]
+        let userProperties: [(name: String, value: String)]
+
+        init(
+            clientID: String?, principal: String?, traceID: String?, sourceIP: String?,
+            mqttProperties: [String: String], userProperties: [(name: String, value: String)]
+        ) {
+            self.clientID = clientID
+            self.principal = principal
+            self.traceID = traceID
+            self.sourceIP = sourceIP
+            self.mqttProperties = mqttProperties
+            self.userProperties = userProperties
+        }
+    }
+
+    /// Nil when nothing is known of the sender.
+    let sender: Sender?
+
+    /// The MQTT client id of the publisher (`clientid()`), if known.
+    public var clientID: String? { sender?.clientID }
+    /// The authenticated identity of the publisher (`principal()`), if known.
+    public var principal: String? { sender?.principal }
     /// A trace id for the message (`traceid()`), if one was assigned.
-    public var traceID: String?
+    public var traceID: String? { sender?.traceID }
     /// The source IP address of the publisher (`sourceip()`), if known.
-    public var sourceIP: String?
+    public var sourceIP: String? { sender?.sourceIP }
     /// MQTT 5 properties (`get_mqtt_property`): `content_type`, `format_indicator`,
     /// `response_topic`, `correlation_data` (base64).
-    public var mqttProperties: [String: String]
+    public var mqttProperties: [String: String] { sender?.mqttProperties ?? [:] }
     /// MQTT 5 user properties, in order (`get_user_properties`).
-    public var userProperties: [(name: String, value: String)]
+    public var userProperties: [(name: String, value: String)] { sender?.userProperties ?? [] }
 
     /// A message from raw payload bytes: JSON if they are one JSON document, binary otherwise.
     ///
@@ -42,13 +69,15 @@ public struct Message: Sendable {
         self.topic = topic
         self.rawPayload = bytes
         self.layout = JSONLayout(validating: bytes)
-        self.clientID = clientID
-        self.principal = principal
         self.timestamp = timestamp
-        self.traceID = traceID
-        self.sourceIP = sourceIP
-        self.mqttProperties = mqttProperties
-        self.userProperties = userProperties
+        let knowsSender =
+            clientID != nil || principal != nil || traceID != nil || sourceIP != nil || !mqttProperties.isEmpty
+            || !userProperties.isEmpty
+        self.sender =
+            knowsSender
+            ? Sender(
+                clientID: clientID, principal: principal, traceID: traceID, sourceIP: sourceIP,
+                mqttProperties: mqttProperties, userProperties: userProperties) : nil
     }
 
     /// A message whose payload is a JSON value.

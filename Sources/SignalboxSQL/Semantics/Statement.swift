@@ -106,14 +106,14 @@ public struct Statement: Sendable {
     /// reset here (its row back to the payload, its variables to Undefined). Render templates for a
     /// rule's result before evaluating the next rule in the same frame.
     public func evaluate(in frame: EvaluationFrame) throws -> Output? {
-        let compiled = storage.compiled
+        let storage = self.storage
         frame.prepare(variableCount: storage.compiler.variableCount)
-        for assignment in compiled.assignments {
+        for assignment in storage.compiled.assignments {
             frame.variables[assignment.slot] = try assignment.evaluator(frame)
         }
-        if let condition = compiled.condition, try !condition(frame) { return nil }
+        if let condition = storage.compiled.condition, try !condition(frame) { return nil }
         // SELECT VALUE of Undefined is an empty payload ("Undefined serialized by itself").
-        return try compiled.project(frame) ?? .binary([])
+        return try storage.compiled.project(frame) ?? .binary([])
     }
 
     /// Compiles a substitution template (`"Fridge ${topic(2)} at ${temp}"`) against this

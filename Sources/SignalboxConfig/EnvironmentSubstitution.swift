@@ -47,16 +47,20 @@ struct EnvironmentSubstitution {
             let nameBytes = separator.map { inner[..<$0.lowerBound] } ?? inner
             let name = String(decoding: nameBytes, as: UTF8.self)
             let fallback = separator.map { String(decoding: inner[$0.upperBound...], as: UTF8.self) }
+            // A reference that could not be resolved still records where it stood, with an empty value.
+            func recordUnresolved() {
+                substitutions.append(
+                    LocatedString.Substitution(
+                        variable: name, sourceRange: SourceRange(start: start, end: close + 1),
+                        valueRange: SourceRange(at: output.count)))
+            }
             guard Self.isValidName(nameBytes) else {
                 diagnostics.append(
                     Self.diagnostic(
                         "env-syntax", "invalid environment variable name in '${env:…}'", nameStart,
                         nameStart + nameBytes.count, source,
                         help: "names are letters, digits and '_', not starting with a digit"))
-                substitutions.append(
-                    LocatedString.Substitution(
-                        variable: name, sourceRange: SourceRange(start: start, end: close + 1),
-                        valueRange: SourceRange(at: output.count)))
+                recordUnresolved()
                 i = close + 1
                 continue
             }
@@ -67,10 +71,7 @@ struct EnvironmentSubstitution {
                     Self.diagnostic(
                         "env", "environment variable '\(name)' is not set", start, close + 1, source,
                         help: "set it, or give a default: ${env:\(name):-default}"))
-                substitutions.append(
-                    LocatedString.Substitution(
-                        variable: name, sourceRange: SourceRange(start: start, end: close + 1),
-                        valueRange: SourceRange(at: output.count)))
+                recordUnresolved()
                 i = close + 1
                 continue
             }

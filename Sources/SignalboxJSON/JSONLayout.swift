@@ -92,21 +92,11 @@ extension JSONParser.Reader {
             return members
         }
         while true {
-            skipWhitespace()
-            guard position < bytes.count else { throw error(.unexpectedEnd, "unexpected end of input in object") }
-            guard bytes[position] == UInt8(ascii: "\"") else {
-                throw error(.unexpectedCharacter, describeUnexpected() + ", expected a string key")
-            }
+            try expectKey()
             let keyStart = position + 1
             let hasEscapes = try skipString()
             let keyEnd = position - 1
-            skipWhitespace()
-            guard position < bytes.count else { throw error(.unexpectedEnd, "unexpected end of input in object") }
-            guard bytes[position] == UInt8(ascii: ":") else {
-                throw error(.unexpectedCharacter, describeUnexpected() + ", expected ':'")
-            }
-            position += 1
-            skipWhitespace()
+            try expectColon()
             let valueStart = position
             try skipValue(depth: 1)
             members.append(
@@ -183,16 +173,9 @@ extension JSONParser.Reader {
         while true {
             skipWhitespace()
             if isObject {
-                guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
-                    throw error(.unexpectedCharacter, describeUnexpected() + ", expected a string key")
-                }
+                try expectKey()
                 _ = try skipString()
-                skipWhitespace()
-                guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else {
-                    throw error(.unexpectedCharacter, describeUnexpected() + ", expected ':'")
-                }
-                position += 1
-                skipWhitespace()
+                try expectColon()
             }
             try skipValue(depth: depth)
             skipWhitespace()

@@ -144,6 +144,28 @@ extension JSONParser {
             position += count
         }
 
+        /// Checks that a member's key starts here (skipping whitespace before it).
+        @inline(__always)
+        mutating func expectKey() throws(JSONError) {
+            skipWhitespace()
+            guard position < bytes.count else { throw error(.unexpectedEnd, "unexpected end of input in object") }
+            guard bytes[position] == UInt8(ascii: "\"") else {
+                throw error(.unexpectedCharacter, describeUnexpected() + ", expected a string key")
+            }
+        }
+
+        /// Reads the `:` after a key, with the whitespace around it.
+        @inline(__always)
+        mutating func expectColon() throws(JSONError) {
+            skipWhitespace()
+            guard position < bytes.count else { throw error(.unexpectedEnd, "unexpected end of input in object") }
+            guard bytes[position] == UInt8(ascii: ":") else {
+                throw error(.unexpectedCharacter, describeUnexpected() + ", expected ':'")
+            }
+            position += 1
+            skipWhitespace()
+        }
+
         mutating func parseObject(depth: Int) throws(JSONError) -> Value {
             if depth > maxDepth { throw error(.tooDeep, "nesting deeper than \(maxDepth) levels") }
             position += 1  // '{'
@@ -159,21 +181,11 @@ extension JSONParser {
                 return .object(object)
             }
             while true {
-                skipWhitespace()
-                guard position < bytes.count else { throw error(.unexpectedEnd, "unexpected end of input in object") }
-                guard bytes[position] == UInt8(ascii: "\"") else {
-                    throw error(.unexpectedCharacter, describeUnexpected() + ", expected a string key")
-                }
+                try expectKey()
                 let key = try parseString()
                 let hash = stringHash
                 keysAreASCII = keysAreASCII && stringIsASCII
-                skipWhitespace()
-                guard position < bytes.count else { throw error(.unexpectedEnd, "unexpected end of input in object") }
-                guard bytes[position] == UInt8(ascii: ":") else {
-                    throw error(.unexpectedCharacter, describeUnexpected() + ", expected ':'")
-                }
-                position += 1
-                skipWhitespace()
+                try expectColon()
                 let value = try parseValue(depth: depth)
                 let bit: UInt64 = 1 << UInt64(hash & 63)
                 let isNew = keysAreASCII && (hash < 64 ? seen.low & bit == 0 : seen.high & bit == 0)

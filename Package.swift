@@ -2,8 +2,8 @@
 import PackageDescription
 
 // Dependencies point downwards only (see DESIGN.md §2):
-//   SignalboxJSON ← SignalboxSQL ← SignalboxCore ← SignalboxConfig ← signalbox
-// Storage, MQTT and the HTTP server join this graph as their modules land.
+//   SignalboxJSON ← SignalboxSQL ← SignalboxCore ← SignalboxConfig, SignalboxStore ← SignalboxServer ← signalbox
+// The MQTT client joins this graph with its module.
 let package = Package(
     name: "Signalbox",
     platforms: [.macOS(.v15)],
@@ -13,11 +13,18 @@ let package = Package(
         .library(name: "SignalboxSQL", targets: ["SignalboxSQL"]),
         .library(name: "SignalboxCore", targets: ["SignalboxCore"]),
         .library(name: "SignalboxConfig", targets: ["SignalboxConfig"]),
+        .library(name: "SignalboxStore", targets: ["SignalboxStore"]),
+        .library(name: "SignalboxServer", targets: ["SignalboxServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .target(name: "SignalboxJSON"),
@@ -34,10 +41,31 @@ let package = Package(
             name: "SignalboxConfig",
             dependencies: ["SignalboxCore", "SignalboxSQL", .product(name: "Yams", package: "Yams")]
         ),
+        .target(
+            name: "SignalboxStore",
+            dependencies: [
+                "SignalboxJSON", "SignalboxSQL", "SignalboxCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "SignalboxServer",
+            dependencies: [
+                "SignalboxJSON", "SignalboxSQL", "SignalboxCore", "SignalboxConfig", "SignalboxStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "signalbox",
             dependencies: [
-                "SignalboxJSON", "SignalboxSQL", "SignalboxCore", "SignalboxConfig",
+                "SignalboxJSON", "SignalboxSQL", "SignalboxCore", "SignalboxConfig", "SignalboxStore", "SignalboxServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -48,6 +76,17 @@ let package = Package(
             name: "SignalboxSQLTests", dependencies: ["SignalboxSQL", "SignalboxJSON", "SignalboxTestSupport"]),
         .testTarget(name: "SignalboxCoreTests", dependencies: ["SignalboxCore", "SignalboxSQL", "SignalboxJSON"]),
         .testTarget(name: "SignalboxConfigTests", dependencies: ["SignalboxConfig", "SignalboxCore"]),
+        .testTarget(
+            name: "SignalboxStoreTests",
+            dependencies: ["SignalboxStore", "SignalboxCore", "SignalboxJSON", "SignalboxTestSupport"]
+        ),
+        .testTarget(
+            name: "SignalboxServerTests",
+            dependencies: [
+                "SignalboxServer", "SignalboxStore", "SignalboxCore", "SignalboxJSON",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         .testTarget(name: "SignalboxCLITests", dependencies: ["signalbox"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]

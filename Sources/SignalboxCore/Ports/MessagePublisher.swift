@@ -1,0 +1,62 @@
+import Synchronization
+
+/// A message Signalbox publishes: shadow replies and events, republished rule output.
+package struct OutgoingMessage: Sendable, Hashable {
+    /// The topic.
+    package var topic: String
+    /// The payload bytes.
+    package var payload: [UInt8]
+
+    /// Creates a message.
+    package init(topic: String, payload: [UInt8]) {
+        self.topic = topic
+        self.payload = payload
+    }
+}
+
+/// The port Signalbox publishes messages through: the MQTT client in production; rules subscribe to
+/// it too (shadow `documents` events are a FROM source).
+package protocol MessagePublisher: Sendable {
+    /// Publishes `messages`, in order.
+    func publish(_ messages: [OutgoingMessage]) async
+}
+
+/// A ``MessagePublisher`` that drops everything.
+package struct DiscardingPublisher: MessagePublisher {
+    /// Creates the publisher.
+    package init() {}
+    package func publish(_ messages: [OutgoingMessage]) async {}
+}
+
+/// A ``MessagePublisher`` that keeps what it is given, for tests.
+package final class RecordingPublisher: MessagePublisher {
+    private let recorded = Mutex<[OutgoingMessage]>([])
+
+    /// Creates an empty recorder.
+    package init() {}
+
+    package func publish(_ messages: [OutgoingMessage]) async {
+        recorded.withLock { $0.append(contentsOf: messages) }
+    }
+
+    /// Everything published so far, in order.
+    package var messages: [OutgoingMessage] { recorded.withLock { $0 } }
+
+    /// Forgets everything published so far.
+    package func removeAll() { recorded.withLock { $0.removeAll() } }
+}
+
+/// A ``MessagePublisher`` that hands every message to each of several publishers, in order.
+package struct FanOutPublisher: MessagePublisher {
+    /// The publishers.
+    package var publishers: [any MessagePublisher]
+
+    /// Creates a fan-out over `publishers`.
+    package init(_ publishers: [any MessagePublisher]) {
+        self.publishers = publishers
+    }
+
+    package func publish(_ messages: [OutgoingMessage]) async {
+        for publisher in publishers { await publisher.publish(messages) }
+    }
+}

@@ -1,0 +1,80 @@
+import SignalboxJSON
+
+extension ShadowService {
+    /// Gateway sync: the desired-state changes of `things`' shadows after `cursor`.
+    ///
+    /// The reply is
+    /// `{"cursor": N, "changes": [{"thing", "shadow", "version", "timestamp", "deleted", "desired", "delta"}], "more": false}`
+    /// with one entry per shadow whose desired state changed (or which was deleted) after `cursor`,
+    /// carrying its *current* desired state and delta. Pass the returned `cursor` to the next call.
+    /// With `wait`, an empty result is held back until a change arrives or `wait` passes.
+    ///
+    /// - Parameters:
+    ///   - things: The gateway's devices.
+    ///   - cursor: 0 for everything, else the cursor of the previous reply.
+    ///   - wait: How long to long-poll for a change; `nil` or zero answers at once.
+    ///   - limit: At most this many shadows per reply; `more` is true when more are waiting.
+    package func sync(things: Set<String>, cursor: Int64, wait: Duration?, limit: Int = 1000) async throws(ShadowError)
+        -> Value
+    {
+        guard cursor >= 0 else { throw ShadowError(.badRequest, "cursor must be a non-negative integer") }
+        let deadline = ContinuousClock.now + (wait ?? .zero)
+        while true {
+            let latest = signal.sequence
+            let changes: [ShadowChange]
+            do {
+                changes = try await storage.desiredChanges(after: cursor, things: things, limit: limit + 1)
+            } catch {
+                throw internalFailure(error, key: ShadowKey(thing: "-"))
+            }
+            if !changes.isEmpty || things.isEmpty || ContinuousClock.now >= deadline {
+                return try await syncReply(changes, cursor: cursor, latest: latest, limit: limit)
+            }
+            await signal.wait(beyond: max(latest, cursor), timeout: deadline - ContinuousClock.now)
+            if Task.isCancelled { throw ShadowError(.serviceUnavailable, "Shutting down") }
+        }
+    }
+
+    private func syncReply(_ changes: [ShadowChange], cursor: Int64, latest: Int64, limit: Int) async throws(ShadowError)
+        -> Value
+    {
+        let more = changes.count > limit
+        let page = changes.prefix(limit)
+        var entries: [Value] = []
+        entries.reserveCapacity(page.count)
+        for change in page {
+            let record: ShadowRecord?
+            do {
+                record = try await storage.record(for: change.key)
+            } catch {
+                throw internalFailure(error, key: change.key)
+            }
+            var entry = JSONObject()
+            entry.appendUnique(key: "thing", value: .string(change.key.thing))
+            entry.appendUnique(key: "shadow", value: change.key.name.map(Value.string) ?? .null)
+            if let live = record?.live {
+                entry.appendUnique(key: "version", value: .int(live.version))
+                entry.appendUnique(key: "timestamp", value: .int(live.timestamp))
+                entry.appendUnique(key: "deleted", value: false)
+                entry.appendUnique(key: "desired", value: live.desired.map(Value.object) ?? .null)
+                entry.appendUnique(key: "delta", value: live.delta.map(Value.object) ?? .object(JSONObject()))
+            } else {
+                entry.appendUnique(key: "version", value: .int(record?.version ?? change.version))
+                entry.appendUnique(key: "timestamp", value: .int(record?.timestamp ?? change.timestamp))
+                entry.appendUnique(key: "deleted", value: true)
+            }
+            entries.append(.object(entry))
+        }
+        let next: Int64
+        if more, let last = page.last {
+            next = last.sequence
+        } else {
+            next = max(cursor, latest, page.last?.sequence ?? 0)
+        }
+        var reply = JSONObject()
+        reply.appendUnique(key: "cursor", value: .int(next))
+        reply.appendUnique(key: "changes", value: .array(entries))
+        reply.appendUnique(key: "more", value: .bool(more))
+        return .object(reply)
+    }
+}

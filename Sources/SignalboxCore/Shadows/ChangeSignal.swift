@@ -7,7 +7,8 @@ import Synchronization
 package final class ChangeSignal: Sendable {
     private struct State {
         var sequence: Int64
-        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        /// Each waiter with the sequence it waits to see passed.
+        var waiters: [UInt64: (beyond: Int64, continuation: CheckedContinuation<Void, Never>)] = [:]
         var nextID: UInt64 = 0
         /// Waiters whose timeout or cancellation came before they registered.
         var expired: Set<UInt64> = []
@@ -23,13 +24,17 @@ package final class ChangeSignal: Sendable {
     /// The newest sequence announced.
     package var sequence: Int64 { state.withLock { $0.sequence } }
 
-    /// Announces that the log now ends at `sequence`, waking every waiter if it grew.
+    /// Announces that the log now ends at `sequence`, waking every waiter it has moved beyond.
     package func advance(to sequence: Int64) {
         let woken = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             guard sequence > state.sequence else { return [] }
             state.sequence = sequence
-            defer { state.waiters.removeAll() }
-            return Array(state.waiters.values)
+            var woken: [CheckedContinuation<Void, Never>] = []
+            for (id, waiter) in state.waiters where waiter.beyond < sequence {
+                state.waiters[id] = nil
+                woken.append(waiter.continuation)
+            }
+            return woken
         }
         for continuation in woken { continuation.resume() }
     }
@@ -52,7 +57,7 @@ package final class ChangeSignal: Sendable {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let ready = state.withLock { state -> Bool in
                     if state.sequence > sequence || state.expired.contains(id) { return true }
-                    state.waiters[id] = continuation
+                    state.waiters[id] = (sequence, continuation)
                     return false
                 }
                 if ready { continuation.resume() }
@@ -64,11 +69,11 @@ package final class ChangeSignal: Sendable {
 
     private func resume(_ id: UInt64) {
         let continuation = state.withLock { state in
-            guard let continuation = state.waiters.removeValue(forKey: id) else {
+            guard let waiter = state.waiters.removeValue(forKey: id) else {
                 state.expired.insert(id)
                 return CheckedContinuation<Void, Never>?.none
             }
-            return continuation
+            return waiter.continuation
         }
         continuation?.resume()
     }

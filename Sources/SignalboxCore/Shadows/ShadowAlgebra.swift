@@ -77,6 +77,8 @@ package enum ShadowAlgebra {
                     }
                 } else {
                     let written = removingNulls(updateObject)
+                    // Only deletions of members that do not exist: nothing to write.
+                    if written.isEmpty && !updateObject.isEmpty { continue }
                     target[member.key] = .object(written)
                     metadata[member.key] = Self.metadata(for: .object(written), at: timestamp)
                 }
@@ -94,7 +96,11 @@ package enum ShadowAlgebra {
         for member in object {
             switch member.value {
             case .null: continue
-            case .object(let inner): result.appendUnique(key: member.key, value: .object(removingNulls(inner)))
+            case .object(let inner):
+                let written = removingNulls(inner)
+                // An object of nothing but nulls deletes nothing and creates nothing.
+                if written.isEmpty && !inner.isEmpty { continue }
+                result.appendUnique(key: member.key, value: .object(written))
             default: result.appendUnique(key: member.key, value: member.value)
             }
         }

@@ -148,6 +148,12 @@ package struct ShadowEngine: Sendable {
             var target = section ?? JSONObject()
             var targetMetadata = metadata ?? JSONObject()
             ShadowAlgebra.merge(update, into: &target, metadata: &targetMetadata, at: now)
+            if target.isEmpty && !update.isEmpty {
+                // Left empty by deletions: the section goes, as a nested object would.
+                section = nil
+                metadata = nil
+                return
+            }
             section = target
             metadata = targetMetadata
         }

@@ -5,8 +5,9 @@ package struct ShadowLimits: Sendable, Hashable {
     /// Largest size, in bytes of compact JSON, of the `desired` plus `reported` sections of the merged
     /// document (AWS: 8 KB). Metadata, version and timestamps do not count.
     package var maxStateBytes: Int
-    /// Deepest nesting of objects and arrays inside the `desired` or `reported` section of a request
-    /// (AWS: 6; the section itself is not counted).
+    /// Deepest nesting of objects and arrays in the `desired` or `reported` section of a request,
+    /// counting the section itself as the first level (AWS: 6; the documented
+    /// `"desired": {"one": {"two": {"three": {"four": {"five": {}}}}}}` is 6 deep and accepted).
     package var maxDepth: Int
     /// Longest `clientToken`, in UTF-8 bytes (AWS: 64).
     package var maxClientTokenBytes: Int

@@ -130,7 +130,7 @@ extension ShadowEngine {
         guard body.count <= limits.maxRequestBytes,
             case .object(let top)? = try? JSONParser.parse(body),
             case .string(let token)? = top["clientToken"],
-            token.utf8.count <= limits.maxClientTokenBytes
+            !token.isEmpty, token.utf8.count <= limits.maxClientTokenBytes
         else { return nil }
         return token
     }

@@ -1,0 +1,140 @@
+import Logging
+import SignalboxCore
+
+/// The parts of a request authentication looks at.
+package struct AuthenticationRequest: Sendable {
+    /// `GET`, `POST`, …
+    package var method: String
+    /// The path as sent, still percent-encoded.
+    package var rawPath: String
+    /// The query as sent (without `?`), or `nil`.
+    package var rawQuery: String?
+    /// Header values by lower-case name; `host` holds the request's authority.
+    package var headers: [String: [String]]
+    /// The body.
+    package var body: [UInt8]
+
+    /// Creates a request.
+    package init(method: String, rawPath: String, rawQuery: String?, headers: [String: [String]], body: [UInt8]) {
+        self.method = method
+        self.rawPath = rawPath
+        self.rawQuery = rawQuery
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// Turns a request's credentials into a ``Principal``.
+///
+/// Accepts `Authorization: Bearer <id>.<secret>` and AWS Signature Version 4
+/// (`Authorization: AWS4-HMAC-SHA256 …` with `X-Amz-Date`, any region and service name), where the
+/// access key id is the token id and the secret access key its secret. Every failure is a 401 whose
+/// message never includes a secret.
+package struct Authenticator: Sendable {
+    /// Where tokens are looked up.
+    package let registry: any IdentityRegistry
+    /// Checks bearer secrets and unseals SigV4 secrets.
+    package let vault: TokenVault
+    /// Largest accepted difference between `X-Amz-Date` and the clock, in seconds.
+    package let maxSkewSeconds: Int64
+    /// Seconds since the Unix epoch.
+    package let clock: @Sendable () -> Int64
+    private let logger: Logger
+
+    /// Creates an authenticator.
+    package init(
+        registry: any IdentityRegistry, vault: TokenVault, maxSkewSeconds: Int64 = 900,
+        clock: @escaping @Sendable () -> Int64 = ShadowService.systemClock,
+        logger: Logger = Logger(label: "signalbox.auth")
+    ) {
+        self.registry = registry
+        self.vault = vault
+        self.maxSkewSeconds = maxSkewSeconds
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// The principal `request` authenticates as.
+    ///
+    /// - Throws: ``APIError`` 401 for missing or bad credentials, 500 when the registry fails.
+    package func authenticate(_ request: AuthenticationRequest) async throws(APIError) -> Principal {
+        guard let header = request.headers["authorization"]?.first else {
+            throw .unauthorized("Missing Authorization header")
+        }
+        let record: TokenRecord
+        if header.prefix(7).lowercased() == "bearer " {
+            record = try await bearer(header.dropFirst(7).drop { $0 == " " })
+        } else if header.hasPrefix(SigV4.algorithm + " ") {
+            record = try await sigV4(header, request: request)
+        } else {
+            throw .unauthorized("Unsupported Authorization scheme; use Bearer or AWS4-HMAC-SHA256")
+        }
+        switch record.role {
+        case .admin: return .admin
+        case .gateway:
+            guard let gateway = record.gateway else { throw .unauthorized() }
+            return .gateway(gateway)
+        }
+    }
+
+    private func lookUp(_ id: some StringProtocol) async throws(APIError) -> TokenRecord? {
+        do {
+            return try await registry.token(id: String(id))
+        } catch {
+            logger.error("token lookup failed", metadata: ["error": "\(String(describing: error))"])
+            throw .internalFailure
+        }
+    }
+
+    private func bearer(_ token: Substring) async throws(APIError) -> TokenRecord {
+        guard let (id, secret) = TokenVault.parse(bearer: token) else { throw .unauthorized("Malformed bearer token") }
+        guard let record = try await lookUp(id), vault.verify(secret: String(secret), against: record) else {
+            throw .unauthorized()
+        }
+        return record
+    }
+
+    private func sigV4(_ header: String, request: AuthenticationRequest) async throws(APIError) -> TokenRecord {
+        guard let authorization = SigV4.Authorization(header: header) else {
+            throw .unauthorized("Malformed AWS4-HMAC-SHA256 Authorization header")
+        }
+        guard authorization.signedHeaders.contains("host"), authorization.signedHeaders.contains("x-amz-date") else {
+            throw .unauthorized("The signature must cover the host and x-amz-date headers")
+        }
+        guard let amzDate = request.headers["x-amz-date"]?.first, let time = SigV4.epochSeconds(amzDate: amzDate),
+            amzDate.hasPrefix(authorization.date)
+        else {
+            throw .unauthorized("Missing or malformed X-Amz-Date header")
+        }
+        guard abs(time - clock()) <= maxSkewSeconds else {
+            throw .unauthorized("Signature expired: X-Amz-Date is too far from the server's clock")
+        }
+        let bodyHash = SigV4.hexSHA256(request.body)
+        var payloadHash = bodyHash
+        if let declared = request.headers["x-amz-content-sha256"]?.first {
+            guard declared.lowercased() == bodyHash else {
+                throw .unauthorized("X-Amz-Content-SHA256 does not match the body")
+            }
+            payloadHash = declared
+        }
+        for name in authorization.signedHeaders where request.headers[name] == nil {
+            throw .unauthorized("Signed header '\(name)' is missing")
+        }
+        guard let record = try await lookUp(authorization.accessKeyID), let secret = vault.unseal(record) else {
+            throw .unauthorized()
+        }
+        let canonical = SigV4.canonicalRequest(
+            method: request.method, rawPath: request.rawPath, rawQuery: request.rawQuery, headers: request.headers,
+            signedHeaders: authorization.signedHeaders, payloadHash: payloadHash)
+        let stringToSign = SigV4.stringToSign(
+            amzDate: amzDate, scope: authorization.scope, canonicalRequest: canonical)
+        let expected = SigV4.signature(
+            secret: secret, date: authorization.date, region: authorization.region, service: authorization.service,
+            stringToSign: stringToSign)
+        guard constantTimeEqual(Array(expected.utf8), Array(authorization.signature.utf8)) else {
+            throw .unauthorized(
+                "The request signature we calculated does not match the signature you provided")
+        }
+        return record
+    }
+}

@@ -1,0 +1,113 @@
+import Hummingbird
+
+/// The endpoints, matched on percent-decoded path segments.
+package enum Route: Sendable, Hashable {
+    case health
+    case ready
+    /// `/things/{thing}/shadow`
+    case shadow(thing: String)
+    /// `/api/things/shadow/ListNamedShadowsForThing/{thing}`
+    case listNamedShadows(thing: String)
+    /// `/gateways/{gateway}/sync`
+    case sync(gateway: String)
+    /// `/admin/gateways`
+    case adminGateways
+    /// `/admin/gateways/{gateway}`
+    case adminGateway(String)
+    /// `/admin/gateways/{gateway}/devices`
+    case adminDevices(gateway: String)
+    /// `/admin/gateways/{gateway}/devices/{thing}`
+    case adminDevice(gateway: String, thing: String)
+    /// `/admin/tokens`
+    case adminTokens
+    /// `/admin/tokens/{id}`
+    case adminToken(String)
+
+    /// The route of decoded `segments` (the path split on `/`, without the leading empty one).
+    package init?(segments: [String]) {
+        switch segments.count {
+        case 1 where segments[0] == "healthz": self = .health
+        case 1 where segments[0] == "readyz": self = .ready
+        case 3 where segments[0] == "things" && segments[2] == "shadow": self = .shadow(thing: segments[1])
+        case 5 where segments[0..<4] == ["api", "things", "shadow", "ListNamedShadowsForThing"]:
+            self = .listNamedShadows(thing: segments[4])
+        case 3 where segments[0] == "gateways" && segments[2] == "sync": self = .sync(gateway: segments[1])
+        case 2 where segments == ["admin", "gateways"]: self = .adminGateways
+        case 3 where segments[0..<2] == ["admin", "gateways"]: self = .adminGateway(segments[2])
+        case 4 where segments[0..<2] == ["admin", "gateways"] && segments[3] == "devices":
+            self = .adminDevices(gateway: segments[2])
+        case 5 where segments[0..<2] == ["admin", "gateways"] && segments[3] == "devices":
+            self = .adminDevice(gateway: segments[2], thing: segments[4])
+        case 2 where segments == ["admin", "tokens"]: self = .adminTokens
+        case 3 where segments[0..<2] == ["admin", "tokens"]: self = .adminToken(segments[2])
+        default: return nil
+        }
+    }
+
+    /// The methods the route answers.
+    package var methods: Set<HTTPRequest.Method> {
+        switch self {
+        case .health, .ready, .listNamedShadows, .sync, .adminDevices: [.get]
+        case .shadow: [.get, .post, .delete]
+        case .adminGateways, .adminTokens: [.get, .post]
+        case .adminGateway, .adminToken: [.delete]
+        case .adminDevice: [.put, .delete]
+        }
+    }
+
+    /// Whether the route needs no credentials.
+    package var isPublic: Bool {
+        switch self {
+        case .health, .ready: true
+        default: false
+        }
+    }
+
+    /// Whether only admins may use the route.
+    package var isAdmin: Bool {
+        switch self {
+        case .adminGateways, .adminGateway, .adminDevices, .adminDevice, .adminTokens, .adminToken: true
+        default: false
+        }
+    }
+}
+
+/// A request target split into its raw path, raw query, decoded segments and decoded query items.
+package struct RequestTarget: Sendable {
+    /// The path as sent.
+    package var rawPath: String
+    /// The query as sent, without `?`.
+    package var rawQuery: String?
+    /// The percent-decoded path segments, without the leading empty one.
+    package var segments: [String]
+    /// The percent-decoded query items; the last of repeated names wins.
+    package var query: [String: String]
+
+    /// Splits and decodes `target` (`/things/a%3Ab/shadow?name=%24c`).
+    ///
+    /// - Throws: 400 for malformed percent-encoding or bytes that are not UTF-8.
+    package init(_ target: String) throws(APIError) {
+        let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        rawPath = String(parts[0])
+        rawQuery = parts.count > 1 ? String(parts[1]) : nil
+        var segments: [String] = []
+        for segment in rawPath.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
+            guard let decoded = PercentEncoding.decode(segment) else {
+                throw .badRequest("Malformed percent-encoding in the request path")
+            }
+            segments.append(decoded)
+        }
+        self.segments = segments
+        var query: [String: String] = [:]
+        for item in (rawQuery ?? "").split(separator: "&") {
+            let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let name = PercentEncoding.decode(pair[0]),
+                let value = pair.count > 1 ? PercentEncoding.decode(pair[1]) : ""
+            else {
+                throw .badRequest("Malformed percent-encoding in the query string")
+            }
+            query[name] = value
+        }
+        self.query = query
+    }
+}

@@ -1,0 +1,112 @@
+import Hummingbird
+import SignalboxCore
+import SignalboxJSON
+
+extension SignalboxResponder {
+    /// The admin API (the caller is an admin).
+    func admin(_ route: Route, method: HTTPRequest.Method, query: [String: String], body: [UInt8]) async throws
+        -> Response
+    {
+        switch (route, method) {
+        case (.adminGateways, .post):
+            let name = try stringField("name", in: try object(body))
+            try await registryCall { try await registry.addGateway(Gateway(name: name, createdAt: shadows.clock())) }
+            let issued = try await issue(role: .gateway, gateway: name)
+            return json(
+                [
+                    "name": .string(name), "token": .string(issued.token), "accessKeyId": .string(issued.id),
+                    "secretAccessKey": .string(issued.secret),
+                ], status: .created)
+        case (.adminGateways, _):
+            let gateways = try await registryCall { try await registry.gateways() }
+            return json([
+                "gateways": .array(gateways.map { ["name": .string($0.name), "createdAt": .int($0.createdAt)] })
+            ])
+        case (.adminGateway(let name), _):
+            guard try await registryCall({ try await registry.removeGateway(name) }) else {
+                throw APIError.notFound("No gateway with this name")
+            }
+            return json(["name": .string(name), "deleted": true])
+        case (.adminDevices(let gateway), _):
+            try await requireGateway(gateway)
+            let things = try await registryCall { try await registry.things(of: gateway) }
+            return json(["gateway": .string(gateway), "devices": .array(things.map(Value.string))])
+        case (.adminDevice(let gateway, let thing), .put):
+            do {
+                try ShadowKey(thing: thing).validate(configuration.limits)
+            } catch {
+                throw APIError(error)
+            }
+            try await registryCall { try await registry.bind(thing: thing, to: gateway) }
+            return json(["gateway": .string(gateway), "thing": .string(thing), "bound": true])
+        case (.adminDevice(let gateway, let thing), _):
+            try await requireGateway(gateway)
+            let owner = try await registryCall { try await registry.gateway(of: thing) }
+            guard owner == gateway else { throw APIError.notFound("The thing is not bound to this gateway") }
+            _ = try await registryCall { try await registry.unbind(thing: thing) }
+            return json(["gateway": .string(gateway), "thing": .string(thing), "bound": false])
+        case (.adminTokens, .post):
+            let request = try object(body)
+            guard let role = TokenRole(rawValue: try stringField("role", in: request)) else {
+                throw APIError.badRequest("role must be 'admin' or 'gateway'")
+            }
+            var gateway: String?
+            if role == .gateway {
+                gateway = try stringField("gateway", in: request)
+                try await requireGateway(gateway ?? "")
+            }
+            let issued = try await issue(role: role, gateway: gateway)
+            var reply = tokenSummary(issued.record)
+            reply.appendUnique(key: "token", value: .string(issued.token))
+            reply.appendUnique(key: "accessKeyId", value: .string(issued.id))
+            reply.appendUnique(key: "secretAccessKey", value: .string(issued.secret))
+            return json(.object(reply), status: .created)
+        case (.adminTokens, _):
+            let tokens = try await registryCall { try await registry.tokens() }
+            return json(["tokens": .array(tokens.map { .object(tokenSummary($0)) })])
+        case (.adminToken(let id), _):
+            guard try await registryCall({ try await registry.removeToken(id: id) }) else {
+                throw APIError.notFound("No token with this id")
+            }
+            return json(["id": .string(id), "deleted": true])
+        default:
+            throw APIError.methodNotAllowed
+        }
+    }
+
+    private func issue(role: TokenRole, gateway: String?) async throws -> TokenVault.IssuedToken {
+        let issued = try vault.issue(role: role, gateway: gateway, createdAt: shadows.clock())
+        try await registryCall { try await registry.addToken(issued.record) }
+        logger.info("token issued", metadata: ["token.id": "\(issued.id)", "token.role": "\(role.rawValue)"])
+        return issued
+    }
+
+    /// A token without its secret or hash.
+    private func tokenSummary(_ record: TokenRecord) -> JSONObject {
+        var summary = JSONObject()
+        summary.appendUnique(key: "id", value: .string(record.id))
+        summary.appendUnique(key: "role", value: .string(record.role.rawValue))
+        summary.appendUnique(key: "gateway", value: record.gateway.map(Value.string) ?? .null)
+        summary.appendUnique(key: "createdAt", value: .int(record.createdAt))
+        return summary
+    }
+
+    private func requireGateway(_ name: String) async throws(APIError) {
+        let known = try await registryCall { try await registry.gateways().contains { $0.name == name } }
+        guard known else { throw APIError.notFound("No gateway with this name") }
+    }
+
+    private func object(_ body: [UInt8]) throws(APIError) -> JSONObject {
+        guard case .object(let object)? = try? JSONParser.parse(body) else {
+            throw APIError.badRequest("The body must be a JSON object")
+        }
+        return object
+    }
+
+    private func stringField(_ name: String, in object: JSONObject) throws(APIError) -> String {
+        guard case .string(let value)? = object[name] else {
+            throw APIError.badRequest("Missing string field '\(name)'")
+        }
+        return value
+    }
+}

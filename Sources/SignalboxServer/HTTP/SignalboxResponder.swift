@@ -1,0 +1,160 @@
+import Hummingbird
+import Logging
+import NIOCore
+import SignalboxCore
+import SignalboxJSON
+import Synchronization
+
+/// Whether the server is accepting requests, for `/readyz`.
+package final class Readiness: Sendable {
+    private let ready = Mutex(false)
+
+    /// Creates a not-yet-ready state.
+    package init() {}
+
+    /// Whether the listener is up.
+    package var isReady: Bool { ready.withLock { $0 } }
+
+    /// Marks the listener up or down.
+    package func set(_ value: Bool) { ready.withLock { $0 = value } }
+}
+
+/// The Signalbox HTTP API: shadows, gateway sync and admin endpoints, with authentication, access
+/// rules and AWS-shaped errors.
+///
+/// Routes match on the raw (percent-encoded) path, whose segments are then decoded, so
+/// `/things/my%3Athing/shadow?name=%24config` addresses thing `my:thing`, shadow `$config`.
+package struct SignalboxResponder: HTTPResponder {
+    package typealias Context = BasicRequestContext
+
+    let configuration: ServerConfiguration
+    let shadows: ShadowService
+    let registry: any IdentityRegistry
+    let vault: TokenVault
+    let authenticator: Authenticator
+    let readiness: Readiness
+    let logger: Logger
+
+    /// Creates the responder.
+    package init(
+        configuration: ServerConfiguration, shadows: ShadowService, registry: any IdentityRegistry,
+        vault: TokenVault, readiness: Readiness, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.shadows = shadows
+        self.registry = registry
+        self.vault = vault
+        let skew = configuration.maxClockSkew.components.seconds
+        self.authenticator = Authenticator(
+            registry: registry, vault: vault, maxSkewSeconds: skew, clock: shadows.clock, logger: logger)
+        self.readiness = readiness
+        self.logger = logger
+    }
+
+    package func respond(to request: Request, context: Context) async throws -> Response {
+        let response: Response
+        do {
+            response = try await handle(request)
+        } catch let error as APIError {
+            response = error.response
+        } catch {
+            logger.error("request failed", metadata: ["error.type": "\(type(of: error))"])
+            response = APIError.internalFailure.response
+        }
+        logger.debug(
+            "request handled",
+            metadata: ["http.method": "\(request.method.rawValue)", "http.status": "\(response.status.code)"])
+        return response
+    }
+
+    private func handle(_ request: Request) async throws -> Response {
+        let target = try RequestTarget(request.head.path ?? "/")
+        let route = Route(segments: target.segments)
+        if let route, route.isPublic {
+            guard route.methods.contains(request.method) else { throw APIError.methodNotAllowed }
+            switch route {
+            case .ready:
+                guard readiness.isReady else { throw APIError.unavailable }
+                return json(["status": "ready"])
+            default:
+                return json(["status": "ok"])
+            }
+        }
+        guard request.headers[.authorization] != nil else {
+            throw APIError.unauthorized("Missing Authorization header")
+        }
+        let body = try await collectBody(request)
+        let principal = try await authenticator.authenticate(
+            AuthenticationRequest(
+                method: request.method.rawValue, rawPath: target.rawPath, rawQuery: target.rawQuery,
+                headers: headerMap(request), body: body))
+        guard let route else {
+            throw APIError.notFound("No endpoint at this path (\(request.method.rawValue))")
+        }
+        guard route.methods.contains(request.method) else { throw APIError.methodNotAllowed }
+        if route.isAdmin {
+            guard principal == .admin else { throw APIError.forbidden }
+            return try await admin(route, method: request.method, query: target.query, body: body)
+        }
+        switch route {
+        case .shadow(let thing):
+            return try await shadow(thing: thing, method: request.method, query: target.query, body: body, principal)
+        case .listNamedShadows(let thing):
+            return try await listNamedShadows(thing: thing, query: target.query, principal)
+        case .sync(let gateway):
+            return try await sync(gateway: gateway, query: target.query, principal)
+        default:
+            throw APIError.notFound("No endpoint at this path (\(request.method.rawValue))")
+        }
+    }
+
+    /// The body, at most ``ServerConfiguration/maxBodyBytes`` of it.
+    private func collectBody(_ request: Request) async throws(APIError) -> [UInt8] {
+        let limit = configuration.maxBodyBytes
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+            throw APIError.payloadTooLarge
+        }
+        do {
+            let buffer = try await request.body.collect(upTo: limit)
+            return Array(buffer.readableBytesView)
+        } catch is NIOTooManyBytesError {
+            throw APIError.payloadTooLarge
+        } catch {
+            throw APIError.badRequest("The request body could not be read")
+        }
+    }
+
+    private func headerMap(_ request: Request) -> [String: [String]] {
+        var headers: [String: [String]] = [:]
+        for field in request.headers {
+            headers[field.name.canonicalName.lowercased(), default: []].append(field.value)
+        }
+        if headers["host"] == nil, let authority = request.head.authority {
+            headers["host"] = [authority]
+        }
+        return headers
+    }
+
+    /// A JSON response.
+    func json(_ value: Value, status: HTTPResponse.Status = .ok) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(
+            status: status, headers: headers,
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONSerializer.bytes(value))))
+    }
+
+    /// Runs a registry call, mapping its errors to HTTP.
+    func registryCall<T>(_ operation: () async throws -> T) async throws(APIError) -> T {
+        do {
+            return try await operation()
+        } catch let error as IdentityError {
+            throw APIError(error)
+        } catch let error as APIError {
+            throw error
+        } catch {
+            logger.error("identity registry failed", metadata: ["error.type": "\(type(of: error))"])
+            throw APIError.internalFailure
+        }
+    }
+}

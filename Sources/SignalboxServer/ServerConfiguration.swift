@@ -1,0 +1,72 @@
+import SignalboxCore
+
+/// How the HTTP listener is set up. Every default is in `init`.
+///
+/// For example:
+/// ```swift
+/// var configuration = ServerConfiguration(port: 0)
+/// configuration.autoBindDevices = true
+/// ```
+package struct ServerConfiguration: Sendable {
+    /// The certificate chain and private key files (PEM) that turn on TLS.
+    package struct TLS: Sendable, Hashable {
+        /// Path of the PEM certificate chain, leaf first.
+        package var certificatePath: String
+        /// Path of the PEM private key.
+        package var keyPath: String
+
+        /// Creates a TLS configuration from two PEM files.
+        package init(certificatePath: String, keyPath: String) {
+            self.certificatePath = certificatePath
+            self.keyPath = keyPath
+        }
+    }
+
+    /// Address to bind (default `127.0.0.1`). A non-loopback address needs an admin token.
+    package var host: String
+    /// Port to bind (default 8080); 0 picks a free port, reported through `onServerRunning`.
+    package var port: Int
+    /// TLS certificate and key; `nil` serves plain HTTP.
+    package var tls: TLS?
+    /// The shadow limits, shared with the ``ShadowService``.
+    package var limits: ShadowLimits
+    /// Whether a gateway touching a thing bound to no gateway binds it to itself (default false).
+    package var autoBindDevices: Bool
+    /// The longest a gateway sync may long-poll (default 60 s); longer `wait`s are capped.
+    package var maxSyncWait: Duration
+    /// Largest request body in bytes (default `limits.maxRequestBytes`); larger ones get 413.
+    package var maxBodyBytes: Int
+    /// Largest allowed difference between a SigV4 request's `X-Amz-Date` and the clock (default 15 min).
+    package var maxClockSkew: Duration
+
+    /// Creates a configuration.
+    package init(
+        host: String = "127.0.0.1",
+        port: Int = 8080,
+        tls: TLS? = nil,
+        limits: ShadowLimits = ShadowLimits(),
+        autoBindDevices: Bool = false,
+        maxSyncWait: Duration = .seconds(60),
+        maxBodyBytes: Int? = nil,
+        maxClockSkew: Duration = .seconds(15 * 60)
+    ) {
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.limits = limits
+        self.autoBindDevices = autoBindDevices
+        self.maxSyncWait = maxSyncWait
+        self.maxBodyBytes = maxBodyBytes ?? limits.maxRequestBytes
+        self.maxClockSkew = maxClockSkew
+    }
+
+    /// Whether ``host`` is a loopback address (`127.0.0.0/8`, `::1`, `localhost`).
+    package var isLoopback: Bool {
+        var name = host.lowercased()
+        if name.hasPrefix("[") && name.hasSuffix("]") { name = String(name.dropFirst().dropLast()) }
+        if name == "localhost" || name == "::1" || name == "0:0:0:0:0:0:0:1" { return true }
+        let octets = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard octets.count == 4, octets[0] == "127" else { return false }
+        return octets.allSatisfy { octet in UInt8(octet) != nil }
+    }
+}

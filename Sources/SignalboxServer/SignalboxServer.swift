@@ -1,0 +1,114 @@
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import Logging
+import NIOCore
+import NIOSSL
+import SignalboxCore
+
+/// Builds the Signalbox HTTP server: a Hummingbird `Application`, which is a ServiceLifecycle
+/// `Service`.
+///
+/// For example:
+/// ```swift
+/// let server = SignalboxServer(
+///     configuration: ServerConfiguration(port: 0), shadows: service, registry: registry, vault: vault,
+///     logger: logger)
+/// let app = try await server.makeApplication { port in print("listening on \(port)") }
+/// try await ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint],
+///     logger: logger)).run()
+/// ```
+package struct SignalboxServer: Sendable {
+    /// Why the server refuses to start.
+    package struct StartupError: Error, Sendable, CustomStringConvertible {
+        /// What is wrong and how to fix it.
+        package var description: String
+    }
+
+    /// Listener settings.
+    package let configuration: ServerConfiguration
+    /// The shadow service the HTTP API drives.
+    package let shadows: ShadowService
+    /// Gateways, tokens and device bindings.
+    package let registry: any IdentityRegistry
+    /// Token secrets.
+    package let vault: TokenVault
+    /// `/readyz` state.
+    package let readiness = Readiness()
+    private let logger: Logger
+
+    /// Creates the server; nothing starts until the application runs.
+    package init(
+        configuration: ServerConfiguration, shadows: ShadowService, registry: any IdentityRegistry,
+        vault: TokenVault, logger: Logger = Logger(label: "signalbox.http")
+    ) {
+        self.configuration = configuration
+        self.shadows = shadows
+        self.registry = registry
+        self.vault = vault
+        self.logger = logger
+    }
+
+    /// The request handler, without a listener (for in-process tests).
+    package var responder: SignalboxResponder {
+        SignalboxResponder(
+            configuration: configuration, shadows: shadows, registry: registry, vault: vault, readiness: readiness,
+            logger: logger)
+    }
+
+    /// The application to run.
+    ///
+    /// - Parameter onServerRunning: Called with the bound port once the listener is up (useful with port 0).
+    /// - Throws: ``StartupError`` when the host is not loopback and no admin token exists, or when the
+    ///   TLS files cannot be loaded.
+    package func makeApplication(
+        onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
+    ) async throws -> Application<SignalboxResponder> {
+        if !configuration.isLoopback {
+            let configured: Bool
+            do {
+                configured = try await registry.hasAdminToken()
+            } catch {
+                throw StartupError(description: "cannot read the identity registry: \(error)")
+            }
+            guard configured else {
+                throw StartupError(
+                    description:
+                        "refusing to listen on non-loopback address '\(configuration.host)' without authentication: "
+                        + "create an admin token first (signalbox token create --role admin) or bind to 127.0.0.1")
+            }
+        }
+        let readiness = self.readiness
+        let logger = self.logger
+        return Application(
+            responder: responder,
+            server: try serverBuilder(),
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "Signalbox"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                readiness.set(true)
+                logger.info("http listener up", metadata: ["http.port": "\(port)"])
+                await onServerRunning(port)
+            },
+            logger: logger
+        )
+    }
+
+    private func serverBuilder() throws -> HTTPServerBuilder {
+        guard let tls = configuration.tls else { return .http1() }
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(tls.certificatePath).map {
+                NIOSSLCertificateSource.certificate($0)
+            }
+            let key = try NIOSSLPrivateKey(file: tls.keyPath, format: .pem)
+            let tlsConfiguration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: chain, privateKey: .privateKey(key))
+            return try .tls(.http1(), tlsConfiguration: tlsConfiguration)
+        } catch {
+            throw StartupError(
+                description:
+                    "cannot load the TLS certificate '\(tls.certificatePath)' or key '\(tls.keyPath)': \(error)")
+        }
+    }
+}

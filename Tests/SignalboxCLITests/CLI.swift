@@ -33,8 +33,15 @@ enum CLI {
 
     /// Runs `signalbox arguments…` in the package root with `stdin` as standard input.
     static func run(_ arguments: [String], stdin: String = "", environment: [String: String] = [:]) throws -> Result {
+        try runProgram(executable.path, arguments, stdin: stdin, environment: environment)
+    }
+
+    /// Runs `program arguments…` in the package root with `stdin` as standard input.
+    static func runProgram(
+        _ program: String, _ arguments: [String], stdin: String = "", environment: [String: String] = [:]
+    ) throws -> Result {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = URL(fileURLWithPath: program)
         process.arguments = arguments
         process.currentDirectoryURL = packageRoot
         var env = ProcessInfo.processInfo.environment

@@ -1,0 +1,141 @@
+import Foundation
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// A `signalbox serve` process on an ephemeral loopback port, over a data directory, for tests.
+final class ServerProcess: @unchecked Sendable {  // fields are set in init and only read afterwards
+    let process = Process()
+    let port: Int
+    let baseURL: URL
+    private let output = Pipe()
+
+    /// Starts `signalbox serve --data DIR --port 0 extra…` and waits for its "listening on" line.
+    init(data: URL, extraArguments: [String] = []) throws {
+        process.executableURL = CLI.executable
+        process.arguments = ["serve", "--data", data.path, "--port", "0", "--log-level", "warning"] + extraArguments
+        process.currentDirectoryURL = CLI.packageRoot
+        process.standardOutput = output
+        process.standardError = FileHandle.standardError
+        try process.run()
+        var buffer = Data()
+        let handle = output.fileHandleForReading
+        let deadline = Date().addingTimeInterval(30)
+        var found: Int?
+        while found == nil {
+            guard Date() < deadline, process.isRunning else {
+                process.terminate()
+                throw ServerError("signalbox serve did not report its port: \(String(decoding: buffer, as: UTF8.self))")
+            }
+            let chunk = handle.availableData
+            if chunk.isEmpty { continue }
+            buffer.append(chunk)
+            for line in String(decoding: buffer, as: UTF8.self).split(separator: "\n")
+            where line.hasPrefix("listening on http://127.0.0.1:") {
+                found = Int(line.split(separator: ":").last ?? "")
+            }
+        }
+        port = found ?? 0
+        baseURL = URL(string: "http://127.0.0.1:\(port)")!  // built from a valid literal and an integer
+    }
+
+    /// Sends SIGKILL and waits for the process to die.
+    func kill() {
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// Sends SIGTERM and waits for a graceful exit.
+    func stop() {
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+    }
+
+    /// Sends a request; returns the status and body.
+    func request(_ method: String, _ path: String, token: String?, body: String? = nil) async throws -> (
+        status: Int, body: String
+    ) {
+        guard let url = URL(string: path, relativeTo: baseURL) else { throw ServerError("bad path \(path)") }
+        var request = URLRequest(url: url)
+        request.httpMethod = method
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        if let body { request.httpBody = Data(body.utf8) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        return (status, String(decoding: data, as: UTF8.self))
+    }
+}
+
+struct ServerError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Runs blocking work (process I/O, waiting for exit) on its own thread, so it never holds one of
+/// the few threads of the concurrency pool that other tests run on.
+func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
+    }
+}
+
+extension ServerProcess {
+    /// Starts a server without blocking the concurrency pool.
+    static func start(data: URL, extraArguments: [String] = []) async throws -> ServerProcess {
+        try await offPool { try ServerProcess(data: data, extraArguments: extraArguments) }
+    }
+
+    /// Kills the server without blocking the concurrency pool.
+    func kill() async {
+        _ = try? await offPool { self.kill() }
+    }
+
+    /// Stops the server without blocking the concurrency pool.
+    func stop() async {
+        _ = try? await offPool { self.stop() }
+    }
+}
+
+extension CLI {
+    /// `run` without blocking the concurrency pool.
+    static func runAsync(_ arguments: [String], stdin: String = "", environment: [String: String] = [:])
+        async throws -> Result
+    {
+        try await offPool { try run(arguments, stdin: stdin, environment: environment) }
+    }
+
+    /// `runProgram` without blocking the concurrency pool.
+    static func runProgramAsync(_ program: String, _ arguments: [String], environment: [String: String] = [:])
+        async throws -> Result
+    {
+        try await offPool { try runProgram(program, arguments, environment: environment) }
+    }
+}
+
+/// A temporary directory, removed by `remove()`.
+func makeTemporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("signalbox-cli-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// The fields of a token printed by `gateways add` / `tokens create`.
+struct PrintedToken {
+    var token: String
+    var accessKeyID: String
+    var secret: String
+
+    init(_ output: String) throws {
+        func field(_ name: String) throws -> String {
+            guard let line = output.split(separator: "\n").first(where: { $0.contains(name + ":") }),
+                let value = line.split(separator: " ").last
+            else { throw ServerError("no \(name) in output") }
+            return String(value)
+        }
+        token = try field("token")
+        accessKeyID = try field("access key id")
+        secret = try field("secret access key")
+    }
+}

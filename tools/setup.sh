@@ -3,8 +3,9 @@
 # Idempotent: installs only what is missing. Fails loudly.
 set -euo pipefail
 
-# Debian packages the build, the tests or the runtime need. Later components add to this list.
-APT_PACKAGES=(git ca-certificates)
+# Debian packages the build, the tests or the runtime need: SQLite headers for the store, Python
+# with venv for the boto3 integration tests, openssl and curl for the TLS tests. Later components add to this list.
+APT_PACKAGES=(git ca-certificates libsqlite3-dev python3 python3-venv openssl curl)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do

@@ -9,6 +9,8 @@ echo "== build"
 swift build --build-tests
 echo "== signalbox check rules.yaml"
 "$(swift build --show-bin-path)/signalbox" check rules.yaml
+echo "== Python venv with boto3 (for the iot-data integration tests)"
+sh Tests/Integration/venv.sh
 echo "== swift test"
 # Swift Testing prints its summary ("Test run with N tests … passed") last.
 swift test --skip-build

@@ -75,7 +75,7 @@ package struct SignalboxServer: Sendable {
                 throw StartupError(
                     description:
                         "refusing to listen on non-loopback address '\(configuration.host)' without authentication: "
-                        + "create an admin token first (signalbox token create --role admin) or bind to 127.0.0.1")
+                        + "create an admin token first (signalbox tokens create --admin) or bind to 127.0.0.1")
             }
         }
         let readiness = self.readiness

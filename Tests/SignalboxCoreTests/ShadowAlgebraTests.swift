@@ -232,7 +232,9 @@ struct ShadowAlgebraTests {
         DeltaCase(
             name: "no reported section: all of desired",
             desired: #"{"a":1,"b":{"c":2}}"#, reported: nil, delta: #"{"a":1,"b":{"c":2}}"#, source: Guide.document),
-        DeltaCase(name: "no desired section: no delta", desired: nil, reported: #"{"a":1}"#, delta: nil, source: Guide.document),
+        DeltaCase(
+            name: "no desired section: no delta", desired: nil, reported: #"{"a":1}"#, delta: nil,
+            source: Guide.document),
         DeltaCase(
             name: "equal sections: no delta",
             desired: #"{"a":1,"b":{"c":[1,2]}}"#, reported: #"{"b":{"c":[1,2]},"a":1}"#, delta: nil,
@@ -406,7 +408,8 @@ struct ShadowAlgebraTests {
         ),
         (#"{"x":{"y":1}}"#, #"{"x":5}"#, #"{"x":{"y":{"timestamp":100}}}"#, Guide.document),
     ])
-    func deltaMetadataEqualsDesiredMetadata(desired: String, reported: String, expected: String, source: String) throws {
+    func deltaMetadataEqualsDesiredMetadata(desired: String, reported: String, expected: String, source: String) throws
+    {
         let record = try #require(
             try ShadowEngine().applying([
                 (100, #"{"state":{"desired":"# + desired + "}}"),
@@ -429,7 +432,8 @@ struct ShadowAlgebraTests {
     }
 
     @Test(arguments: [
-        (#"{"a":[null,"RED","GREEN"]}"#, true), (#"{"a":{"b":[1,[null]]}}"#, true), (#"{"a":null}"#, false), (#"{"a":[1,2]}"#, false),
+        (#"{"a":[null,"RED","GREEN"]}"#, true), (#"{"a":{"b":[1,[null]]}}"#, true), (#"{"a":null}"#, false),
+        (#"{"a":[1,2]}"#, false),
     ])
     func nullInsideArraysIsFound(document: String, found: Bool) {
         // https://docs.aws.amazon.com/iot/latest/developerguide/device-shadow-document.html ("Arrays can't have null values")

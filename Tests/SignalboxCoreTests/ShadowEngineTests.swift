@@ -116,7 +116,8 @@ struct ShadowEngineTests {
             "overlong UTF-8 in a key", Array(#"{"state":{"desired":{""#.utf8) + [0xC0, 0x80] + Array(#"":1}}}"#.utf8),
             415, "Unsupported documented encoding; supported encoding is UTF-8", source: Guide.errors),
         RejectedCase(
-            "truncated UTF-8 sequence", Array(#"{"state":{},"clientToken":""#.utf8) + [0xE2, 0x82] + Array(#""}"#.utf8),
+            "truncated UTF-8 sequence",
+            Array(#"{"state":{},"clientToken":""#.utf8) + [0xE2, 0x82] + Array(#""}"#.utf8),
             415, "Unsupported documented encoding; supported encoding is UTF-8", source: Guide.errors),
         RejectedCase(
             "body over the request limit",
@@ -165,7 +166,8 @@ struct ShadowEngineTests {
             name: "desired: null", body: #"{"state":{"desired":null}}"#, writesDesired: true, source: Guide.document),
         AcceptedCase(name: "state: null", body: #"{"state":null}"#, writesDesired: true, source: Guide.dataFlow),
         AcceptedCase(
-            name: "both sections and a version", body: #"{"state":{"desired":{"a":1},"reported":{"a":2}},"version":12}"#,
+            name: "both sections and a version",
+            body: #"{"state":{"desired":{"a":1},"reported":{"a":2}},"version":12}"#,
             writesDesired: true, version: 12, source: Guide.document),
         AcceptedCase(
             name: "whitespace and unicode", body: "{ \"state\" : { \"reported\" : { \"nom\" : \"café ☕\" } } }\n",
@@ -200,12 +202,13 @@ struct ShadowEngineTests {
         #expect(large?.code == .payloadTooLarge)
     }
 
-    @Test(arguments: [
-        // The clientToken of a get/delete body is echoed; anything else in it is ignored.
-        (#"{"clientToken":"abc"}"#, "abc"), ("", nil), ("not json", nil), (#"{"clientToken":7}"#, nil),
-        (#"{"clientToken":""}"#, nil), (#"{"clientToken":""# + String(repeating: "x", count: 65) + #""}"#, nil),
-        (#"{"state":5,"clientToken":"z"}"#, "z"),
-    ] as [(String, String?)])
+    @Test(
+        arguments: [
+            // The clientToken of a get/delete body is echoed; anything else in it is ignored.
+            (#"{"clientToken":"abc"}"#, "abc"), ("", nil), ("not json", nil), (#"{"clientToken":7}"#, nil),
+            (#"{"clientToken":""}"#, nil), (#"{"clientToken":""# + String(repeating: "x", count: 65) + #""}"#, nil),
+            (#"{"state":5,"clientToken":"z"}"#, "z"),
+        ] as [(String, String?)])
     func controlBodiesYieldOnlyAValidClientToken(request: String, token: String?) {
         // https://docs.aws.amazon.com/iot/latest/developerguide/device-shadow-mqtt.html ("The content of the message is ignored")
         #expect(ShadowEngine().parseControl(body(request)).clientToken == token)
@@ -470,7 +473,8 @@ struct ShadowEngineTests {
             expected: #"{"code":400,"message":"Missing required node: state","timestamp":77,"clientToken":"c1"}"#,
             source: Guide.errors),
         RejectionCase(
-            request: #"{"state":[]}"#, expected: #"{"code":400,"message":"State node must be an object","timestamp":77}"#,
+            request: #"{"state":[]}"#,
+            expected: #"{"code":400,"message":"State node must be an object","timestamp":77}"#,
             source: Guide.errors),
         RejectionCase(
             request: #"{"state":{},"clientToken":""# + String(repeating: "k", count: 65) + #""}"#,
@@ -491,12 +495,25 @@ struct ShadowEngineTests {
         #expect(text(reply) == row.expected, "\(row.source)")
     }
 
-    @Test(arguments: [
-        (ShadowError.notFound(ShadowKey(thing: "simShadow1")), "tok", #"{"code":404,"message":"No shadow exists with name: 'simShadow1'","timestamp":5,"clientToken":"tok"}"#),
-        (ShadowError.notFound(ShadowKey(thing: "t", name: "Limits")), nil, #"{"code":404,"message":"No shadow exists with name: 'Limits'","timestamp":5}"#),
-        (ShadowError(.conflict, "Version conflict"), "426bfd96", #"{"code":409,"message":"Version conflict","timestamp":5,"clientToken":"426bfd96"}"#),
-        (ShadowError(.payloadTooLarge, "The payload exceeds the maximum size allowed"), nil, #"{"code":413,"message":"The payload exceeds the maximum size allowed","timestamp":5}"#),
-    ] as [(ShadowError, String?, String)])
+    @Test(
+        arguments: [
+            (
+                ShadowError.notFound(ShadowKey(thing: "simShadow1")), "tok",
+                #"{"code":404,"message":"No shadow exists with name: 'simShadow1'","timestamp":5,"clientToken":"tok"}"#
+            ),
+            (
+                ShadowError.notFound(ShadowKey(thing: "t", name: "Limits")), nil,
+                #"{"code":404,"message":"No shadow exists with name: 'Limits'","timestamp":5}"#
+            ),
+            (
+                ShadowError(.conflict, "Version conflict"), "426bfd96",
+                #"{"code":409,"message":"Version conflict","timestamp":5,"clientToken":"426bfd96"}"#
+            ),
+            (
+                ShadowError(.payloadTooLarge, "The payload exceeds the maximum size allowed"), nil,
+                #"{"code":413,"message":"The payload exceeds the maximum size allowed","timestamp":5}"#
+            ),
+        ] as [(ShadowError, String?, String)])
     func rejectionOfServiceErrors(error: ShadowError, clientToken: String?, expected: String) {
         // https://docs.aws.amazon.com/iot/latest/developerguide/device-shadow-document.html (error response document)
         #expect(text(ShadowEngine().rejection(error, clientToken: clientToken, now: 5)) == expected)
@@ -515,22 +532,37 @@ struct ShadowEngineTests {
         var testDescription: String { name }
     }
 
-    static let live10 = ShadowRecord(reported: ["a": 1], reportedMetadata: ["a": ["timestamp": 1]], version: 10, timestamp: 1)
+    static let live10 = ShadowRecord(
+        reported: ["a": 1], reportedMetadata: ["a": ["timestamp": 1]], version: 10, timestamp: 1)
     static let tombstone3 = ShadowRecord(version: 3, timestamp: 1_000_000 - 3600, isDeleted: true)
     static let retention: Int64 = 48 * 3600
 
     static let versionCases: [VersionCase] = [
         VersionCase(name: "first update gives version 1", current: nil, expected: 1, source: Guide.dataFlow),
-        VersionCase(name: "version 0 on a missing shadow", current: nil, requestVersion: 0, expected: 1, source: Guide.dataFlow),
-        VersionCase(name: "version 1 on a missing shadow", current: nil, requestVersion: 1, expected: nil, source: Guide.dataFlow),
+        VersionCase(
+            name: "version 0 on a missing shadow", current: nil, requestVersion: 0, expected: 1, source: Guide.dataFlow),
+        VersionCase(
+            name: "version 1 on a missing shadow", current: nil, requestVersion: 1, expected: nil,
+            source: Guide.dataFlow),
         VersionCase(name: "no version: +1", current: live10, expected: 11, source: Guide.document),
-        VersionCase(name: "matching version: accepted, +1", current: live10, requestVersion: 10, expected: 11, source: Guide.dataFlow),
-        VersionCase(name: "older version: conflict", current: live10, requestVersion: 9, expected: nil, source: Guide.dataFlow),
-        VersionCase(name: "newer version: conflict (no >= rule)", current: live10, requestVersion: 11, expected: nil, source: Guide.dataFlow),
-        VersionCase(name: "version 0 on a live shadow: conflict", current: live10, requestVersion: 0, expected: nil, source: Guide.dataFlow),
+        VersionCase(
+            name: "matching version: accepted, +1", current: live10, requestVersion: 10, expected: 11,
+            source: Guide.dataFlow),
+        VersionCase(
+            name: "older version: conflict", current: live10, requestVersion: 9, expected: nil, source: Guide.dataFlow),
+        VersionCase(
+            name: "newer version: conflict (no >= rule)", current: live10, requestVersion: 11, expected: nil,
+            source: Guide.dataFlow),
+        VersionCase(
+            name: "version 0 on a live shadow: conflict", current: live10, requestVersion: 0, expected: nil,
+            source: Guide.dataFlow),
         VersionCase(name: "re-created within 48 h continues", current: tombstone3, expected: 4, source: Guide.dataFlow),
-        VersionCase(name: "re-created with version 0", current: tombstone3, requestVersion: 0, expected: 4, source: Guide.dataFlow),
-        VersionCase(name: "a deleted shadow's version does not match", current: tombstone3, requestVersion: 3, expected: nil, source: Guide.dataFlow),
+        VersionCase(
+            name: "re-created with version 0", current: tombstone3, requestVersion: 0, expected: 4,
+            source: Guide.dataFlow),
+        VersionCase(
+            name: "a deleted shadow's version does not match", current: tombstone3, requestVersion: 3, expected: nil,
+            source: Guide.dataFlow),
         VersionCase(
             name: "re-created exactly at 48 h continues",
             current: ShadowRecord(version: 3, timestamp: 1_000_000 - retention, isDeleted: true), expected: 4,

@@ -143,7 +143,8 @@ struct ShadowServiceTests {
                 == #"{"state":{"desired":{"x":1},"delta":{"x":1}},"metadata":{"desired":{"x":{"timestamp":171200}}},"version":4,"timestamp":171200}"#
         )
         // And its documents event says there was no previous document.
-        #expect(fixture.lastPayload(on: "$aws/things/T/shadow/update/documents")?.hasPrefix(#"{"previous":null,"#) == true)
+        #expect(
+            fixture.lastPayload(on: "$aws/things/T/shadow/update/documents")?.hasPrefix(#"{"previous":null,"#) == true)
     }
 
     @Test(arguments: [
@@ -184,7 +185,9 @@ struct ShadowServiceTests {
         // https://docs.aws.amazon.com/iot/latest/developerguide/device-shadow-document.html (clientToken echoed)
         let fixture = ShadowFixture(clock: TestClock(9))
         try await fixture.update(Self.named, #"{"state":{"reported":{"a":1}}}"#)
-        #expect(try await fixture.delete(Self.named, #"{"clientToken":"bye"}"#) == #"{"version":1,"timestamp":9,"clientToken":"bye"}"#)
+        #expect(
+            try await fixture.delete(Self.named, #"{"clientToken":"bye"}"#)
+                == #"{"version":1,"timestamp":9,"clientToken":"bye"}"#)
     }
 
     @Test func classicAndNamedShadowsAreIndependent() async throws {
@@ -214,7 +217,8 @@ struct ShadowServiceTests {
         #expect(json(before)["version"] == 1)
         #expect(fixture.topics.isEmpty)
         // Deleting fields makes room again.
-        let accepted = try await fixture.update(Self.classic, #"{"state":{"reported":{"big":null},"desired":{"big":"\#(half)"}}}"#)
+        let accepted = try await fixture.update(
+            Self.classic, #"{"state":{"reported":{"big":null},"desired":{"big":"\#(half)"}}}"#)
         #expect(json(accepted)["version"] == 2)
     }
 
@@ -222,7 +226,8 @@ struct ShadowServiceTests {
         // https://docs.aws.amazon.com/general/latest/gr/iot-core.html#device-shadow-limits (payload size → 413)
         let fixture = ShadowFixture(limits: ShadowLimits(maxRequestBytes: 100))
         let request = #"{"state":{"reported":{"a":""# + String(repeating: "z", count: 100) + #""}}}"#
-        let error = await shadowError { () async throws(ShadowError) in try await fixture.update(Self.classic, request) }
+        let error = await shadowError { () async throws(ShadowError) in try await fixture.update(Self.classic, request)
+        }
         #expect(error == ShadowError(.payloadTooLarge, "The payload exceeds the maximum size allowed"))
         let missing = await shadowError { () async throws(ShadowError) in try await fixture.get(Self.classic) }
         #expect(missing?.code == .notFound)
@@ -244,7 +249,8 @@ struct ShadowServiceTests {
         NameCase(thing: "fridge-7", shadow: nil, error: nil, source: Guide.apiModel),
         NameCase(thing: "a:b_c-D9", shadow: "cfg:v_1-X", error: nil, source: Guide.apiModel),
         NameCase(thing: String(repeating: "t", count: 128), shadow: nil, error: nil, source: Guide.apiModel),
-        NameCase(thing: String(repeating: "t", count: 129), shadow: nil, error: "Invalid thing name", source: Guide.apiModel),
+        NameCase(
+            thing: String(repeating: "t", count: 129), shadow: nil, error: "Invalid thing name", source: Guide.apiModel),
         NameCase(thing: "", shadow: nil, error: "Invalid thing name", source: Guide.apiModel),
         NameCase(thing: "has space", shadow: nil, error: "Invalid thing name", source: Guide.apiModel),
         NameCase(thing: "slash/thing", shadow: nil, error: "Invalid thing name", source: Guide.apiModel),
@@ -255,7 +261,8 @@ struct ShadowServiceTests {
         NameCase(thing: "a b", shadow: "fine", error: "Invalid thing name", source: Guide.apiModel),
         NameCase(thing: "t", shadow: "$package", error: nil, source: Guide.apiModel),
         NameCase(thing: "t", shadow: String(repeating: "s", count: 64), error: nil, source: Guide.apiModel),
-        NameCase(thing: "t", shadow: String(repeating: "s", count: 65), error: "Invalid shadow name", source: Guide.apiModel),
+        NameCase(
+            thing: "t", shadow: String(repeating: "s", count: 65), error: "Invalid shadow name", source: Guide.apiModel),
         NameCase(thing: "t", shadow: "", error: "Invalid shadow name", source: Guide.apiModel),
         NameCase(thing: "t", shadow: "a/b", error: "Invalid shadow name", source: Guide.apiModel),
         NameCase(thing: "t", shadow: "a.b", error: "Invalid shadow name", source: Guide.apiModel),
@@ -341,17 +348,18 @@ struct ShadowServiceTests {
         #expect(text(reply) == #"{"results":[],"timestamp":42}"#)
     }
 
-    @Test(arguments: [
-        // (thing, pageSize, nextToken, message prefix)
-        ("T", 0, nil, "pageSize must be between 1 and 100"),
-        ("T", 101, nil, "pageSize must be between 1 and 100"),
-        ("T", -3, nil, "pageSize must be between 1 and 100"),
-        ("T", 10, "not-hex!", "Invalid nextToken"),
-        ("T", 10, "", "Invalid nextToken"),
-        ("T", 10, "abc", "Invalid nextToken"),
-        ("T", 10, "2f2f", "Invalid nextToken"),  // decodes to "//", not a shadow name
-        ("bad thing", 10, nil, "Invalid thing name"),
-    ] as [(String, Int, String?, String)])
+    @Test(
+        arguments: [
+            // (thing, pageSize, nextToken, message prefix)
+            ("T", 0, nil, "pageSize must be between 1 and 100"),
+            ("T", 101, nil, "pageSize must be between 1 and 100"),
+            ("T", -3, nil, "pageSize must be between 1 and 100"),
+            ("T", 10, "not-hex!", "Invalid nextToken"),
+            ("T", 10, "", "Invalid nextToken"),
+            ("T", 10, "abc", "Invalid nextToken"),
+            ("T", 10, "2f2f", "Invalid nextToken"),  // decodes to "//", not a shadow name
+            ("bad thing", 10, nil, "Invalid thing name"),
+        ] as [(String, Int, String?, String)])
     func listRejectsBadArguments(thing: String, pageSize: Int, nextToken: String?, message: String) async throws {
         // https://github.com/boto/botocore/blob/develop/botocore/data/iot-data/2015-05-28/service-2.json
         // (PageSize 1…100; InvalidRequestException)

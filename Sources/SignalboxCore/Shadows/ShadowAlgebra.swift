@@ -132,7 +132,8 @@ package enum ShadowAlgebra {
         for member in delta {
             guard let metadata = desiredMetadata?[member.key] else { continue }
             if case .object(let inner) = member.value, case .object(let innerMetadata) = metadata {
-                result.appendUnique(key: member.key, value: .object(deltaMetadata(inner, desiredMetadata: innerMetadata)))
+                result.appendUnique(
+                    key: member.key, value: .object(deltaMetadata(inner, desiredMetadata: innerMetadata)))
             } else {
                 result.appendUnique(key: member.key, value: metadata)
             }

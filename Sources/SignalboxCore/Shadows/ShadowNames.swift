@@ -7,7 +7,8 @@ extension ShadowKey {
         guard Self.isValid(thing, allowingDollar: false, maxLength: limits.maxThingNameLength) else {
             throw ShadowError(
                 .badRequest,
-                "Invalid thing name: use 1 to \(limits.maxThingNameLength) characters from a-z, A-Z, 0-9, ':', '_', '-'")
+                "Invalid thing name: use 1 to \(limits.maxThingNameLength) characters from a-z, A-Z, 0-9, ':', '_', '-'"
+            )
         }
         if let name, !Self.isValid(name, allowingDollar: true, maxLength: limits.maxShadowNameLength) {
             throw ShadowError(

@@ -35,7 +35,8 @@ extension ShadowService {
         }
     }
 
-    private func syncReply(_ changes: [ShadowChange], cursor: Int64, latest: Int64, limit: Int) async throws(ShadowError)
+    private func syncReply(_ changes: [ShadowChange], cursor: Int64, latest: Int64, limit: Int)
+        async throws(ShadowError)
         -> Value
     {
         let more = changes.count > limit

@@ -2,9 +2,9 @@ import Logging
 import SignalboxJSON
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The Device Shadow service: validates requests, applies them atomically through a
@@ -74,10 +74,12 @@ package struct ShadowService: Sendable {
         signal.advance(to: change.sequence)
         var events: [OutgoingMessage] = []
         if let delta = outcome.delta {
-            events.append(OutgoingMessage(topic: key.topicPrefix + "/update/delta", payload: JSONSerializer.bytes(delta)))
+            events.append(
+                OutgoingMessage(topic: key.topicPrefix + "/update/delta", payload: JSONSerializer.bytes(delta)))
         }
         events.append(
-            OutgoingMessage(topic: key.topicPrefix + "/update/documents", payload: JSONSerializer.bytes(outcome.documents))
+            OutgoingMessage(
+                topic: key.topicPrefix + "/update/documents", payload: JSONSerializer.bytes(outcome.documents))
         )
         await publisher.publish(events)
         return outcome.accepted

@@ -13,6 +13,7 @@ let package = Package(
     dependencies: [
         .package(name: "Signalbox", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // The payloads, rule sets and per-message path shared by both runners.
@@ -47,6 +48,31 @@ let package = Package(
                 .product(name: "SignalboxSQL", package: "Signalbox"),
             ],
             path: "Sources/Measure"
+        ),
+        // Shadow store throughput and latency over SQLite
+        // (`swift run -c release --package-path Benchmarks measure-store`). It drives the store through
+        // `package`-access APIs, which SwiftPM shows only inside the Signalbox package (and an unsafe
+        // `-package-name` loses to the one SwiftPM appends), so access control is off for this target.
+        .executableTarget(
+            name: "measure-store",
+            dependencies: [
+                .product(name: "SignalboxJSON", package: "Signalbox"),
+                .product(name: "SignalboxCore", package: "Signalbox"),
+                .product(name: "SignalboxStore", package: "Signalbox"),
+            ],
+            path: "Sources/StoreMeasure",
+            swiftSettings: [.unsafeFlags(["-Xfrontend", "-disable-access-control"])]
+        ),
+        // A closed-loop HTTP load generator for the shadow API against a running `signalbox serve`
+        // (`swift run -c release --package-path Benchmarks http-load --help` lists the options).
+        .executableTarget(
+            name: "http-load",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Sources/HTTPLoad"
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -29,12 +29,17 @@ final class GroupCommitter: Sendable {
     let maxBatchSize: Int
     private let pool: DatabasePool
     private let state = Mutex(State())
+    private let onRollback: @Sendable () -> Void
 
     /// Creates a committer writing through `pool`'s writer connection.
-    init(pool: DatabasePool, maxBatchSize: Int = 256) {
+    ///
+    /// - Parameter onRollback: Called on the writer queue after a batch rolled back, before the next
+    ///   batch starts (caches of what the batch wrote must be dropped).
+    init(pool: DatabasePool, maxBatchSize: Int = 256, onRollback: @escaping @Sendable () -> Void = {}) {
         precondition(maxBatchSize > 0, "maxBatchSize must be positive")
         self.pool = pool
         self.maxBatchSize = maxBatchSize
+        self.onRollback = onRollback
     }
 
     /// Queues `job`; it is performed in the next batch and completed after that batch's commit.
@@ -62,6 +67,7 @@ final class GroupCommitter: Sendable {
                 }
             } catch {
                 failure = error
+                onRollback()
             }
             // Resuming the callers happens off the writer, alongside the next batch.
             Task { [failure] in

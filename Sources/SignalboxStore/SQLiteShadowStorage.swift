@@ -16,15 +16,19 @@ import SignalboxJSON
 package final class SQLiteShadowStorage: ShadowStorage {
     private let pool: DatabasePool
     private let committer: GroupCommitter
+    private let cache: WriterCache
 
     /// Creates the storage over `database`.
     ///
     /// - Parameters:
     ///   - database: The opened, migrated database.
     ///   - maxBatchSize: The most modifications one write transaction applies.
-    package init(database: AppDatabase, maxBatchSize: Int = 256) {
+    ///   - writerCacheCapacity: How many recently written shadows the writer keeps decoded (0: none).
+    package init(database: AppDatabase, maxBatchSize: Int = 256, writerCacheCapacity: Int = 16_384) {
+        let cache = WriterCache(capacity: writerCacheCapacity)
         self.pool = database.pool
-        self.committer = GroupCommitter(pool: database.pool, maxBatchSize: maxBatchSize)
+        self.cache = cache
+        self.committer = GroupCommitter(pool: database.pool, maxBatchSize: maxBatchSize) { cache.removeAll() }
     }
 
     package func record(for key: ShadowKey) async throws -> ShadowRecord? {
@@ -41,7 +45,7 @@ package final class SQLiteShadowStorage: ShadowStorage {
         _ transform: @escaping @Sendable (ShadowRecord?) throws(ShadowError) -> ShadowModification<Result>
     ) async throws -> (Result, ShadowChange) {
         try await withCheckedThrowingContinuation { continuation in
-            committer.submit(ModifyJob(key: key, transform: transform, continuation: continuation))
+            committer.submit(ModifyJob(key: key, transform: transform, cache: cache, continuation: continuation))
         }
     }
 
@@ -208,27 +212,35 @@ private final class ModifyJob<Result: Sendable>: GroupCommitJob, @unchecked Send
 
     private let key: ShadowKey
     private let transform: @Sendable (ShadowRecord?) throws(ShadowError) -> ShadowModification<Result>
+    private let cache: WriterCache
     private let continuation: CheckedContinuation<(Result, ShadowChange), any Error>
     private var outcome: Outcome?
 
     init(
         key: ShadowKey,
         transform: @escaping @Sendable (ShadowRecord?) throws(ShadowError) -> ShadowModification<Result>,
+        cache: WriterCache,
         continuation: CheckedContinuation<(Result, ShadowChange), any Error>
     ) {
         self.key = key
         self.transform = transform
+        self.cache = cache
         self.continuation = continuation
     }
 
     func perform(_ db: Database) throws {
         let current: ShadowRecord?
-        do {
-            current = try SQLiteShadowStorage.fetchRecord(key, db)
-        } catch let error as StoreError {
-            // A corrupt row fails its own request, not the batch.
-            outcome = .failed(error)
-            return
+        if let cached = cache.record(for: key) {
+            current = cached
+        } else {
+            do {
+                current = try SQLiteShadowStorage.fetchRecord(key, db)
+            } catch let error as StoreError {
+                // A corrupt row fails its own request, not the batch.
+                outcome = .failed(error)
+                return
+            }
+            cache.set(current, for: key)
         }
         let modification: ShadowModification<Result>
         do throws(ShadowError) {
@@ -238,6 +250,7 @@ private final class ModifyJob<Result: Sendable>: GroupCommitJob, @unchecked Send
             return
         }
         let change = try SQLiteShadowStorage.store(modification, for: key, db)
+        cache.set(modification.record, for: key)
         outcome = .written(modification.result, change)
     }
 

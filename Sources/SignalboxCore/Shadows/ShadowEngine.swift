@@ -14,18 +14,68 @@ package struct ShadowEngine: Sendable {
         self.limits = limits
     }
 
-    /// The result of an accepted update.
+    /// The result of an accepted update. The replies and events are built on demand, so the atomic
+    /// step (which only needs ``record``) stays short.
     package struct UpdateOutcome: Sendable, Hashable {
         /// The record to store.
         package var record: ShadowRecord
-        /// The `/update/accepted` reply (and the HTTP response body).
-        package var accepted: Value
-        /// The `/update/delta` message, when one is due.
-        package var delta: Value?
-        /// The `/update/documents` message.
-        package var documents: Value
+        /// The shadow before the update; `nil` when the update created it.
+        package var previous: ShadowRecord?
+        /// The request applied.
+        package var request: ShadowUpdateRequest
+        /// When it was applied.
+        package var now: Int64
+
         /// Whether the desired section changed (gateway sync reports such changes).
-        package var desiredChanged: Bool
+        package var desiredChanged: Bool { previous?.desired != record.desired }
+
+        /// The `/update/accepted` reply (and the HTTP response body): the request's state, the
+        /// metadata of what it wrote, the new version, timestamp and clientToken.
+        package var accepted: Value {
+            var accepted = JSONObject()
+            accepted.appendUnique(key: "state", value: request.state)
+            accepted.appendUnique(key: "metadata", value: Self.requestMetadata(request.state, at: now))
+            accepted.appendUnique(key: "version", value: .int(record.version))
+            accepted.appendUnique(key: "timestamp", value: .int(now))
+            if let token = request.clientToken { accepted.appendUnique(key: "clientToken", value: .string(token)) }
+            return .object(accepted)
+        }
+
+        /// The `/update/delta` message: due when the update writes desired and desired still differs
+        /// from reported; it lists every differing desired member.
+        package var delta: Value? {
+            guard case .merge = request.desired, let delta = record.delta else { return nil }
+            var message = JSONObject()
+            message.appendUnique(key: "version", value: .int(record.version))
+            message.appendUnique(key: "timestamp", value: .int(now))
+            message.appendUnique(key: "state", value: .object(delta))
+            message.appendUnique(
+                key: "metadata",
+                value: .object(ShadowAlgebra.deltaMetadata(delta, desiredMetadata: record.desiredMetadata)))
+            if let token = request.clientToken { message.appendUnique(key: "clientToken", value: .string(token)) }
+            return .object(message)
+        }
+
+        /// The `/update/documents` message: full previous (`null` on creation) and current documents.
+        package var documents: Value {
+            var documents = JSONObject()
+            documents.appendUnique(key: "previous", value: previous?.document ?? .null)
+            documents.appendUnique(key: "current", value: record.document)
+            documents.appendUnique(key: "timestamp", value: .int(now))
+            if let token = request.clientToken { documents.appendUnique(key: "clientToken", value: .string(token)) }
+            return .object(documents)
+        }
+
+        /// The metadata of the request's own `state` node, as the accepted reply carries it: every
+        /// leaf the request writes (a `null` included) stamped with `now`.
+        private static func requestMetadata(_ state: Value, at now: Int64) -> Value {
+            guard case .object(let sections) = state else { return .object(JSONObject()) }
+            var metadata = JSONObject()
+            for member in sections {
+                metadata.appendUnique(key: member.key, value: ShadowAlgebra.metadata(for: member.value, at: now))
+            }
+            return .object(metadata)
+        }
     }
 
     /// The result of an accepted delete.
@@ -51,37 +101,7 @@ package struct ShadowEngine: Sendable {
         guard record.stateSize <= limits.maxStateBytes else { throw .payloadTooLarge }
         record.version += 1
         record.timestamp = now
-
-        var accepted = JSONObject()
-        accepted.appendUnique(key: "state", value: request.state)
-        accepted.appendUnique(key: "metadata", value: requestMetadata(request.state, at: now))
-        accepted.appendUnique(key: "version", value: .int(record.version))
-        accepted.appendUnique(key: "timestamp", value: .int(now))
-        if let token = request.clientToken { accepted.appendUnique(key: "clientToken", value: .string(token)) }
-
-        var deltaMessage: Value?
-        if case .merge = request.desired, let delta = record.delta {
-            var message = JSONObject()
-            message.appendUnique(key: "version", value: .int(record.version))
-            message.appendUnique(key: "timestamp", value: .int(now))
-            message.appendUnique(key: "state", value: .object(delta))
-            message.appendUnique(
-                key: "metadata",
-                value: .object(ShadowAlgebra.deltaMetadata(delta, desiredMetadata: record.desiredMetadata)))
-            if let token = request.clientToken { message.appendUnique(key: "clientToken", value: .string(token)) }
-            deltaMessage = .object(message)
-        }
-
-        var documents = JSONObject()
-        documents.appendUnique(key: "previous", value: existing?.document ?? .null)
-        documents.appendUnique(key: "current", value: record.document)
-        documents.appendUnique(key: "timestamp", value: .int(now))
-        if let token = request.clientToken { documents.appendUnique(key: "clientToken", value: .string(token)) }
-
-        let desiredChanged = existing?.desired != record.desired
-        return UpdateOutcome(
-            record: record, accepted: .object(accepted), delta: deltaMessage, documents: .object(documents),
-            desiredChanged: desiredChanged)
+        return UpdateOutcome(record: record, previous: existing, request: request, now: now)
     }
 
     /// Deletes the shadow `current`.
@@ -157,16 +177,5 @@ package struct ShadowEngine: Sendable {
             section = target
             metadata = targetMetadata
         }
-    }
-
-    /// The metadata of the request's own `state` node, as the accepted reply carries it: every leaf the
-    /// request writes (a `null` included) stamped with `now`.
-    private func requestMetadata(_ state: Value, at now: Int64) -> Value {
-        guard case .object(let sections) = state else { return .object(JSONObject()) }
-        var metadata = JSONObject()
-        for member in sections {
-            metadata.appendUnique(key: member.key, value: ShadowAlgebra.metadata(for: member.value, at: now))
-        }
-        return .object(metadata)
     }
 }

@@ -70,14 +70,14 @@ struct TestServer: Sendable {
     /// `nil` for none).
     func send(
         _ method: HTTPRequest.Method, _ uri: String, token: String?? = .none, headers: HTTPFields = [:],
-        body: String? = nil, authority: String? = nil
+        body: String? = nil, bytes: [UInt8]? = nil, authority: String? = nil
     ) async throws -> Reply {
         var headers = headers
         let bearer: String? = token ?? admin.token
         if let bearer { headers[.authorization] = "Bearer \(bearer)" }
         let request = TestClient.Request(
             uri, method: method, authority: authority ?? "127.0.0.1:\(port)", headers: headers,
-            body: body.map { ByteBuffer(string: $0) })
+            body: body.map { ByteBuffer(string: $0) } ?? bytes.map { ByteBuffer(bytes: $0) })
         let response = try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
             try await client.execute(request)
         }

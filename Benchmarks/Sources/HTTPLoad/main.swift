@@ -111,9 +111,10 @@ try await withThrowingTaskGroup(of: ([Int64], Int).self) { tasks in
 let elapsed = ContinuousClock.now - started
 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
 all.sort()
+let sorted = all
 func percentile(_ p: Double) -> Double {
-    guard !all.isEmpty else { return 0 }
-    return Double(all[min(all.count - 1, Int(Double(all.count) * p))]) / 1000
+    guard !sorted.isEmpty else { return 0 }
+    return Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1000
 }
 print("mode \(options.mode), \(options.connections) connections, \(all.count) requests in \(String(format: "%.2f", seconds)) s")
 print("throughput \(Int(Double(all.count) / seconds)) requests/s, \(failures) non-2xx")

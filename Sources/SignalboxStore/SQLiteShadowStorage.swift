@@ -32,10 +32,13 @@ package final class SQLiteShadowStorage: ShadowStorage {
     }
 
     package func record(for key: ShadowKey) async throws -> ShadowRecord? {
-        // A point lookup takes microseconds: reading on the calling thread beats two thread hops.
-        try recordNow(for: key)
+        // Never the blocking read from an async context: it would hold a concurrency-pool thread
+        // while waiting for a reader connection, and with every pool thread waiting, the async reads
+        // that hold the readers could never finish.
+        try await pool.read { db in try Self.fetchRecord(key, db) }
     }
 
+    /// Blocks the calling thread: call it only from threads outside the concurrency pool.
     package func recordNow(for key: ShadowKey) throws -> ShadowRecord? {
         try pool.read { db in try Self.fetchRecord(key, db) }
     }

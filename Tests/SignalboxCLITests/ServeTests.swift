@@ -49,6 +49,38 @@ struct ServeTests {
         #expect(versions == 400)
     }
 
+    /// Many concurrent readers and writers over the SQLite store: nothing stalls (reads must never
+    /// block the threads the store's own async work needs).
+    @Test(.timeLimit(.minutes(2))) func concurrentGetsAndUpdatesNeverStall() async throws {
+        let data = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let admin = try PrintedToken(
+            try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
+        let server = try await ServerProcess.start(data: data)
+        let statuses = try await withThrowingTaskGroup(of: [Int].self) { group in
+            for client in 0..<64 {
+                group.addTask {
+                    var statuses: [Int] = []
+                    for n in 0..<20 {
+                        let thing = "stall-\((client + n) % 16)"
+                        let update = try await server.request(
+                            "POST", "/things/\(thing)/shadow", token: admin.token,
+                            body: #"{"state":{"reported":{"n":\#(n)}}}"#)
+                        let get = try await server.request("GET", "/things/\(thing)/shadow", token: admin.token)
+                        statuses += [update.status, get.status]
+                    }
+                    return statuses
+                }
+            }
+            var all: [Int] = []
+            for try await statuses in group { all += statuses }
+            return all
+        }
+        await server.stop()
+        #expect(statuses.count == 64 * 40)
+        #expect(statuses.allSatisfy { $0 == 200 })
+    }
+
     @Test func killedUnderLoadLosesNothingAcknowledged() async throws {
         let data = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: data) }

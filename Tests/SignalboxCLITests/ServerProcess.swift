@@ -53,6 +53,13 @@ final class ServerProcess: @unchecked Sendable {  // fields are set in init and 
         process.waitUntilExit()
     }
 
+    /// A session allowing many parallel connections, so tests can load the server.
+    static let session: URLSession = {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpMaximumConnectionsPerHost = 128
+        return URLSession(configuration: configuration)
+    }()
+
     /// Sends a request; returns the status and body.
     func request(_ method: String, _ path: String, token: String?, body: String? = nil) async throws -> (
         status: Int, body: String
@@ -62,7 +69,7 @@ final class ServerProcess: @unchecked Sendable {  // fields are set in init and 
         request.httpMethod = method
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         if let body { request.httpBody = Data(body.utf8) }
-        let (data, response) = try await URLSession.shared.data(for: request)
+        let (data, response) = try await Self.session.data(for: request)
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         return (status, String(decoding: data, as: UTF8.self))
     }

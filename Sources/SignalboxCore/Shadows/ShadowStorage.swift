@@ -65,7 +65,8 @@ package protocol ShadowStorage: Sendable {
     /// The record of `key`, tombstones included; `nil` if the shadow never existed.
     func record(for key: ShadowKey) async throws -> ShadowRecord?
 
-    /// The same, synchronously, for `get_shadow()` in rules.
+    /// The same, synchronously, for `get_shadow()` in rules. It may block the calling thread: never
+    /// call it from a task on the concurrency pool.
     func recordNow(for key: ShadowKey) throws -> ShadowRecord?
 
     /// Atomically reads `key`'s record, lets `transform` decide, stores its record and logs the change.

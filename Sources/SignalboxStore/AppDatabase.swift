@@ -26,6 +26,8 @@ package struct AppDatabase: Sendable {
     package let pool: DatabasePool
     /// The durability the connections were opened with.
     package let durability: Durability
+    /// The database file.
+    package let path: String
 
     /// Opens (creating if needed) the database in `directory` and migrates it to the current schema.
     ///
@@ -44,6 +46,7 @@ package struct AppDatabase: Sendable {
                 cause: error)
         }
         let path = URL(fileURLWithPath: directory).appendingPathComponent(Self.fileName).path
+        self.path = path
         self.durability = durability
         self.pool = try DatabasePool(path: path, configuration: Self.configuration(durability: durability))
         try Self.migrator.migrate(pool)

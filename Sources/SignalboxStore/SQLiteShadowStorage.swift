@@ -17,6 +17,7 @@ package final class SQLiteShadowStorage: ShadowStorage {
     private let pool: DatabasePool
     private let committer: GroupCommitter
     private let cache: WriterCache
+    private let directReaders: DirectReaders?
 
     /// Creates the storage over `database`.
     ///
@@ -29,13 +30,16 @@ package final class SQLiteShadowStorage: ShadowStorage {
         self.pool = database.pool
         self.cache = cache
         self.committer = GroupCommitter(pool: database.pool, maxBatchSize: maxBatchSize) { cache.removeAll() }
+        // Without them reads still work, through the pool.
+        self.directReaders = try? DirectReaders(path: database.path, count: 2)
     }
 
     package func record(for key: ShadowKey) async throws -> ShadowRecord? {
-        // Never the blocking read from an async context: it would hold a concurrency-pool thread
-        // while waiting for a reader connection, and with every pool thread waiting, the async reads
-        // that hold the readers could never finish.
-        try await pool.read { db in try Self.fetchRecord(key, db) }
+        // Never the pool's blocking read from an async context: it would hold a concurrency-pool
+        // thread while waiting for a reader connection, and with every pool thread waiting, the async
+        // reads that hold the readers could never finish. A free direct reader never waits.
+        if let direct = try directReaders?.read({ db in try Self.fetchRecord(key, db) }) { return direct }
+        return try await pool.read { db in try Self.fetchRecord(key, db) }
     }
 
     /// Blocks the calling thread: call it only from threads outside the concurrency pool.

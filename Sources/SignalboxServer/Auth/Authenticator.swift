@@ -39,6 +39,8 @@ package struct Authenticator: Sendable {
     package let maxSkewSeconds: Int64
     /// Seconds since the Unix epoch.
     package let clock: @Sendable () -> Int64
+    /// Token records looked up in the last second.
+    let cache = TokenCache()
     private let logger: Logger
 
     /// Creates an authenticator.
@@ -78,8 +80,13 @@ package struct Authenticator: Sendable {
     }
 
     private func lookUp(_ id: some StringProtocol) async throws(APIError) -> TokenRecord? {
+        let id = String(id)
+        let now = clock()
+        if let cached = cache.record(id: id, now: now) { return cached }
         do {
-            return try await registry.token(id: String(id))
+            let record = try await registry.token(id: id)
+            if let record { cache.insert(record, now: now) }
+            return record
         } catch {
             logger.error("token lookup failed", metadata: ["error": "\(String(describing: error))"])
             throw .internalFailure

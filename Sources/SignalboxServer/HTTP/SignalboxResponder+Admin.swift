@@ -26,6 +26,7 @@ extension SignalboxResponder {
             guard try await registryCall({ try await registry.removeGateway(name) }) else {
                 throw APIError.notFound("No gateway with this name")
             }
+            authenticator.cache.removeAll()  // its tokens are gone
             return json(["name": .string(name), "deleted": true])
         case (.adminDevices(let gateway), _):
             try await requireGateway(gateway)
@@ -68,6 +69,7 @@ extension SignalboxResponder {
             guard try await registryCall({ try await registry.removeToken(id: id) }) else {
                 throw APIError.notFound("No token with this id")
             }
+            authenticator.cache.remove(id: id)
             return json(["id": .string(id), "deleted": true])
         default:
             throw APIError.methodNotAllowed

@@ -4,6 +4,7 @@ import SignalboxConfig
 import SignalboxCore
 import SignalboxJSON
 import SignalboxSQL
+import SignalboxStore
 
 /// `signalbox test FILE --topic T --payload JSON|@file`: which rules a message fires, and why not.
 ///
@@ -40,6 +41,9 @@ struct TestCommand: ParsableCommand {
         help: "A shadow document for get_shadow(): THING=JSON or THING=@PATH; repeat for more things.")
     var shadows: [String] = []
 
+    @Option(help: "A data directory whose shadow store get_shadow() reads (after any --shadow documents).")
+    var data: String?
+
     func run() throws {
         let loaded: LoadedRules
         do {
@@ -62,7 +66,21 @@ struct TestCommand: ParsableCommand {
         let message = Message(
             topic: topic, payload: bytes, clientID: clientid, principal: principal,
             timestamp: timestamp ?? SystemClock.milliseconds())
-        let report = TestReport(ruleSet: loaded.ruleSet, services: EvaluationServices(shadows: lookup))
+        var services = EvaluationServices(shadows: lookup)
+        if let data {
+            guard FileManager.default.fileExists(atPath: data + "/" + AppDatabase.fileName) else {
+                throw ValidationError("no Signalbox data in '\(data)'")
+            }
+            let database: AppDatabase
+            do {
+                database = try AppDatabase(directory: data)
+            } catch {
+                throw ValidationError("cannot open the data directory '\(data)': \(error)")
+            }
+            let stored = StoredShadowLookup(storage: SQLiteShadowStorage(database: database))
+            services.shadows = LayeredShadowLookup(first: lookup, then: stored)
+        }
+        let report = TestReport(ruleSet: loaded.ruleSet, services: services)
         print(report.render(message), terminator: "")
     }
 
@@ -211,5 +229,16 @@ struct TestReport {
         case .array: return "an Array, not a Boolean"
         case .object: return "an Object, not a Boolean"
         }
+    }
+}
+
+/// `--shadow` documents first, then the data directory's store.
+struct LayeredShadowLookup: ShadowLookup {
+    var first: InMemoryShadowLookup
+    var then: StoredShadowLookup
+
+    func shadowDocument(thing: String, shadowName: String?) throws -> Value? {
+        if let document = try first.shadowDocument(thing: thing, shadowName: shadowName) { return document }
+        return try then.shadowDocument(thing: thing, shadowName: shadowName)
     }
 }

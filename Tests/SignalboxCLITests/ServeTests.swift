@@ -181,6 +181,30 @@ struct ServeTests {
         }
     }
 
+    @Test func getShadowInRulesReadsTheStore() async throws {
+        let data = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let admin = try PrintedToken(
+            try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
+        let server = try await ServerProcess.start(data: data)
+        let update = try await server.request(
+            "POST", "/things/fridge-7/shadow", token: admin.token,
+            body: #"{"state":{"desired":{"maxTemp":5,"alertPhone":"+15550100"}}}"#)
+        await server.stop()
+        #expect(update.status == 200)
+
+        let arguments = [
+            "test", "rules.yaml", "--topic", "gateways/gw-01/devices/fridge-7/telemetry", "--payload",
+            #"{"temp": 9.5, "battery": 80}"#,
+        ]
+        let withStore = try await CLI.runAsync(arguments + ["--data", data.path])
+        #expect(withStore.status == 0)
+        #expect(withStore.stdout.contains("✓ fridge-too-warm"), "\(withStore.stdout)")
+        #expect(withStore.stdout.contains("(limit 5 C)"), "\(withStore.stdout)")
+        let withoutStore = try await CLI.runAsync(arguments)
+        #expect(withoutStore.stdout.contains("✗ fridge-too-warm: WHERE is not true"), "\(withoutStore.stdout)")
+    }
+
     @Test func refusesANonLoopbackAddressWithoutAnAdminToken() async throws {
         let data = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: data) }

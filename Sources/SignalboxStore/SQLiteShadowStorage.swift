@@ -14,7 +14,7 @@ import SignalboxJSON
 /// let service = ShadowService(storage: storage)
 /// ```
 package final class SQLiteShadowStorage: ShadowStorage {
-    private let pool: DatabasePool
+    let pool: DatabasePool
     private let committer: GroupCommitter
     private let cache: WriterCache
     private let directReaders: DirectReaders?

@@ -30,15 +30,21 @@ final class GroupCommitter: Sendable {
     private let pool: DatabasePool
     private let state = Mutex(State())
     private let onRollback: @Sendable () -> Void
+    private let onCommit: @Sendable () -> Void
 
     /// Creates a committer writing through `pool`'s writer connection.
     ///
     /// - Parameter onRollback: Called on the writer queue after a batch rolled back, before the next
     ///   batch starts (caches of what the batch wrote must be dropped).
-    init(pool: DatabasePool, maxBatchSize: Int = 256, onRollback: @escaping @Sendable () -> Void = {}) {
+    /// - Parameter onCommit: Called on the writer queue after each committed batch; keep it cheap.
+    init(
+        pool: DatabasePool, maxBatchSize: Int = 256, onCommit: @escaping @Sendable () -> Void = {},
+        onRollback: @escaping @Sendable () -> Void = {}
+    ) {
         precondition(maxBatchSize > 0, "maxBatchSize must be positive")
         self.pool = pool
         self.maxBatchSize = maxBatchSize
+        self.onCommit = onCommit
         self.onRollback = onRollback
     }
 
@@ -65,6 +71,7 @@ final class GroupCommitter: Sendable {
                     for job in batch { try job.perform(db) }
                     return .commit
                 }
+                onCommit()
             } catch {
                 failure = error
                 onRollback()

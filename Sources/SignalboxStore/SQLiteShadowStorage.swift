@@ -29,7 +29,10 @@ package final class SQLiteShadowStorage: ShadowStorage {
         let cache = WriterCache(capacity: writerCacheCapacity)
         self.pool = database.pool
         self.cache = cache
-        self.committer = GroupCommitter(pool: database.pool, maxBatchSize: maxBatchSize) { cache.removeAll() }
+        let checkpointer = try? BackgroundCheckpointer(path: database.path)
+        self.committer = GroupCommitter(
+            pool: database.pool, maxBatchSize: maxBatchSize, onCommit: { checkpointer?.nudge() },
+            onRollback: { cache.removeAll() })
         // Without them reads still work, through the pool.
         self.directReaders = try? DirectReaders(path: database.path, count: 2)
     }

@@ -50,4 +50,5 @@ func printIssued(_ issued: TokenVault.IssuedToken, heading: String) {
     print("  access key id:     \(issued.id)")
     print("  secret access key: \(issued.secret)")
     print("Store it now: Signalbox keeps only a hash of it and cannot show it again.")
+    fflush(nil)  // before any log line, even when standard output is a pipe
 }

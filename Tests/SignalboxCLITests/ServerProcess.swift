@@ -18,7 +18,8 @@ final class ServerProcess: @unchecked Sendable {  // fields are set in init and 
         process.arguments = ["serve", "--data", data.path, "--port", "0", "--log-level", "warning"] + extraArguments
         process.currentDirectoryURL = CLI.packageRoot
         process.standardOutput = output
-        process.standardError = FileHandle.standardError
+        // Not the test runner's own stderr: a server left running must not hold the runner's output open.
+        process.standardError = FileHandle.nullDevice
         try process.run()
         var buffer = Data()
         let handle = output.fileHandleForReading
@@ -39,6 +40,14 @@ final class ServerProcess: @unchecked Sendable {  // fields are set in init and 
         }
         port = found ?? 0
         baseURL = URL(string: "http://127.0.0.1:\(port)")!  // built from a valid literal and an integer
+    }
+
+    /// A server whose test ended early (a thrown error) is killed rather than left running.
+    deinit {
+        if process.isRunning {
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
     }
 
     /// Sends SIGKILL and waits for the process to die.

@@ -50,6 +50,9 @@ struct OperatorsTests {
         Row("nul = null", true), Row("[1,2] = [1,2]", true), Row("[1,2] = [2,1]", false), Row("a = [1,2]", true),
         Row("{'x':1,'y':2} = {'y':2,'x':1}", true), Row("o = {'k':1.0}", true), Row("'5' = 5", false),
         Row("true = 1", false), Row("nul = 0", false), Row("missing = 1", U), Row("1 = missing", U),
+        // Int against Decimal is exact: 2^53 + 1 is not the Decimal 2^53.
+        Row("9007199254740993 = 9007199254740992.0", false), Row("9007199254740992 = 9007199254740992.0", true),
+        Row("5 = 5.5", false),
         Row("5 <> 6", true), Row("5 <> 5", false), Row("5 <> 5.0", false), Row("'a' <> 'b'", true),
         Row("null <> null", false), Row("[1,2] <> [2,1]", true), Row("'5' <> 5", true), Row("missing <> 1", U),
         Row("1 <> missing", U),

@@ -1,35 +1,14 @@
 import SignalboxJSON
+import SignalboxSQL
 
 /// The shadow document algebra: deep merge with `null` deletion, per-leaf metadata, delta, and the
 /// type-sensitive equality the delta uses. Pure functions over ``Value``.
 package enum ShadowAlgebra {
-    /// Shadow equality: type-sensitive (`true` ≠ `1`, `"1"` ≠ `1`), numbers compared by value
+    /// Shadow equality: type-sensitive (`true` ≠ `1`, `"1"` ≠ `1`), numbers compared by exact value
     /// (`1` = `1.0`, as JSON numbers carry no type), objects regardless of member order, arrays
-    /// element by element.
+    /// element by element — the rule language's `=` on defined values.
     package static func equal(_ lhs: Value, _ rhs: Value) -> Bool {
-        switch (lhs, rhs) {
-        case (.null, .null): return true
-        case (.bool(let a), .bool(let b)): return a == b
-        case (.string(let a), .string(let b)): return a == b
-        case (.int(let a), .int(let b)): return a == b
-        case (.double(let a), .double(let b)): return a == b
-        case (.int(let a), .double(let b)), (.double(let b), .int(let a)):
-            // Exact comparison: the double must be integral and equal to the integer.
-            guard b.rounded() == b, b >= -0x1p63, b < 0x1p63 else { return false }
-            return Int64(b) == a
-        case (.array(let a), .array(let b)):
-            guard a.count == b.count else { return false }
-            for i in a.indices where !equal(a[i], b[i]) { return false }
-            return true
-        case (.object(let a), .object(let b)):
-            guard a.count == b.count else { return false }
-            for member in a {
-                guard let other = b[member.key], equal(member.value, other) else { return false }
-            }
-            return true
-        default:
-            return false
-        }
+        Operators.equals(lhs, rhs)
     }
 
     /// The metadata of a value written at `timestamp`: `{"timestamp": t}` for a leaf, an object of

@@ -53,12 +53,17 @@ public enum Operators {
         return .bool(!equals(lhs, rhs))
     }
 
-    /// The language's equality of two defined values (numbers compared numerically, nested).
+    /// The language's equality of two defined values: numbers compared by exact value (an Int and a
+    /// Decimal are equal only when the Decimal is that whole number), other types by type and value,
+    /// arrays element by element, objects member by member in any order. Device shadows use the same
+    /// equality for their delta.
     public static func equals(_ lhs: Value, _ rhs: Value) -> Bool {
         switch (lhs, rhs) {
         case (.int(let a), .int(let b)): return a == b
-        case (.int(let a), .double(let b)): return Double(a) == b
-        case (.double(let a), .int(let b)): return a == Double(b)
+        case (.int(let a), .double(let b)), (.double(let b), .int(let a)):
+            // Exact: converting the Int to a Double would make 2^53 + 1 equal 2^53.
+            guard b.rounded() == b, b >= -0x1p63, b < 0x1p63 else { return false }
+            return Int64(b) == a
         case (.double(let a), .double(let b)): return a == b
         case (.string(let a), .string(let b)): return a == b
         case (.bool(let a), .bool(let b)): return a == b

@@ -28,6 +28,11 @@ struct DataOptions: ParsableArguments {
         }
     }
 
+    /// Opens the gateway, token and device registry.
+    func openRegistry() throws -> SQLiteIdentityRegistry {
+        SQLiteIdentityRegistry(database: try openDatabase())
+    }
+
     /// Opens the token vault (creating the data directory's secret key on first use).
     func openVault() throws -> TokenVault {
         do {
@@ -39,9 +44,6 @@ struct DataOptions: ParsableArguments {
 }
 
 extension AppDatabase.Durability: ExpressibleByArgument {}
-
-/// Seconds since the Unix epoch.
-func currentTime() -> Int64 { Int64(time(nil)) }
 
 /// Prints a freshly issued token; the secret is never shown again.
 func printIssued(_ issued: TokenVault.IssuedToken, heading: String) {

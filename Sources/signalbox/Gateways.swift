@@ -18,10 +18,9 @@ struct Gateways: AsyncParsableCommand {
         @Argument(help: "The gateway's name ([a-zA-Z0-9:_-], 1-128 characters).") var name: String
 
         func run() async throws {
-            let database = try options.openDatabase()
-            let registry = SQLiteIdentityRegistry(database: database)
+            let registry = try options.openRegistry()
             let vault = try options.openVault()
-            let now = currentTime()
+            let now = ShadowService.systemClock()
             do {
                 try await registry.addGateway(Gateway(name: name, createdAt: now))
             } catch let error as IdentityError {
@@ -39,7 +38,7 @@ struct Gateways: AsyncParsableCommand {
         @OptionGroup var options: DataOptions
 
         func run() async throws {
-            let registry = SQLiteIdentityRegistry(database: try options.openDatabase())
+            let registry = try options.openRegistry()
             for gateway in try await registry.gateways() {
                 let devices = try await registry.things(of: gateway.name).count
                 print("\(gateway.name)\t\(devices) device\(devices == 1 ? "" : "s")")
@@ -55,7 +54,7 @@ struct Gateways: AsyncParsableCommand {
         @Argument(help: "The gateway's name.") var name: String
 
         func run() async throws {
-            let registry = SQLiteIdentityRegistry(database: try options.openDatabase())
+            let registry = try options.openRegistry()
             guard try await registry.removeGateway(name) else { throw ValidationError("no gateway named '\(name)'") }
             print("Removed gateway '\(name)'.")
         }
@@ -69,7 +68,7 @@ struct Gateways: AsyncParsableCommand {
         @Argument(help: "The things to bind.") var things: [String]
 
         func run() async throws {
-            let registry = SQLiteIdentityRegistry(database: try options.openDatabase())
+            let registry = try options.openRegistry()
             for thing in things {
                 guard ShadowKey.isValid(thing, allowingDollar: false, maxLength: 128) else {
                     throw ValidationError("invalid thing name '\(thing)'")
@@ -91,7 +90,7 @@ struct Gateways: AsyncParsableCommand {
         @Argument(help: "The things to unbind.") var things: [String]
 
         func run() async throws {
-            let registry = SQLiteIdentityRegistry(database: try options.openDatabase())
+            let registry = try options.openRegistry()
             var count = 0
             for thing in things where try await registry.unbind(thing: thing) { count += 1 }
             print("Unbound \(count) device\(count == 1 ? "" : "s").")
@@ -105,7 +104,7 @@ struct Gateways: AsyncParsableCommand {
         @Argument(help: "The gateway's name.") var name: String
 
         func run() async throws {
-            let registry = SQLiteIdentityRegistry(database: try options.openDatabase())
+            let registry = try options.openRegistry()
             for thing in try await registry.things(of: name) { print(thing) }
         }
     }

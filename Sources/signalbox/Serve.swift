@@ -96,7 +96,7 @@ struct Serve: AsyncParsableCommand {
             configuration.tls = ServerConfiguration.TLS(certificatePath: tlsCertificate, keyPath: tlsKey)
         }
         if configuration.isLoopback, try await !registry.hasAdminToken() {
-            let issued = try vault.issue(role: .admin, gateway: nil, createdAt: currentTime())
+            let issued = try vault.issue(role: .admin, gateway: nil, createdAt: ShadowService.systemClock())
             try await registry.addToken(issued.record)
             printIssued(issued, heading: "No admin token existed, so one was created.")
         }

@@ -24,9 +24,10 @@ struct Tokens: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let registry = SQLiteIdentityRegistry(database: try options.openDatabase())
+            let registry = try options.openRegistry()
             let vault = try options.openVault()
-            let issued = try vault.issue(role: admin ? .admin : .gateway, gateway: gateway, createdAt: currentTime())
+            let issued = try vault.issue(
+                role: admin ? .admin : .gateway, gateway: gateway, createdAt: ShadowService.systemClock())
             do {
                 try await registry.addToken(issued.record)
             } catch let error as IdentityError {
@@ -44,7 +45,7 @@ struct Tokens: AsyncParsableCommand {
         @OptionGroup var options: DataOptions
 
         func run() async throws {
-            let registry = SQLiteIdentityRegistry(database: try options.openDatabase())
+            let registry = try options.openRegistry()
             for token in try await registry.tokens() {
                 print("\(token.id)\t\(token.role.rawValue)\t\(token.gateway ?? "-")")
             }
@@ -58,7 +59,7 @@ struct Tokens: AsyncParsableCommand {
         @Argument(help: "The token's id (its access key id).") var id: String
 
         func run() async throws {
-            let registry = SQLiteIdentityRegistry(database: try options.openDatabase())
+            let registry = try options.openRegistry()
             guard try await registry.removeToken(id: id) else { throw ValidationError("no token with id '\(id)'") }
             print("Revoked token \(id).")
         }

@@ -17,14 +17,24 @@ package struct OutgoingMessage: Sendable, Hashable {
 /// The port Signalbox publishes messages through: the MQTT client in production; rules subscribe to
 /// it too (shadow `documents` events are a FROM source).
 package protocol MessagePublisher: Sendable {
+    /// Whether published messages go anywhere; when false, producers may skip building them.
+    var isConnected: Bool { get }
+
     /// Publishes `messages`, in order.
     func publish(_ messages: [OutgoingMessage]) async
+}
+
+extension MessagePublisher {
+    /// Publishers deliver what they are given unless they say otherwise.
+    package var isConnected: Bool { true }
 }
 
 /// A ``MessagePublisher`` that drops everything.
 package struct DiscardingPublisher: MessagePublisher {
     /// Creates the publisher.
     package init() {}
+    /// Nothing is delivered, so nothing needs building.
+    package var isConnected: Bool { false }
     package func publish(_ messages: [OutgoingMessage]) async {}
 }
 
@@ -56,7 +66,9 @@ package struct FanOutPublisher: MessagePublisher {
         self.publishers = publishers
     }
 
+    package var isConnected: Bool { publishers.contains { $0.isConnected } }
+
     package func publish(_ messages: [OutgoingMessage]) async {
-        for publisher in publishers { await publisher.publish(messages) }
+        for publisher in publishers where publisher.isConnected { await publisher.publish(messages) }
     }
 }

@@ -72,16 +72,17 @@ package struct ShadowService: Sendable {
                 record: outcome.record, kind: .updated, desiredChanged: outcome.desiredChanged, result: outcome)
         }
         signal.advance(to: change.sequence)
-        var events: [OutgoingMessage] = []
-        if let delta = outcome.delta {
+        if publisher.isConnected {
+            var events: [OutgoingMessage] = []
+            if let delta = outcome.delta {
+                events.append(
+                    OutgoingMessage(topic: key.topicPrefix + "/update/delta", payload: JSONSerializer.bytes(delta)))
+            }
             events.append(
-                OutgoingMessage(topic: key.topicPrefix + "/update/delta", payload: JSONSerializer.bytes(delta)))
+                OutgoingMessage(
+                    topic: key.topicPrefix + "/update/documents", payload: JSONSerializer.bytes(outcome.documents)))
+            await publisher.publish(events)
         }
-        events.append(
-            OutgoingMessage(
-                topic: key.topicPrefix + "/update/documents", payload: JSONSerializer.bytes(outcome.documents))
-        )
-        await publisher.publish(events)
         return outcome.accepted
     }
 

@@ -63,9 +63,15 @@ let directory = FileManager.default.temporaryDirectory.appendingPathComponent("s
 defer { if !keep { try? FileManager.default.removeItem(atPath: directory) } }
 let database = try AppDatabase(directory: directory, durability: durability)
 let storage = SQLiteShadowStorage(database: database)
+/// Takes every event (so the service builds and serializes them, as it will for MQTT) and drops it.
+struct DroppingPublisher: MessagePublisher {
+    func publish(_ messages: [OutgoingMessage]) async {}
+}
+
 // `--in-memory` runs the update workload over InMemoryShadowStorage: the service's own cost.
 let updateService = ShadowService(
-    storage: CommandLine.arguments.contains("--in-memory") ? InMemoryShadowStorage() : storage)
+    storage: CommandLine.arguments.contains("--in-memory") ? InMemoryShadowStorage() : storage,
+    publisher: DroppingPublisher())
 let service = ShadowService(storage: storage)
 print("data directory: \(directory) (durability \(durability.rawValue))")
 

@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Dependencies point downwards only (see DESIGN.md §2):
-//   SignalboxJSON ← SignalboxSQL ← SignalboxCore ← SignalboxConfig, SignalboxStore ← SignalboxServer ← signalbox
+//   SignalboxJSON ← SignalboxSQL ← SignalboxCore ← SignalboxConfig, SignalboxStore, SignalboxFunctions
+//     ← SignalboxServer ← signalbox
 // The MQTT client joins this graph with its module.
 let package = Package(
     name: "Signalbox",
@@ -27,6 +28,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .target(name: "SignalboxJSON"),
@@ -37,7 +41,18 @@ let package = Package(
                 "SignalboxJSON",
                 "SignalboxSQL",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
+        ),
+        // Handler functions: the built-ins and every user-written one, one file each, listed in
+        // Functions/Registry.swift. They see Core only.
+        .target(
+            name: "SignalboxFunctions",
+            dependencies: [
+                "SignalboxCore", "SignalboxJSON", "SignalboxSQL",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Functions"
         ),
         .target(
             name: "SignalboxConfig",
@@ -56,8 +71,12 @@ let package = Package(
             name: "SignalboxServer",
             dependencies: [
                 "SignalboxJSON", "SignalboxSQL", "SignalboxCore", "SignalboxConfig", "SignalboxStore",
+                "SignalboxFunctions",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -84,6 +103,10 @@ let package = Package(
         .testTarget(
             name: "SignalboxSQLTests", dependencies: ["SignalboxSQL", "SignalboxJSON", "SignalboxTestSupport"]),
         .testTarget(name: "SignalboxCoreTests", dependencies: ["SignalboxCore", "SignalboxSQL", "SignalboxJSON"]),
+        .testTarget(
+            name: "SignalboxFunctionsTests",
+            dependencies: ["SignalboxFunctions", "SignalboxCore", "SignalboxSQL", "SignalboxJSON"]
+        ),
         .testTarget(name: "SignalboxConfigTests", dependencies: ["SignalboxConfig", "SignalboxCore"]),
         .testTarget(
             name: "SignalboxStoreTests",
@@ -92,7 +115,7 @@ let package = Package(
         .testTarget(
             name: "SignalboxServerTests",
             dependencies: [
-                "SignalboxServer", "SignalboxStore", "SignalboxCore", "SignalboxJSON",
+                "SignalboxServer", "SignalboxStore", "SignalboxCore", "SignalboxJSON", "SignalboxFunctions", "SignalboxSQL",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

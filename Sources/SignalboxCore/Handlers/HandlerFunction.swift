@@ -1,0 +1,215 @@
+import Logging
+import SignalboxJSON
+import SignalboxSQL
+
+/// A handler function: what an action of a rule runs (`persist`, `notify-sms`, `shadow-update`, …).
+///
+/// A handler is built once per action when a rules file loads, from the action's `with:`
+/// configuration, which it validates in its initializer (a bad configuration rejects the whole
+/// file). It is then invoked for every message the rule matches, with the SELECT output.
+///
+/// Handlers live in the `Functions/` folder, one file each, and are registered by one line in
+/// `Functions/Registry.swift`:
+/// ```swift
+/// struct Log: HandlerFunction {
+///     static let name = "log"
+///     let level: Logger.Level
+///
+///     init(config: HandlerConfig, services: HandlerServices) throws(HandlerConfigError) {
+///         try config.allowKeys(["level"])
+///         level = try config.constantString("level").flatMap(Logger.Level.init(rawValue:)) ?? .info
+///     }
+///
+///     func invoke(_ invocation: Invocation) async throws {
+///         invocation.logger.log(level: level, "rule matched")
+///     }
+/// }
+/// ```
+///
+/// Delivery is at least once: after a crash, or when an attempt fails and is retried, a handler
+/// may see the same invocation again. ``Invocation/idempotencyKey`` is the same every time.
+package protocol HandlerFunction: Sendable {
+    /// The name rules use in `function:`: lowercase letters, digits and `-`.
+    static var name: String { get }
+
+    /// Validates `config` (the action's `with:`) and builds the handler.
+    ///
+    /// - Throws: ``HandlerConfigError`` naming the bad key and why; it is reported at the key's
+    ///   line and column.
+    init(config: HandlerConfig, services: HandlerServices) throws(HandlerConfigError)
+
+    /// The most invocations that may run at the same time for one action; 8 by default.
+    var concurrency: Int { get }
+
+    /// Handles one invocation; throwing fails the attempt (it is retried per the action's policy).
+    /// Return before ``Invocation/deadline``; the call is cancelled when it passes.
+    func invoke(_ invocation: Invocation) async throws
+}
+
+extension HandlerFunction {
+    package var concurrency: Int { 8 }
+}
+
+/// A handler that handles many invocations in one call (like `persist`, one transaction per batch).
+package protocol BatchingHandlerFunction: HandlerFunction {
+    /// The most invocations passed to one ``invoke(batch:)``.
+    var maxBatchSize: Int { get }
+
+    /// Handles `batch`, in order; throwing fails every invocation of it.
+    func invoke(batch: [Invocation]) async throws
+}
+
+extension BatchingHandlerFunction {
+    package var maxBatchSize: Int { 512 }
+
+    package func invoke(_ invocation: Invocation) async throws {
+        try await invoke(batch: [invocation])
+    }
+}
+
+/// What one invocation of a handler gets: the SELECT output, the configuration rendered for the
+/// message, the message's metadata, the rule, an idempotency key and a deadline.
+package struct Invocation: Sendable {
+    /// The message that matched.
+    package var message: MessageMetadata
+    /// The rule's SELECT output (for an error action: the failure, in AWS's `errorAction` shape).
+    package var output: Output
+    /// The action's `with:` tree, its templates rendered against the message.
+    package var config: Value
+    /// The rule and the action.
+    package var source: ActionSource
+    /// The same for every attempt and every replay of this message, rule and action:
+    /// `"{message id}/{rule}/{action index}"` (`e` for the error action).
+    package var idempotencyKey: String
+    /// When the attempt times out (the action's `timeout`).
+    package var deadline: ContinuousClock.Instant
+    /// The attempt, from 1.
+    package var attempt: Int
+    /// The logger the runtime logs through; ``logger`` adds the invocation's metadata.
+    package var baseLogger: Logger
+
+    /// Bundles an invocation.
+    package init(
+        message: MessageMetadata, output: Output, config: Value, source: ActionSource, idempotencyKey: String,
+        deadline: ContinuousClock.Instant, attempt: Int = 1, baseLogger: Logger
+    ) {
+        self.message = message
+        self.output = output
+        self.config = config
+        self.source = source
+        self.idempotencyKey = idempotencyKey
+        self.deadline = deadline
+        self.attempt = attempt
+        self.baseLogger = baseLogger
+    }
+
+    /// A logger with `rule.name`, `device.id`, `message.id` and `action.function` set.
+    package var logger: Logger {
+        var logger = baseLogger
+        logger[metadataKey: "rule.name"] = "\(source.rule)"
+        logger[metadataKey: "rule_set.version"] = "\(source.ruleSetVersion)"
+        logger[metadataKey: "action.function"] = "\(source.function)"
+        logger[metadataKey: "device.id"] = "\(message.device)"
+        logger[metadataKey: "message.id"] = "\(message.id)"
+        return logger
+    }
+
+    /// The output as a JSON value; a binary output is a base64 string.
+    package var outputJSON: Value {
+        switch output {
+        case .json(let value): value
+        case .binary(let bytes): .string(Base64.encode(bytes))
+        }
+    }
+}
+
+/// What an invocation knows of the message that caused it.
+package struct MessageMetadata: Sendable, Hashable {
+    /// The journal id: unique, increasing in arrival order.
+    package var id: Int64
+    /// The topic.
+    package var topic: String
+    /// The device key the message was ordered by (see `devices.key_level` in rules.yaml).
+    package var device: String
+    /// When Signalbox received it, in milliseconds since the Unix epoch.
+    package var receivedAt: Int64
+    /// The MQTT client id of the publisher, if any.
+    package var clientID: String?
+    /// The gateway whose token published it over HTTP, if any.
+    package var gateway: String?
+
+    /// Bundles metadata.
+    package init(
+        id: Int64, topic: String, device: String, receivedAt: Int64, clientID: String? = nil, gateway: String? = nil
+    ) {
+        self.id = id
+        self.topic = topic
+        self.device = device
+        self.receivedAt = receivedAt
+        self.clientID = clientID
+        self.gateway = gateway
+    }
+}
+
+/// Which rule and action an invocation belongs to.
+package struct ActionSource: Sendable, Hashable {
+    /// The rule's name.
+    package var rule: String
+    /// The version of the rule set that evaluated the message.
+    package var ruleSetVersion: Int
+    /// The action's position in the rule (0-based); nil for the error action.
+    package var actionIndex: Int?
+    /// The handler function's name.
+    package var function: String
+
+    /// Bundles a source.
+    package init(rule: String, ruleSetVersion: Int, actionIndex: Int?, function: String) {
+        self.rule = rule
+        self.ruleSetVersion = ruleSetVersion
+        self.actionIndex = actionIndex
+        self.function = function
+    }
+
+    /// `"0"`, `"1"`, … or `"e"` for the error action: the last part of an idempotency key.
+    package var actionTag: String { actionIndex.map(String.init) ?? "e" }
+}
+
+/// The services a handler may use, given when it is built.
+package struct HandlerServices: Sendable {
+    /// The shadow service (for `shadow-update`).
+    package var shadows: ShadowService
+    /// Tables of persisted records (for `persist`).
+    package var records: any RecordStorage
+    /// Outgoing HTTP (for `notify-sms`, `webhook`).
+    package var http: any HTTPClient
+    /// Where republished messages go: the broker once connected, ingest otherwise.
+    package var publisher: any MessagePublisher
+    /// Milliseconds since the Unix epoch.
+    package var now: @Sendable () -> Int64
+    /// The runtime's logger.
+    package var logger: Logger
+
+    /// Bundles services.
+    package init(
+        shadows: ShadowService, records: any RecordStorage, http: any HTTPClient, publisher: any MessagePublisher,
+        now: @escaping @Sendable () -> Int64 = { SystemClock.milliseconds() },
+        logger: Logger = Logger(label: "signalbox.handlers")
+    ) {
+        self.shadows = shadows
+        self.records = records
+        self.http = http
+        self.publisher = publisher
+        self.now = now
+        self.logger = logger
+    }
+}
+
+/// A failed invocation whose failure is permanent: retrying cannot help (a 4xx from a provider,
+/// a payload the handler cannot store). The runtime skips the remaining attempts.
+package struct PermanentHandlerError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong, without payload values.
+    package var description: String
+
+    /// An error.
+    package init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,197 @@
+/// A message arriving from a transport, validated (topic, size) but not yet journaled.
+package struct IncomingMessage: Sendable, Hashable {
+    /// The topic.
+    package var topic: String
+    /// The payload bytes as received.
+    package var payload: [UInt8]
+    /// When it was received, in milliseconds since the Unix epoch.
+    package var receivedAt: Int64
+    /// The MQTT client id of the publisher, if any.
+    package var clientID: String?
+    /// The gateway whose token published it over HTTP, if any.
+    package var gateway: String?
+
+    /// Bundles a message.
+    package init(topic: String, payload: [UInt8], receivedAt: Int64, clientID: String? = nil, gateway: String? = nil)
+    {
+        self.topic = topic
+        self.payload = payload
+        self.receivedAt = receivedAt
+        self.clientID = clientID
+        self.gateway = gateway
+    }
+}
+
+/// Why ingest refused messages; none of them was journaled.
+package enum IngestRefusal: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The runtime's bounded queues are full; the sender should retry after `retryAfter` seconds
+    /// (HTTP 429 with `Retry-After`).
+    case overloaded(retryAfter: Int)
+    /// The runtime is stopping or not started (HTTP 503).
+    case unavailable
+    /// The journal could not store them (HTTP 503 with `Retry-After`).
+    case journalFailed(String)
+
+    package var description: String {
+        switch self {
+        case .overloaded: "too many messages are waiting to be handled"
+        case .unavailable: "the rules runtime is not running"
+        case .journalFailed(let reason): "the journal could not store the messages: \(reason)"
+        }
+    }
+}
+
+/// Where transports hand messages: journaled durably, then queued for the rules.
+package protocol MessageIngest: Sendable {
+    /// Journals `messages` (in one group commit) and queues them for the rules; returns their ids in
+    /// order. When it returns, the messages are durable.
+    ///
+    /// - Throws: ``IngestRefusal``; then none of the messages was journaled.
+    func ingest(_ messages: [IncomingMessage]) async throws(IngestRefusal) -> [Int64]
+}
+
+/// What `GET /admin/rules` shows.
+package struct RulesStatus: Sendable {
+    /// The active rule set's version: 1 for the first load, one more per successful reload.
+    package var version: Int
+    /// When it was loaded (ms since the epoch).
+    package var loadedAt: Int64
+    /// The rules file.
+    package var path: String
+    /// SHA-256 of the file's bytes, hex.
+    package var digest: String
+    /// Each rule of the active set, in file order.
+    package var rules: [RuleStatus]
+    /// The last reload that failed after the active set was loaded, if any.
+    package var lastFailure: ReloadFailure?
+    /// Reloads that succeeded and failed since start.
+    package var reloads: (succeeded: Int, failed: Int)
+    /// Messages journaled but not yet done, and the most allowed.
+    package var inFlight: (count: Int, capacity: Int)
+    /// The number of lanes.
+    package var lanes: Int
+
+    /// Bundles a status.
+    package init(
+        version: Int, loadedAt: Int64, path: String, digest: String, rules: [RuleStatus], lastFailure: ReloadFailure?,
+        reloads: (succeeded: Int, failed: Int), inFlight: (count: Int, capacity: Int), lanes: Int
+    ) {
+        self.version = version
+        self.loadedAt = loadedAt
+        self.path = path
+        self.digest = digest
+        self.rules = rules
+        self.lastFailure = lastFailure
+        self.reloads = reloads
+        self.inFlight = inFlight
+        self.lanes = lanes
+    }
+}
+
+/// One rule's counters since its rule set was loaded.
+package struct RuleStatus: Sendable, Hashable {
+    package var name: String
+    package var enabled: Bool
+    package var topicFilter: String
+    /// Messages whose topic matched the FROM filter.
+    package var evaluated: Int
+    /// Messages whose WHERE was true.
+    package var matched: Int
+    /// Messages whose evaluation failed.
+    package var errors: Int
+    /// Per action, in order, then the error action (if any).
+    package var actions: [ActionStatus]
+
+    package init(
+        name: String, enabled: Bool, topicFilter: String, evaluated: Int, matched: Int, errors: Int,
+        actions: [ActionStatus]
+    ) {
+        self.name = name
+        self.enabled = enabled
+        self.topicFilter = topicFilter
+        self.evaluated = evaluated
+        self.matched = matched
+        self.errors = errors
+        self.actions = actions
+    }
+}
+
+/// One action's counters.
+package struct ActionStatus: Sendable, Hashable {
+    package var function: String
+    /// Nil for the error action.
+    package var index: Int?
+    package var invocations: Int
+    package var succeeded: Int
+    package var failures: Int
+    package var retries: Int
+    package var throttled: Int
+    package var deadLettered: Int
+    /// Invocations queued or running.
+    package var pending: Int
+
+    package init(
+        function: String, index: Int?, invocations: Int, succeeded: Int, failures: Int, retries: Int, throttled: Int,
+        deadLettered: Int, pending: Int
+    ) {
+        self.function = function
+        self.index = index
+        self.invocations = invocations
+        self.succeeded = succeeded
+        self.failures = failures
+        self.retries = retries
+        self.throttled = throttled
+        self.deadLettered = deadLettered
+        self.pending = pending
+    }
+}
+
+/// A reload that was refused; the previous rules kept running.
+package struct ReloadFailure: Sendable {
+    /// When (ms since the epoch).
+    package var at: Int64
+    /// The errors, located in the file.
+    package var diagnostics: [LocatedDiagnostic]
+    /// The errors rendered as `signalbox check` prints them.
+    package var rendered: String
+
+    package init(at: Int64, diagnostics: [LocatedDiagnostic], rendered: String) {
+        self.at = at
+        self.diagnostics = diagnostics
+        self.rendered = rendered
+    }
+}
+
+/// What a reload did.
+package enum ReloadOutcome: Sendable {
+    /// The new file is active as `version`.
+    case loaded(version: Int)
+    /// The file was invalid; the old rules keep running.
+    case failed(ReloadFailure)
+}
+
+/// What retrying a dead letter did.
+package enum DeadLetterRetryOutcome: Sendable, Hashable {
+    /// The action succeeded; the dead letter is gone.
+    case delivered
+    /// It failed again; the dead letter stays, with the new error and attempt count.
+    case failed(error: String)
+    /// No dead letter has that id.
+    case notFound
+    /// The rule or action no longer exists in the active rules; the dead letter stays.
+    case ruleGone
+}
+
+/// The operations the admin API exposes on the running rules.
+package protocol RulesControl: Sendable {
+    /// The active rule set and its counters.
+    func rulesStatus() -> RulesStatus
+    /// Loads the rules file again; swaps only if it is entirely valid.
+    func reload() async -> ReloadOutcome
+    /// The active compiled rules (for `POST /admin/rules/test`).
+    func activeRuleSet() -> RuleSet
+    /// Runs the dead letter's action again (no throttle), with the active rules.
+    func retryDeadLetter(_ id: Int64) async -> DeadLetterRetryOutcome
+    /// Where dead letters are listed from.
+    var deadLetters: any DeadLetterStorage { get }
+}

@@ -1,0 +1,240 @@
+import Logging
+import SignalboxJSON
+import SignalboxSQL
+import Synchronization
+
+/// Counters of one action since its rule set was loaded.
+package final class ActionCounters: Sendable {
+    let invocations = Atomic<Int>(0)
+    let succeeded = Atomic<Int>(0)
+    let failures = Atomic<Int>(0)
+    let retries = Atomic<Int>(0)
+    let throttled = Atomic<Int>(0)
+    let deadLettered = Atomic<Int>(0)
+    let pending = Atomic<Int>(0)
+
+    init() {}
+}
+
+/// One invocation on its way through an action: queued, running, waiting for a retry.
+struct ActionJob: Sendable {
+    var invocation: Invocation
+    /// Told when the invocation has succeeded or failed for good.
+    let completion: JobCompletion
+}
+
+/// Why an attempt did not finish in time.
+struct ActionTimeout: Error, CustomStringConvertible {
+    let timeout: Duration
+    var description: String { "the action did not finish within its timeout of \(DurationSyntax.format(timeout))" }
+}
+
+/// Runs one action of a rule set: its handler's invocations, `concurrency` at a time, each device's
+/// invocations in arrival order; retries with exponential backoff and jitter; a timeout per attempt.
+///
+/// Invocations are spread over `concurrency` queues by device key; each queue has one worker,
+/// which takes batches when the handler batches. A retry waits off the queue (it does not hold a
+/// worker) and then joins the end of its queue again.
+final class ActionRunner: Sendable {
+    let handler: any HandlerFunction
+    let definition: ActionDefinition
+    let counters = ActionCounters()
+    let metrics: ActionMetrics
+    private let shards: [WorkQueue<ActionJob>]
+    private let batchSize: Int
+    private let logger: Logger
+
+    /// The most invocations queued per worker before the lane feeding them waits.
+    static let queueLimitPerWorker = 4096
+
+    init(handler: any HandlerFunction, definition: ActionDefinition, metrics: ActionMetrics, logger: Logger) {
+        self.handler = handler
+        self.definition = definition
+        self.metrics = metrics
+        self.logger = logger
+        let concurrency = max(1, handler.concurrency)
+        self.shards = (0..<concurrency).map { _ in WorkQueue(softLimit: Self.queueLimitPerWorker) }
+        self.batchSize = (handler as? any BatchingHandlerFunction).map { max(1, $0.maxBatchSize) } ?? 1
+    }
+
+    /// Starts one worker per queue; they end when ``retire()`` has been called and the queues are empty.
+    func start() {
+        for shard in shards {
+            Task { await self.work(shard) }
+        }
+    }
+
+    /// Queues `job`, waiting while its queue is full.
+    func enqueue(_ job: ActionJob, hash: Int) async {
+        counters.pending.add(1, ordering: .relaxed)
+        counters.invocations.add(1, ordering: .relaxed)
+        metrics.invocations.increment()
+        let shard = shards[Int(UInt(bitPattern: hash) % UInt(shards.count))]
+        if !(await shard.pushWaiting(CollectionOfOne(job))) {
+            // Retired while waiting: run it on the first queue's worker, which drains before ending.
+            counters.pending.add(-1, ordering: .relaxed)
+            await runUnqueued(job)
+        }
+    }
+
+    /// Stops taking new invocations once the queued ones are done.
+    func retire() {
+        for shard in shards { shard.close() }
+    }
+
+    private func runUnqueued(_ job: ActionJob) async {
+        counters.pending.add(1, ordering: .relaxed)
+        await runBatch([job])
+    }
+
+    private func work(_ shard: WorkQueue<ActionJob>) async {
+        while let batch = await shard.next(max: batchSize) {
+            await runBatch(batch, requeue: shard)
+        }
+    }
+
+    private func runBatch(_ batch: [ActionJob], requeue shard: WorkQueue<ActionJob>? = nil) async {
+        let start = ContinuousClock.now
+        let deadline = start.advanced(by: definition.timeout)
+        var jobs = batch
+        for i in jobs.indices { jobs[i].invocation.deadline = deadline }
+        let invocations = jobs.map(\.invocation)
+        let handler = self.handler
+        let result: Result<Void, any Error>
+        do {
+            if invocations.count == 1 {
+                let invocation = invocations[0]
+                try await Self.run(before: deadline, timeout: definition.timeout) {
+                    try await handler.invoke(invocation)
+                }
+            } else {
+                let batching = handler as! any BatchingHandlerFunction
+                try await Self.run(before: deadline, timeout: definition.timeout) {
+                    try await batching.invoke(batch: invocations)
+                }
+            }
+            result = .success(())
+        } catch {
+            result = .failure(error)
+        }
+        metrics.duration.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
+        switch result {
+        case .success:
+            counters.succeeded.add(jobs.count, ordering: .relaxed)
+            counters.pending.add(-jobs.count, ordering: .relaxed)
+            for job in jobs { job.completion.finished(job.invocation.source, failure: nil) }
+        case .failure(let error):
+            for job in jobs { fail(job, error: error, shard: shard) }
+        }
+    }
+
+    private func fail(_ job: ActionJob, error: any Error, shard: WorkQueue<ActionJob>?) {
+        counters.failures.add(1, ordering: .relaxed)
+        metrics.failures.increment()
+        let permanent = error is PermanentHandlerError
+        let description = Self.describe(error)
+        var logger = job.invocation.logger
+        logger[metadataKey: "error"] = "\(description)"
+        logger[metadataKey: "attempt"] = "\(job.invocation.attempt)"
+        if !permanent, job.invocation.attempt < definition.retry.attempts, let shard {
+            logger.info("action failed; retrying")
+            counters.retries.add(1, ordering: .relaxed)
+            metrics.retries.increment()
+            let delay = Self.backoff(attempt: job.invocation.attempt, policy: definition.retry)
+            var retry = job
+            retry.invocation.attempt += 1
+            Task {
+                try? await Task.sleep(for: delay)
+                if !shard.push(retry) {
+                    // The rule set was replaced meanwhile: its worker has ended, so run it here.
+                    await self.runBatch([retry])
+                }
+            }
+            return
+        }
+        logger.warning("action failed for good")
+        counters.pending.add(-1, ordering: .relaxed)
+        job.completion.finished(job.invocation.source, failure: description)
+    }
+
+    /// The wait before attempt `attempt + 1`: `min · 2^(attempt-1)`, at most `max`, jittered down
+    /// by up to half ("equal jitter"), never below `min`.
+    static func backoff(attempt: Int, policy: RetryPolicy, random: Double = Double.random(in: 0..<1)) -> Duration {
+        let low = policy.backoff.lowerBound
+        let high = policy.backoff.upperBound
+        var delay = low
+        for _ in 1..<max(1, attempt) {
+            delay = delay * 2
+            if delay >= high {
+                delay = high
+                break
+            }
+        }
+        let jittered = delay - (delay / 2) * random
+        return max(low, jittered)
+    }
+
+    /// An error's description without payload values: handlers' own errors describe themselves;
+    /// others are named by type.
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case let error as PermanentHandlerError: error.description
+        case let error as ActionTimeout: error.description
+        case let error as CustomStringConvertible: error.description
+        default: "\(type(of: error))"
+        }
+    }
+
+    /// Runs `body`, giving up at `deadline`: the body is cancelled and left to end on its own.
+    static func run(
+        before deadline: ContinuousClock.Instant, timeout: Duration, _ body: @escaping @Sendable () async throws -> Void
+    ) async throws {
+        let state = RaceState()
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let work = Task {
+                let result: Result<Void, any Error>
+                do {
+                    try await body()
+                    result = .success(())
+                } catch {
+                    result = .failure(error)
+                }
+                let (first, timer) = state.value.withLock { state in
+                    defer { state.done = true }
+                    return (!state.done, state.timer)
+                }
+                timer?.cancel()
+                if first { continuation.resume(with: result) }
+            }
+            let timer = Task {
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                guard !Task.isCancelled else { return }
+                let first = state.value.withLock { state in
+                    defer { state.done = true }
+                    return !state.done
+                }
+                if first {
+                    work.cancel()
+                    continuation.resume(throwing: ActionTimeout(timeout: timeout))
+                }
+            }
+            let finished = state.value.withLock { state in
+                state.timer = timer
+                return state.done
+            }
+            if finished { timer.cancel() }
+        }
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}
+
+/// Which of a body and its timer finished first, and the timer to cancel.
+private final class RaceState: Sendable {
+    let value = Mutex<(done: Bool, timer: Task<Void, Never>?)>((false, nil))
+}

@@ -1,0 +1,171 @@
+import Logging
+import SignalboxJSON
+import SignalboxSQL
+import Synchronization
+
+/// A rules file, loaded and compiled, ready to be built into a running rule set.
+package struct LoadedRuleSet: Sendable {
+    /// The compiled rules.
+    package var ruleSet: RuleSet
+    /// How devices are keyed and when they count as silent (`devices:`).
+    package var devices: DevicePolicy
+    /// SHA-256 of the file, hex.
+    package var digest: String
+    /// The file's path.
+    package var path: String
+
+    /// Bundles a loaded rule set.
+    package init(ruleSet: RuleSet, devices: DevicePolicy, digest: String, path: String) {
+        self.ruleSet = ruleSet
+        self.devices = devices
+        self.digest = digest
+        self.path = path
+    }
+}
+
+/// Where the runtime gets its rules: the rules file, read and compiled again on each call.
+package protocol RulesSource: Sendable {
+    /// Reads and compiles the rules.
+    ///
+    /// - Throws: ``RulesError`` with every problem found.
+    func load() throws(RulesError) -> LoadedRuleSet
+}
+
+/// A rule of the running rule set: its compiled form, one runner per action, its counters.
+final class ActiveRule: Sendable {
+    let rule: Rule
+    let runners: [ActionRunner]
+    /// The rendered `with:` of each action whose configuration has no template.
+    let constantConfigs: [Value?]
+    let errorRunner: ActionRunner?
+    let errorConstantConfig: Value?
+    let metrics: RuleMetrics
+    let evaluated = Atomic<Int>(0)
+    let matched = Atomic<Int>(0)
+    let errors = Atomic<Int>(0)
+
+    var name: String { rule.name }
+
+    init(
+        rule: Rule, runners: [ActionRunner], errorRunner: ActionRunner?, constantConfigs: [Value?],
+        errorConstantConfig: Value?
+    ) {
+        self.rule = rule
+        self.runners = runners
+        self.errorRunner = errorRunner
+        self.constantConfigs = constantConfigs
+        self.errorConstantConfig = errorConstantConfig
+        self.metrics = RuleMetrics(rule: rule.name)
+    }
+
+    /// The attempts an action makes (nil: the error action).
+    func attempts(of index: Int?) -> Int {
+        guard let index, index < runners.count else { return errorRunner?.definition.retry.attempts ?? 1 }
+        return runners[index].definition.retry.attempts
+    }
+
+    var status: RuleStatus {
+        func status(_ runner: ActionRunner, index: Int?) -> ActionStatus {
+            let c = runner.counters
+            return ActionStatus(
+                function: runner.definition.function.value, index: index,
+                invocations: c.invocations.load(ordering: .relaxed), succeeded: c.succeeded.load(ordering: .relaxed),
+                failures: c.failures.load(ordering: .relaxed), retries: c.retries.load(ordering: .relaxed),
+                throttled: c.throttled.load(ordering: .relaxed), deadLettered: c.deadLettered.load(ordering: .relaxed),
+                pending: c.pending.load(ordering: .relaxed))
+        }
+        var actions = runners.enumerated().map { status($0.element, index: $0.offset) }
+        if let errorRunner { actions.append(status(errorRunner, index: nil)) }
+        return RuleStatus(
+            name: rule.name, enabled: rule.isEnabled, topicFilter: rule.topicFilter.text,
+            evaluated: evaluated.load(ordering: .relaxed), matched: matched.load(ordering: .relaxed),
+            errors: errors.load(ordering: .relaxed), actions: actions)
+    }
+}
+
+/// The running rule set: one version of the rules file with its handlers built and started.
+final class ActiveRules: Sendable {
+    let version: Int
+    let loadedAt: Int64
+    let loaded: LoadedRuleSet
+    /// By rule index (disabled rules included).
+    let rules: [ActiveRule]
+
+    var ruleSet: RuleSet { loaded.ruleSet }
+    var devices: DevicePolicy { loaded.devices }
+
+    private init(version: Int, loadedAt: Int64, loaded: LoadedRuleSet, rules: [ActiveRule]) {
+        self.version = version
+        self.loadedAt = loadedAt
+        self.loaded = loaded
+        self.rules = rules
+    }
+
+    /// Builds every action's handler; any handler refusing its configuration fails the whole set.
+    static func build(
+        _ loaded: LoadedRuleSet, version: Int, loadedAt: Int64, registry: HandlerRegistry, services: HandlerServices,
+        logger: Logger
+    ) throws(RulesError) -> ActiveRules {
+        var diagnostics: [LocatedDiagnostic] = []
+        var rules: [ActiveRule] = []
+        for rule in loaded.ruleSet.rules {
+            func runner(_ action: CompiledAction) -> ActionRunner? {
+                do {
+                    let handler = try registry.build(action, ruleName: rule.name, services: services)
+                    let tag = action.index.map(String.init) ?? "error"
+                    return ActionRunner(
+                        handler: handler, definition: action.definition,
+                        metrics: ActionMetrics(rule: rule.name, action: tag, function: action.function),
+                        logger: logger)
+                } catch {
+                    diagnostics += error.diagnostics
+                    return nil
+                }
+            }
+            let runners = rule.actions.compactMap(runner)
+            let errorRunner = rule.errorAction.flatMap(runner)
+            func constant(_ action: CompiledAction) -> Value? {
+                guard action.config.isConstant else { return nil }
+                return try? action.config.render(in: EvaluationFrame.constant)
+            }
+            rules.append(
+                ActiveRule(
+                    rule: rule, runners: runners, errorRunner: errorRunner,
+                    constantConfigs: rule.actions.map(constant), errorConstantConfig: rule.errorAction.flatMap(constant)
+                ))
+        }
+        guard diagnostics.isEmpty else {
+            throw RulesError(fileName: loaded.path, diagnostics: LocatedDiagnostic.sorted(diagnostics))
+        }
+        return ActiveRules(version: version, loadedAt: loadedAt, loaded: loaded, rules: rules)
+    }
+
+    func start() {
+        for rule in rules {
+            for runner in rule.runners { runner.start() }
+            rule.errorRunner?.start()
+        }
+    }
+
+    func retire() {
+        for rule in rules {
+            for runner in rule.runners { runner.retire() }
+            rule.errorRunner?.retire()
+        }
+    }
+
+    /// Invocations queued or running in every action.
+    var pending: Int {
+        rules.reduce(0) { total, rule in
+            total + rule.runners.reduce(0) { $0 + $1.counters.pending.load(ordering: .relaxed) }
+                + (rule.errorRunner?.counters.pending.load(ordering: .relaxed) ?? 0)
+        }
+    }
+}
+
+extension EvaluationFrame {
+    /// A frame for rendering templates without `${…}` parts (which read nothing).
+    static var constant: EvaluationFrame {
+        EvaluationFrame(message: Message(topic: "", payload: [], timestamp: 0), services: EvaluationServices())
+    }
+}

@@ -1,0 +1,148 @@
+import Logging
+import SignalboxJSON
+import SignalboxSQL
+import Synchronization
+
+/// One message's progress through the runtime: done when every rule it matched is done.
+final class MessageTicket: Sendable {
+    let id: Int64
+    private let remaining: Atomic<Int>
+    private let core: RulesRuntime
+
+    init(id: Int64, rules: Int, runtime core: RulesRuntime) {
+        self.id = id
+        self.remaining = Atomic(rules)
+        self.core = core
+    }
+
+    /// One rule run is done; the last one completes the message.
+    func ruleDone() {
+        if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { core.messageDone(id) }
+    }
+}
+
+/// One rule's actions for one message. When they have all finished, failures go to the rule's
+/// error action (one invocation with every failure, as AWS's `errorAction` does); what the error
+/// action cannot handle becomes dead letters.
+final class RuleRun: Sendable {
+    let ticket: MessageTicket
+    let rule: ActiveRule
+    let entry: JournalEntry
+    let device: String
+    let version: Int
+    /// The error action's configuration, rendered against the message.
+    let errorConfig: Value?
+    private let core: RulesRuntime
+    private let state: Mutex<(remaining: Int, failures: [(source: ActionSource, error: String)])>
+
+    init(
+        ticket: MessageTicket, rule: ActiveRule, entry: JournalEntry, device: String, version: Int, actions: Int,
+        errorConfig: Value?, runtime core: RulesRuntime
+    ) {
+        self.ticket = ticket
+        self.rule = rule
+        self.entry = entry
+        self.device = device
+        self.version = version
+        self.errorConfig = errorConfig
+        self.core = core
+        self.state = Mutex((actions, []))
+    }
+
+    /// An action of the rule succeeded (`failure` nil) or failed for good; throttled actions count
+    /// as finished too.
+    func actionFinished(_ source: ActionSource, failure: String?) {
+        let finished = state.withLock { state -> [(source: ActionSource, error: String)]? in
+            if let failure { state.failures.append((source, failure)) }
+            state.remaining -= 1
+            return state.remaining == 0 ? state.failures : nil
+        }
+        guard let failures = finished else { return }
+        if failures.isEmpty {
+            ticket.ruleDone()
+        } else {
+            Task { await self.handleFailures(failures) }
+        }
+    }
+
+    private func handleFailures(_ failures: [(source: ActionSource, error: String)]) async {
+        if let runner = rule.errorRunner, let errorConfig {
+            let source = ActionSource(
+                rule: rule.name, ruleSetVersion: version, actionIndex: nil, function: runner.definition.function.value)
+            let invocation = Invocation(
+                message: metadata, output: .json(errorPayload(failures)), config: errorConfig, source: source,
+                idempotencyKey: "\(entry.id)/\(rule.name)/e", deadline: .now, baseLogger: core.logger)
+            await runner.enqueue(
+                ActionJob(invocation: invocation, completion: .errorAction(self, failures: failures)),
+                hash: device.hashValue)
+        } else {
+            await deadLetter(failures, note: nil)
+        }
+    }
+
+    /// Called by the error action's run when it has finished.
+    func errorActionFinished(_ failures: [(source: ActionSource, error: String)], failure: String?) async {
+        if let failure {
+            await deadLetter(failures, note: "error action failed: \(failure)")
+        } else {
+            ticket.ruleDone()
+        }
+    }
+
+    private func deadLetter(_ failures: [(source: ActionSource, error: String)], note: String?) async {
+        for failure in failures {
+            let error = note.map { failure.error + "; " + $0 } ?? failure.error
+            let letter = DeadLetter(
+                createdAt: core.now(), source: failure.source,
+                idempotencyKey: "\(entry.id)/\(failure.source.rule)/\(failure.source.actionTag)", message: entry,
+                device: device, error: error, attempts: rule.attempts(of: failure.source.actionIndex))
+            await core.storeDeadLetter(letter, rule: rule)
+        }
+        ticket.ruleDone()
+    }
+
+    var metadata: MessageMetadata {
+        MessageMetadata(
+            id: entry.id, topic: entry.topic, device: device, receivedAt: entry.receivedAt, clientID: entry.clientID,
+            gateway: entry.gateway)
+    }
+
+    /// The error action's input, in the shape of AWS IoT's error action message.
+    func errorPayload(_ failures: [(source: ActionSource, error: String)]) -> Value {
+        var object = JSONObject(minimumCapacity: 8)
+        object.appendUnique(key: "ruleName", value: .string(rule.name))
+        object.appendUnique(key: "topic", value: .string(entry.topic))
+        object.appendUnique(key: "cloudwatchTraceId", value: .string(String(entry.id)))
+        object.appendUnique(key: "clientId", value: .string(entry.clientID ?? entry.gateway ?? ""))
+        object.appendUnique(key: "base64OriginalPayload", value: .string(Base64.encode(entry.payload)))
+        let items: [Value] = failures.map { failure in
+            var item = JSONObject(minimumCapacity: 3)
+            item.appendUnique(key: "failedAction", value: .string(failure.source.function))
+            item.appendUnique(
+                key: "failedResource", value: .string("\(failure.source.rule)/actions/\(failure.source.actionTag)"))
+            item.appendUnique(key: "errorMessage", value: .string(failure.error))
+            return .object(item)
+        }
+        object.appendUnique(key: "failures", value: .array(items))
+        object.appendUnique(key: "messageId", value: .int(entry.id))
+        object.appendUnique(key: "ruleSetVersion", value: .int(Int64(version)))
+        return .object(object)
+    }
+}
+
+
+/// Who is told when an invocation has finished.
+enum JobCompletion: Sendable {
+    /// One of a rule run's actions.
+    case action(RuleRun)
+    /// A rule run's error action, reporting on `failures`.
+    case errorAction(RuleRun, failures: [(source: ActionSource, error: String)])
+
+    func finished(_ source: ActionSource, failure: String?) {
+        switch self {
+        case .action(let run): run.actionFinished(source, failure: failure)
+        case .errorAction(let run, let failures):
+            Task { await run.errorActionFinished(failures, failure: failure) }
+        }
+    }
+}

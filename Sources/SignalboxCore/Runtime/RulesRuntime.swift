@@ -1,0 +1,660 @@
+import Logging
+import SignalboxJSON
+import SignalboxSQL
+import Synchronization
+
+/// How the runtime is sized.
+package struct RuntimeConfiguration: Sendable {
+    /// Ordered lanes; messages of one device always go to the same lane.
+    package var lanes: Int
+    /// The most messages journaled but not yet handled; beyond it ingest answers "overloaded".
+    package var capacity: Int
+    /// The most payload bytes journaled but not yet handled.
+    package var byteCapacity: Int
+    /// How often the checkpoint and throttle windows are saved.
+    package var flushInterval: Duration
+    /// How long a graceful stop waits for queued messages to be handled.
+    package var drainTimeout: Duration
+
+    /// The defaults: 4 lanes, 100,000 messages or 256 MiB in flight.
+    package init(
+        lanes: Int = 4, capacity: Int = 100_000, byteCapacity: Int = 256 << 20,
+        flushInterval: Duration = .milliseconds(100), drainTimeout: Duration = .seconds(10)
+    ) {
+        self.lanes = lanes
+        self.capacity = capacity
+        self.byteCapacity = byteCapacity
+        self.flushInterval = flushInterval
+        self.drainTimeout = drainTimeout
+    }
+}
+
+/// What the runtime reads from and writes to.
+package struct RuntimeStorage: Sendable {
+    package var journal: any MessageJournal
+    package var deadLetters: any DeadLetterStorage
+    package var throttles: any ThrottleStorage
+    package var records: any RecordStorage
+
+    package init(
+        journal: any MessageJournal, deadLetters: any DeadLetterStorage, throttles: any ThrottleStorage,
+        records: any RecordStorage
+    ) {
+        self.journal = journal
+        self.deadLetters = deadLetters
+        self.throttles = throttles
+        self.records = records
+    }
+}
+
+/// A message on its way to a lane.
+struct LaneItem: Sendable {
+    let entry: JournalEntry
+    let device: String
+}
+
+/// The rules runtime: ingest into the journal, N ordered lanes, rule evaluation, actions with
+/// retries, throttles, error actions and dead letters, checkpoints, device silence and hot reload.
+///
+/// ```swift
+/// let runtime = try await RulesRuntime.start(
+///     configuration: RuntimeConfiguration(), source: rulesFile, registry: HandlerRegistry(HandlerCatalog.all),
+///     storage: storage, shadows: shadows, http: http, publisher: broker, logger: logger)
+/// let ids = try await runtime.ingest([IncomingMessage(topic: "gateways/gw1/devices/f1/telemetry", …)])
+/// await runtime.shutdown()
+/// ```
+package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
+    let configuration: RuntimeConfiguration
+    let storage: RuntimeStorage
+    let tracker: InFlightTracker
+    let logger: Logger
+    let now: @Sendable () -> Int64
+    let metrics = RuntimeMetrics()
+    let silence = SilenceMonitor()
+    private let source: any RulesSource
+    private let registry: HandlerRegistry
+    private let lanes: [WorkQueue<LaneItem>]
+    private let throttleGate: ThrottleGate
+    private let services: Mutex<HandlerServices?> = Mutex(nil)
+    private let state: Mutex<State>
+    private let laneTasks = Mutex<[Task<Void, Never>]>([])
+    private let loopTask = Mutex<Task<Void, Never>?>(nil)
+    private let reloadLock = Mutex<Void>(())
+
+    private struct State {
+        var active: ActiveRules
+        var running = true
+        var lastFailure: ReloadFailure?
+        var reloadsSucceeded = 0
+        var reloadsFailed = 0
+        var savedCheckpoint: Int64
+    }
+
+    private init(
+        configuration: RuntimeConfiguration, source: any RulesSource, registry: HandlerRegistry,
+        storage: RuntimeStorage, tracker: InFlightTracker, throttles: [ThrottleEntry], active: ActiveRules,
+        checkpoint: Int64, now: @escaping @Sendable () -> Int64, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.source = source
+        self.registry = registry
+        self.storage = storage
+        self.tracker = tracker
+        self.throttleGate = ThrottleGate(windows: throttles)
+        self.state = Mutex(State(active: active, savedCheckpoint: checkpoint))
+        self.lanes = (0..<max(1, configuration.lanes)).map { _ in WorkQueue() }
+        self.now = now
+        self.logger = logger
+    }
+
+    /// Loads the rules, replays what the journal holds above its checkpoint, and starts the lanes.
+    ///
+    /// - Throws: ``RulesError`` when the rules file is invalid; storage errors when the journal
+    ///   cannot be read.
+    package static func start(
+        configuration: RuntimeConfiguration, source: any RulesSource, registry: HandlerRegistry,
+        storage: RuntimeStorage, shadows: ShadowService, http: any HTTPClient, publisher: any MessagePublisher,
+        now: @escaping @Sendable () -> Int64 = { SystemClock.milliseconds() }, logger: Logger
+    ) async throws -> RulesRuntime {
+        let loaded = try source.load()
+        let (checkpoint, lastID) = try await storage.journal.state()
+        var replay: [JournalEntry] = []
+        while true {
+            let page = try await storage.journal.entries(after: replay.last?.id ?? checkpoint, limit: 10_000)
+            replay += page
+            if page.count < 10_000 { break }
+        }
+        let tracker = InFlightTracker(
+            checkpoint: checkpoint, lastID: lastID, replay: replay.map { ($0.id, $0.payload.count) },
+            capacity: configuration.capacity, byteCapacity: configuration.byteCapacity)
+        let windows = try await storage.throttles.windows(activeAt: now())
+        // The handlers publish through the runtime (republish, shadow documents), which exists only
+        // once the handlers are built: the link is set right after.
+        let link = RuntimeLink()
+        let services = HandlerServices(
+            shadows: shadows, records: storage.records, http: http,
+            publisher: FanOutPublisher([publisher, IngestPublisher(link: link)]), now: now, logger: logger)
+        let active = try ActiveRules.build(
+            loaded, version: 1, loadedAt: now(), registry: registry, services: services, logger: logger)
+        let runtime = RulesRuntime(
+            configuration: configuration, source: source, registry: registry, storage: storage, tracker: tracker,
+            throttles: windows, active: active, checkpoint: checkpoint, now: now, logger: logger)
+        runtime.services.withLock { $0 = services }
+        link.set(runtime)
+        runtime.metrics.version.record(1)
+        active.start()
+        runtime.startLanes()
+        if !replay.isEmpty {
+            logger.notice("handling messages journaled before the last stop", metadata: ["messages": "\(replay.count)"])
+            runtime.dispatch(replay)
+        }
+        runtime.startLoops()
+        return runtime
+    }
+
+    // MARK: Ingest
+
+    package func ingest(_ messages: [IncomingMessage]) async throws(IngestRefusal) -> [Int64] {
+        try await ingest(messages, force: false)
+    }
+
+    /// Journals and dispatches `messages`; `force` skips the capacity check (for messages Signalbox
+    /// generates itself, which must not be refused).
+    func ingest(_ messages: [IncomingMessage], force: Bool) async throws(IngestRefusal) -> [Int64] {
+        guard !messages.isEmpty else { return [] }
+        guard state.withLock({ $0.running }) else { throw .unavailable }
+        guard let ids = tracker.allocate(messages.map(\.payload.count), force: force) else {
+            metrics.refused.increment()
+            throw .overloaded(retryAfter: 1)
+        }
+        var entries: [JournalEntry] = []
+        entries.reserveCapacity(messages.count)
+        for (id, message) in zip(ids, messages) {
+            entries.append(
+                JournalEntry(
+                    id: id, topic: message.topic, payload: message.payload, receivedAt: message.receivedAt,
+                    clientID: message.clientID, gateway: message.gateway))
+        }
+        do {
+            try await storage.journal.append(entries)
+        } catch {
+            tracker.complete(ids)
+            logger.error("journal append failed", metadata: ["error": "\(error)"])
+            throw .journalFailed("\(type(of: error))")
+        }
+        dispatch(entries)
+        return ids
+    }
+
+    /// Hands entries to their lanes by device key.
+    private func dispatch(_ entries: [JournalEntry]) {
+        let policy = state.withLock { $0.active.devices }
+        if lanes.count == 1 {
+            lanes[0].push(entries.map { LaneItem(entry: $0, device: policy.deviceKey(forTopic: $0.topic)) })
+            return
+        }
+        var perLane = [[LaneItem]](repeating: [], count: lanes.count)
+        for entry in entries {
+            let device = policy.deviceKey(forTopic: entry.topic)
+            perLane[Self.lane(of: device, count: lanes.count)].append(LaneItem(entry: entry, device: device))
+        }
+        for (lane, items) in zip(lanes, perLane) where !items.isEmpty { lane.push(items) }
+    }
+
+    /// A stable hash of a device key (FNV-1a), so a device's lane and action queue never change
+    /// while the process runs.
+    static func hash(_ device: String) -> Int {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in device.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x100_0000_01b3
+        }
+        return Int(truncatingIfNeeded: hash >> 1)
+    }
+
+    static func lane(of device: String, count: Int) -> Int { hash(device) % count }
+
+    // MARK: Lanes
+
+    private func startLanes() {
+        let tasks = lanes.map { lane in
+            Task { await self.runLane(lane) }
+        }
+        laneTasks.withLock { $0 = tasks }
+    }
+
+    private func runLane(_ lane: WorkQueue<LaneItem>) async {
+        var frame: EvaluationFrame?
+        let services = EvaluationServices(shadows: self.services.withLock { $0?.shadowLookup }, now: now)
+        while let batch = await lane.next(max: 256) {
+            let active = state.withLock { $0.active }
+            var done: [Int64] = []
+            for item in batch {
+                await process(item, active: active, frame: &frame, services: services, done: &done)
+            }
+            if !done.isEmpty { complete(done) }
+        }
+    }
+
+    private func complete(_ ids: [Int64]) {
+        tracker.complete(ids)
+        metrics.handled.increment(by: Int64(ids.count))
+    }
+
+    /// One message is done (every rule it matched has finished).
+    func messageDone(_ id: Int64) {
+        complete([id])
+    }
+
+    /// A failed action that could not be handled ends here.
+    func storeDeadLetter(_ letter: DeadLetter, rule: ActiveRule) async {
+        var logger = self.logger
+        logger[metadataKey: "rule.name"] = "\(letter.source.rule)"
+        logger[metadataKey: "rule_set.version"] = "\(letter.source.ruleSetVersion)"
+        logger[metadataKey: "message.id"] = "\(letter.message.id)"
+        logger[metadataKey: "device.id"] = "\(letter.device)"
+        for attempt in 1...5 {
+            do {
+                _ = try await storage.deadLetters.add(letter)
+                metrics.deadLetters.increment()
+                if let index = letter.source.actionIndex, index < rule.runners.count {
+                    rule.runners[index].counters.deadLettered.add(1, ordering: .relaxed)
+                    rule.runners[index].metrics.deadLettered.increment()
+                }
+                logger.warning("action dead-lettered", metadata: ["error": "\(letter.error)"])
+                return
+            } catch {
+                logger.error("storing a dead letter failed", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+                try? await Task.sleep(for: .milliseconds(200 * attempt))
+            }
+        }
+    }
+
+    private func process(
+        _ item: LaneItem, active: ActiveRules, frame: inout EvaluationFrame?, services: EvaluationServices,
+        done: inout [Int64]
+    ) async {
+        let entry = item.entry
+        if let silentAfter = active.devices.silentAfter, entry.topic.utf8.first != UInt8(ascii: "$") {
+            if let lastSeen = silence.seen(item.device, at: entry.receivedAt) {
+                emitOnline(device: item.device, lastSeen: lastSeen, at: entry.receivedAt, silentAfter: silentAfter)
+            }
+        }
+        let candidates = active.ruleSet.candidates(forTopic: entry.topic)
+        if candidates.isEmpty {
+            done.append(entry.id)
+            return
+        }
+        let message = Message(
+            topic: entry.topic, payload: entry.payload, clientID: entry.clientID, principal: entry.gateway,
+            timestamp: entry.receivedAt)
+        let frame = {
+            if let frame {
+                frame.reset(for: message)
+                return frame
+            }
+            let made = EvaluationFrame(message: message, services: services)
+            frame = made
+            return made
+        }()
+        var matched: [PreparedRun] = []
+        for rule in candidates {
+            let activeRule = active.rules[rule.index]
+            activeRule.evaluated.add(1, ordering: .relaxed)
+            activeRule.metrics.evaluated.increment()
+            let output: Output
+            do {
+                guard let result = try rule.statement.evaluate(in: frame) else { continue }
+                output = result
+            } catch {
+                activeRule.errors.add(1, ordering: .relaxed)
+                activeRule.metrics.errors.increment()
+                logger.warning(
+                    "rule evaluation failed",
+                    metadata: [
+                        "rule.name": "\(rule.name)", "message.id": "\(entry.id)", "device.id": "\(item.device)",
+                        "error": "\(error)",
+                    ])
+                continue
+            }
+            activeRule.matched.add(1, ordering: .relaxed)
+            activeRule.metrics.matched.increment()
+            matched.append(prepare(activeRule, output: output, frame: frame, item: item, version: active.version))
+        }
+        let runs = matched.filter { !$0.isEmpty }
+        if runs.isEmpty {
+            done.append(entry.id)
+            return
+        }
+        let ticket = MessageTicket(id: entry.id, rules: runs.count, runtime: self)
+        let hash = Self.hash(item.device)
+        for prepared in runs {
+            let run = RuleRun(
+                ticket: ticket, rule: prepared.rule, entry: entry, device: item.device, version: active.version,
+                actions: prepared.jobs.count + prepared.failures.count, errorConfig: prepared.errorConfig,
+                runtime: self)
+            for (index, invocation) in prepared.jobs {
+                await prepared.rule.runners[index].enqueue(
+                    ActionJob(invocation: invocation, completion: .action(run)), hash: hash)
+            }
+            for failure in prepared.failures { run.actionFinished(failure.source, failure: failure.error) }
+        }
+    }
+
+    /// A matched rule's invocations, built while the frame still holds the rule's SET variables.
+    private struct PreparedRun {
+        let rule: ActiveRule
+        var jobs: [(index: Int, invocation: Invocation)] = []
+        var failures: [(source: ActionSource, error: String)] = []
+        var errorConfig: Value?
+
+        var isEmpty: Bool { jobs.isEmpty && failures.isEmpty }
+    }
+
+    private func prepare(_ rule: ActiveRule, output: Output, frame: EvaluationFrame, item: LaneItem, version: Int)
+        -> PreparedRun
+    {
+        var prepared = PreparedRun(rule: rule)
+        let entry = item.entry
+        let metadata = MessageMetadata(
+            id: entry.id, topic: entry.topic, device: item.device, receivedAt: entry.receivedAt,
+            clientID: entry.clientID, gateway: entry.gateway)
+        let now = self.now()
+        for (index, action) in rule.rule.actions.enumerated() where index < rule.runners.count {
+            let source = ActionSource(
+                rule: rule.name, ruleSetVersion: version, actionIndex: index, function: action.function)
+            let key = "\(entry.id)/\(rule.name)/\(index)"
+            do {
+                if let throttle = action.definition.throttle {
+                    let throttleKey = try action.throttleKey?.render(in: frame) ?? ""
+                    guard
+                        throttleGate.acquire(
+                            action: "\(rule.name)/\(index)", key: throttleKey, per: throttle.per, now: now,
+                            idempotencyKey: key)
+                    else {
+                        rule.runners[index].counters.throttled.add(1, ordering: .relaxed)
+                        rule.runners[index].metrics.throttled.increment()
+                        continue
+                    }
+                }
+                let config = try rule.constantConfigs[index] ?? action.config.render(in: frame)
+                prepared.jobs.append(
+                    (
+                        index,
+                        Invocation(
+                            message: metadata, output: output, config: config, source: source, idempotencyKey: key,
+                            deadline: .now, baseLogger: logger)
+                    ))
+            } catch {
+                prepared.failures.append((source, "a template could not be rendered: \(error)"))
+            }
+        }
+        if let errorAction = rule.rule.errorAction {
+            prepared.errorConfig = try? rule.errorConstantConfig ?? errorAction.config.render(in: frame)
+        }
+        return prepared
+    }
+
+    // MARK: Device events
+
+    private func emitOnline(device: String, lastSeen: Int64, at time: Int64, silentAfter: Duration) {
+        var payload = JSONObject(minimumCapacity: 4)
+        payload.appendUnique(key: "device", value: .string(device))
+        payload.appendUnique(key: "event", value: .string("online"))
+        payload.appendUnique(key: "lastSeenAt", value: .int(lastSeen))
+        payload.appendUnique(key: "silentForMs", value: .int(time - lastSeen))
+        emit(topic: DevicePolicy.onlineTopic(device), payload: .object(payload), at: time)
+    }
+
+    /// Publishes the `silent` event of every device quiet for longer than `devices.silent_after` at
+    /// `now` (ms). The runtime calls it on a timer; tests call it with their own clock.
+    package func checkSilence(now: Int64) {
+        guard let silentAfter = state.withLock({ $0.active.devices.silentAfter }) else { return }
+        let after = silentAfter.milliseconds
+        for (device, lastSeen) in silence.due(now: now, after: after) {
+            var payload = JSONObject(minimumCapacity: 4)
+            payload.appendUnique(key: "device", value: .string(device))
+            payload.appendUnique(key: "event", value: .string("silent"))
+            payload.appendUnique(key: "lastSeenAt", value: .int(lastSeen))
+            payload.appendUnique(key: "silentAfterMs", value: .int(after))
+            emit(topic: DevicePolicy.silentTopic(device), payload: .object(payload), at: lastSeen + after)
+        }
+    }
+
+    private func emit(topic: String, payload: Value, at time: Int64) {
+        let message = IncomingMessage(topic: topic, payload: JSONSerializer.bytes(payload), receivedAt: time)
+        Task {
+            do {
+                _ = try await self.ingest([message], force: true)
+            } catch {
+                self.logger.error("a device event could not be journaled", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    // MARK: Background work
+
+    private func startLoops() {
+        let task = Task {
+            var lastSilenceCheck: Int64 = 0
+            while !Task.isCancelled {
+                try? await Task.sleep(for: configuration.flushInterval)
+                await flush()
+                let now = self.now()
+                if now - lastSilenceCheck >= 250 {
+                    lastSilenceCheck = now
+                    checkSilence(now: now)
+                }
+            }
+        }
+        loopTask.withLock { $0 = task }
+    }
+
+    /// Saves the checkpoint (and drops the journal below it) and the new throttle windows.
+    func flush() async {
+        let checkpoint = tracker.checkpoint
+        let saved = state.withLock { $0.savedCheckpoint }
+        metrics.inFlight.record(tracker.inFlight.count)
+        if checkpoint > saved {
+            do {
+                try await storage.journal.checkpoint(checkpoint)
+                state.withLock { $0.savedCheckpoint = max($0.savedCheckpoint, checkpoint) }
+            } catch {
+                logger.error("saving the checkpoint failed", metadata: ["error": "\(error)"])
+            }
+        }
+        let windows = throttleGate.takeDirty(now: now())
+        if !windows.isEmpty {
+            do {
+                try await storage.throttles.save(windows, now: now())
+            } catch {
+                throttleGate.restoreDirty(windows)
+                logger.error("saving throttle windows failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Stops taking messages, lets the lanes and actions finish what is queued (up to
+    /// ``RuntimeConfiguration/drainTimeout``), and saves the checkpoint. What is not done by then is
+    /// handled again at the next start.
+    package func shutdown() async {
+        let wasRunning = state.withLock { state in
+            defer { state.running = false }
+            return state.running
+        }
+        guard wasRunning else { return }
+        for lane in lanes { lane.close() }
+        for task in laneTasks.withLock({ $0 }) { await task.value }
+        let deadline = ContinuousClock.now.advanced(by: configuration.drainTimeout)
+        while tracker.inFlight.count > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        loopTask.withLock { $0 }?.cancel()
+        await flush()
+        state.withLock { $0.active }.retire()
+        let left = tracker.inFlight.count
+        if left > 0 {
+            logger.notice("stopped with messages in flight; they are handled at the next start", metadata: ["messages": "\(left)"])
+        }
+    }
+
+    // MARK: Rules control
+
+    package var deadLetters: any DeadLetterStorage { storage.deadLetters }
+
+    package func activeRuleSet() -> RuleSet { state.withLock { $0.active.ruleSet } }
+
+    /// The active rule set's version.
+    package var version: Int { state.withLock { $0.active.version } }
+
+    package func rulesStatus() -> RulesStatus {
+        let (active, failure, succeeded, failed) = state.withLock {
+            ($0.active, $0.lastFailure, $0.reloadsSucceeded, $0.reloadsFailed)
+        }
+        return RulesStatus(
+            version: active.version, loadedAt: active.loadedAt, path: active.loaded.path, digest: active.loaded.digest,
+            rules: active.rules.map(\.status), lastFailure: failure, reloads: (succeeded, failed),
+            inFlight: (tracker.inFlight.count, tracker.capacity), lanes: lanes.count)
+    }
+
+    package func reload() async -> ReloadOutcome {
+        reloadLock.withLock { _ in reloadNow() }
+    }
+
+    private func reloadNow() -> ReloadOutcome {
+        let current = state.withLock { $0.active }
+        let services = self.services.withLock { $0! }
+        let next: ActiveRules
+        do {
+            let loaded = try source.load()
+            next = try ActiveRules.build(
+                loaded, version: current.version + 1, loadedAt: now(), registry: registry, services: services,
+                logger: logger)
+        } catch {
+            let failure = ReloadFailure(at: now(), diagnostics: error.diagnostics, rendered: error.rendered())
+            state.withLock {
+                $0.lastFailure = failure
+                $0.reloadsFailed += 1
+            }
+            metrics.reloadsFailed.increment()
+            logger.error(
+                "the rules file is invalid; the running rules stay active",
+                metadata: [
+                    "rules.version": "\(current.version)", "errors": "\(error.diagnostics.count)",
+                    "error": "\(error.summary)",
+                ])
+            return .failed(failure)
+        }
+        next.start()
+        state.withLock {
+            $0.active = next
+            $0.reloadsSucceeded += 1
+        }
+        current.retire()
+        metrics.reloadsSucceeded.increment()
+        metrics.version.record(next.version)
+        logger.notice(
+            "rules reloaded", metadata: ["rules.version": "\(next.version)", "rules.digest": "\(next.loaded.digest)"])
+        return .loaded(version: next.version)
+    }
+
+    package func retryDeadLetter(_ id: Int64) async -> DeadLetterRetryOutcome {
+        let letter: DeadLetter
+        do {
+            guard let found = try await storage.deadLetters.get(id) else { return .notFound }
+            letter = found
+        } catch {
+            return .failed(error: "the dead letter could not be read: \(type(of: error))")
+        }
+        let active = state.withLock { $0.active }
+        guard let rule = active.ruleSet.rule(named: letter.source.rule),
+            let index = letter.source.actionIndex, index < rule.actions.count,
+            rule.actions[index].function == letter.source.function
+        else { return .ruleGone }
+        let activeRule = active.rules[rule.index]
+        let entry = letter.message
+        let message = Message(
+            topic: entry.topic, payload: entry.payload, clientID: entry.clientID, principal: entry.gateway,
+            timestamp: entry.receivedAt)
+        let services = EvaluationServices(shadows: self.services.withLock { $0?.shadowLookup }, now: now)
+        let outcome: Result<Void, any Error>
+        do {
+            let frame = rule.statement.makeFrame(for: message, services: services)
+            guard let output = try rule.statement.evaluate(in: frame) else {
+                return await retryFailed(letter, error: "the rule's WHERE is no longer true for this message")
+            }
+            let config = try activeRule.constantConfigs[index] ?? rule.actions[index].config.render(in: frame)
+            let runner = activeRule.runners[index]
+            let timeout = runner.definition.timeout
+            let invocation = Invocation(
+                message: MessageMetadata(
+                    id: entry.id, topic: entry.topic, device: letter.device, receivedAt: entry.receivedAt,
+                    clientID: entry.clientID, gateway: entry.gateway), output: output, config: config,
+                source: ActionSource(
+                    rule: rule.name, ruleSetVersion: active.version, actionIndex: index, function: rule.actions[index].function),
+                idempotencyKey: letter.idempotencyKey, deadline: .now.advanced(by: timeout),
+                attempt: letter.attempts + 1, baseLogger: logger)
+            let handler = runner.handler
+            try await ActionRunner.run(before: invocation.deadline, timeout: timeout) {
+                try await handler.invoke(invocation)
+            }
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
+        }
+        switch outcome {
+        case .success:
+            _ = try? await storage.deadLetters.remove(id)
+            logger.notice("dead letter delivered", metadata: ["dead_letter.id": "\(id)", "rule.name": "\(rule.name)"])
+            return .delivered
+        case .failure(let error):
+            return await retryFailed(letter, error: ActionRunner.describe(error))
+        }
+    }
+
+    private func retryFailed(_ letter: DeadLetter, error: String) async -> DeadLetterRetryOutcome {
+        var updated = letter
+        updated.attempts += 1
+        updated.error = error
+        _ = try? await storage.deadLetters.add(updated)
+        return .failed(error: error)
+    }
+}
+
+/// Lets handlers built before the runtime publish into it.
+final class RuntimeLink: Sendable {
+    private let runtime = Mutex<RulesRuntime?>(nil)
+    func set(_ value: RulesRuntime) { runtime.withLock { $0 = value } }
+    var value: RulesRuntime? { runtime.withLock { $0 } }
+}
+
+/// Publishes into the runtime's own ingest the messages some rule listens to (republished output,
+/// shadow `documents`), so rules can react to them; the rest go nowhere.
+struct IngestPublisher: MessagePublisher {
+    let link: RuntimeLink
+
+    func publish(_ messages: [OutgoingMessage]) async {
+        guard let runtime = link.value else { return }
+        let ruleSet = runtime.activeRuleSet()
+        let now = runtime.now()
+        let wanted = messages.filter { !ruleSet.candidates(forTopic: $0.topic).isEmpty }.map {
+            IncomingMessage(topic: $0.topic, payload: $0.payload, receivedAt: now)
+        }
+        guard !wanted.isEmpty else { return }
+        do {
+            _ = try await runtime.ingest(wanted, force: true)
+        } catch {
+            runtime.logger.error("a published message could not be journaled", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds.
+    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+}
+
+extension HandlerServices {
+    /// `get_shadow` over the shadow store.
+    var shadowLookup: any ShadowLookup { StoredShadowLookup(storage: shadows.storage) }
+}

@@ -1,0 +1,49 @@
+import Metrics
+
+/// The metrics of one action (DESIGN §11), labelled by rule, action index and handler.
+struct ActionMetrics: Sendable {
+    let invocations: Counter
+    let failures: Counter
+    let retries: Counter
+    let throttled: Counter
+    let deadLettered: Counter
+    let duration: Timer
+
+    init(rule: String, action: String, function: String) {
+        let dimensions = [("rule", rule), ("action", action), ("function", function)]
+        invocations = Counter(label: "signalbox_action_invocations_total", dimensions: dimensions)
+        failures = Counter(label: "signalbox_action_failures_total", dimensions: dimensions)
+        retries = Counter(label: "signalbox_action_retries_total", dimensions: dimensions)
+        throttled = Counter(label: "signalbox_action_throttled_total", dimensions: dimensions)
+        deadLettered = Counter(label: "signalbox_action_dead_lettered_total", dimensions: dimensions)
+        duration = Timer(label: "signalbox_action_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
+    }
+}
+
+/// The metrics of one rule, labelled by rule name and rule-set version.
+struct RuleMetrics: Sendable {
+    let evaluated: Counter
+    let matched: Counter
+    let errors: Counter
+
+    init(rule: String) {
+        let dimensions = [("rule", rule)]
+        evaluated = Counter(label: "signalbox_rule_evaluated_total", dimensions: dimensions)
+        matched = Counter(label: "signalbox_rule_matched_total", dimensions: dimensions)
+        errors = Counter(label: "signalbox_rule_errors_total", dimensions: dimensions)
+    }
+}
+
+/// Runtime-wide metrics: reloads, the active version, messages in flight, the journal's lag.
+struct RuntimeMetrics: Sendable {
+    let reloadsSucceeded = Counter(label: "signalbox_rules_reloads_total", dimensions: [("result", "success")])
+    let reloadsFailed = Counter(label: "signalbox_rules_reloads_total", dimensions: [("result", "failure")])
+    let version = Gauge(label: "signalbox_rules_version")
+    let inFlight = Gauge(label: "signalbox_messages_in_flight")
+    let journalLag = Gauge(label: "signalbox_journal_lag_messages")
+    let handled = Counter(label: "signalbox_messages_handled_total")
+    let refused = Counter(label: "signalbox_ingest_refused_total", dimensions: [("reason", "overloaded")])
+    let deadLetters = Counter(label: "signalbox_dead_letters_total")
+    let handlerStartLatency = Timer(
+        label: "signalbox_handler_start_latency_seconds", preferredDisplayUnit: .seconds)
+}

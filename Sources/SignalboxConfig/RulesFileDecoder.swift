@@ -15,7 +15,9 @@ struct RulesFileDecoder {
     var diagnostics: [LocatedDiagnostic] = []
 
     /// The top-level keys, in the order the reference documents them.
-    static let documentKeys = ["version", "rules"]
+    static let documentKeys = ["version", "devices", "rules"]
+    /// The keys of `devices:`.
+    static let deviceKeys = ["key_level", "silent_after"]
     /// The keys of a rule.
     static let ruleKeys = ["name", "description", "enabled", "sql", "actions", "error_action"]
     /// The keys of an action (and of `error_action`).
@@ -57,6 +59,7 @@ struct RulesFileDecoder {
             diagnostics.append(
                 missingKey("version", in: "the rules file", fields: fields, help: "add 'version: 1' as the first line"))
         }
+        if let devices = fields["devices"] { document.devices = decodeDevices(devices.value) }
         guard let rules = fields["rules"] else {
             diagnostics.append(missingKey("rules", in: "the rules file", fields: fields, help: "add a 'rules:' list"))
             return document
@@ -177,6 +180,26 @@ struct RulesFileDecoder {
             } catch {
                 diagnostics.append(text.diagnostic("duration", error.message, at: error.range, help: error.help))
             }
+        }
+        return policy
+    }
+
+    /// The `devices:` mapping: which topic level names the device, and when a device is silent.
+    mutating func decodeDevices(_ node: Node) -> DevicePolicy {
+        var policy = DevicePolicy()
+        guard let fields = fields(of: node, in: "devices", allowed: Self.deviceKeys) else { return policy }
+        if let level = fields["key_level"], let number = integer(level.value, key: "key_level") {
+            if (1...Int64(DevicePolicy.maxKeyLevel)).contains(number) {
+                policy.keyLevel = Int(number)
+            } else {
+                diagnostics.append(
+                    span(of: level.value).diagnostic(
+                        "devices", "'key_level' must be between 1 and \(DevicePolicy.maxKeyLevel)",
+                        help: "the topic level that names the device, like topic(n): 4 for gateways/+/devices/+/…"))
+            }
+        }
+        if let silent = fields["silent_after"] {
+            policy.silentAfter = positiveDuration(silent.value, key: "silent_after")
         }
         return policy
     }

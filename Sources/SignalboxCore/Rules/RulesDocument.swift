@@ -7,12 +7,15 @@ package struct RulesDocument: Sendable {
 
     /// The file format version (`version: 1`).
     package var version: Int
+    /// How devices are keyed and when they count as silent (`devices:`).
+    package var devices: DevicePolicy
     /// The rules, in file order.
     package var rules: [RuleDefinition]
 
     /// A document.
-    package init(version: Int = RulesDocument.currentVersion, rules: [RuleDefinition]) {
+    package init(version: Int = RulesDocument.currentVersion, devices: DevicePolicy = DevicePolicy(), rules: [RuleDefinition]) {
         self.version = version
+        self.devices = devices
         self.rules = rules
     }
 }

@@ -95,7 +95,7 @@ package struct RulesLoader: Sendable {
     // MARK: Reading
 
     /// The text of the file at `path`, or an error saying why it cannot be read.
-    static func read(path: String) throws(RulesError) -> String {
+    package static func read(path: String) throws(RulesError) -> String {
         let failure = { (reason: String, help: String?) -> RulesError in
             RulesError(
                 fileName: path,

@@ -50,3 +50,28 @@ package struct HandlerRegistry: Sendable {
         return try type.init(config: config, services: services)
     }
 }
+
+extension HandlerRegistry {
+    /// Builds every action's handler of `ruleSet` against throwaway in-memory services, so each
+    /// validates its configuration as it would when the rules load in a server.
+    ///
+    /// - Throws: ``RulesError`` with every handler's complaint.
+    package func check(_ ruleSet: RuleSet, fileName: String) throws(RulesError) {
+        let services = HandlerServices(
+            shadows: ShadowService(storage: InMemoryShadowStorage()), records: InMemoryRecordStorage(),
+            http: RecordingHTTPClient(), publisher: DiscardingPublisher())
+        var diagnostics: [LocatedDiagnostic] = []
+        for rule in ruleSet.rules {
+            for action in rule.actions + (rule.errorAction.map { [$0] } ?? []) {
+                do {
+                    _ = try build(action, ruleName: rule.name, services: services)
+                } catch {
+                    diagnostics += error.diagnostics
+                }
+            }
+        }
+        guard diagnostics.isEmpty else {
+            throw RulesError(fileName: fileName, diagnostics: LocatedDiagnostic.sorted(diagnostics))
+        }
+    }
+}

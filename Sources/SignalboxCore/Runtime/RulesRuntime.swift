@@ -109,12 +109,15 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
 
     /// Loads the rules, replays what the journal holds above its checkpoint, and starts the lanes.
     ///
+    /// - Parameters:
+    ///   - publisher: Where republished messages go besides the runtime's own ingest (the broker).
+    ///   - link: The link the shadow service publishes `documents` events through, so rules see them.
     /// - Throws: ``RulesError`` when the rules file is invalid; storage errors when the journal
     ///   cannot be read.
     package static func start(
         configuration: RuntimeConfiguration, source: any RulesSource, registry: HandlerRegistry,
         storage: RuntimeStorage, shadows: ShadowService, http: any HTTPClient, publisher: any MessagePublisher,
-        now: @escaping @Sendable () -> Int64 = { SystemClock.milliseconds() }, logger: Logger
+        link: RuntimeLink = RuntimeLink(), now: @escaping @Sendable () -> Int64 = { SystemClock.milliseconds() }, logger: Logger
     ) async throws -> RulesRuntime {
         let loaded = try source.load()
         let (checkpoint, lastID) = try await storage.journal.state()
@@ -128,19 +131,18 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
             checkpoint: checkpoint, lastID: lastID, replay: replay.map { ($0.id, $0.payload.count) },
             capacity: configuration.capacity, byteCapacity: configuration.byteCapacity)
         let windows = try await storage.throttles.windows(activeAt: now())
-        // The handlers publish through the runtime (republish, shadow documents), which exists only
-        // once the handlers are built: the link is set right after.
-        let link = RuntimeLink()
+        // The handlers publish through the runtime (republish), which exists only once they are
+        // built: the link is bound right after.
         let services = HandlerServices(
-            shadows: shadows, records: storage.records, http: http,
-            publisher: FanOutPublisher([publisher, IngestPublisher(link: link)]), now: now, logger: logger)
+            shadows: shadows, records: storage.records, http: http, publisher: FanOutPublisher([publisher, link]),
+            now: now, logger: logger)
         let active = try ActiveRules.build(
             loaded, version: 1, loadedAt: now(), registry: registry, services: services, logger: logger)
         let runtime = RulesRuntime(
             configuration: configuration, source: source, registry: registry, storage: storage, tracker: tracker,
             throttles: windows, active: active, checkpoint: checkpoint, now: now, logger: logger)
         runtime.services.withLock { $0 = services }
-        link.set(runtime)
+        link.bind(runtime)
         runtime.metrics.version.record(1)
         active.start()
         runtime.startLanes()
@@ -621,20 +623,21 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
     }
 }
 
-/// Lets handlers built before the runtime publish into it.
-final class RuntimeLink: Sendable {
+/// Publishes into a runtime's own ingest the messages some rule listens to (republished output,
+/// shadow `documents` events), so rules can react to them; the rest go nowhere.
+///
+/// It exists before the runtime does (the shadow service and the handlers are built first) and is
+/// bound to the runtime when it starts.
+package final class RuntimeLink: MessagePublisher {
     private let runtime = Mutex<RulesRuntime?>(nil)
-    func set(_ value: RulesRuntime) { runtime.withLock { $0 = value } }
-    var value: RulesRuntime? { runtime.withLock { $0 } }
-}
 
-/// Publishes into the runtime's own ingest the messages some rule listens to (republished output,
-/// shadow `documents`), so rules can react to them; the rest go nowhere.
-struct IngestPublisher: MessagePublisher {
-    let link: RuntimeLink
+    /// An unbound link: until the runtime starts, what it is given is dropped.
+    package init() {}
 
-    func publish(_ messages: [OutgoingMessage]) async {
-        guard let runtime = link.value else { return }
+    func bind(_ value: RulesRuntime) { runtime.withLock { $0 = value } }
+
+    package func publish(_ messages: [OutgoingMessage]) async {
+        guard let runtime = runtime.withLock({ $0 }) else { return }
         let ruleSet = runtime.activeRuleSet()
         let now = runtime.now()
         let wanted = messages.filter { !ruleSet.candidates(forTopic: $0.topic).isEmpty }.map {

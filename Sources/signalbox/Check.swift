@@ -1,5 +1,7 @@
 import ArgumentParser
 import SignalboxConfig
+import SignalboxCore
+import SignalboxFunctions
 
 /// `signalbox check [FILE]`: loads and compiles a rules file and reports every problem in it.
 ///
@@ -8,7 +10,8 @@ import SignalboxConfig
 struct Check: ParsableCommand {
     /// The command's help.
     static let configuration = CommandConfiguration(
-        abstract: "Check a rules file: YAML, SQL, templates, durations and environment references.",
+        abstract:
+            "Check a rules file: YAML, SQL, templates, durations, environment references and handler settings.",
         discussion: """
             Prints 'rules.yaml: 4 rules, 6 actions — OK' and exits 0 when the file is valid; otherwise \
             prints every problem with its line, column and a caret, then 'error: rules.yaml has N errors', \
@@ -23,7 +26,18 @@ struct Check: ParsableCommand {
     /// Prints the check's outcome; exits 1 when the file has problems.
     func run() throws {
         let (output, isValid) = RulesLoader().check(path: file)
-        print(output, terminator: "")
-        if !isValid { throw ExitCode(1) }
+        guard isValid else {
+            print(output, terminator: "")
+            throw ExitCode(1)
+        }
+        // The file compiles: now each handler checks its own `with:` settings, as when it loads.
+        do {
+            let loaded = try RulesLoader.load(path: file)
+            try HandlerRegistry(HandlerCatalog.all).check(loaded.ruleSet, fileName: file)
+            print(output, terminator: "")
+        } catch {
+            print(error.rendered(), terminator: "")
+            throw ExitCode(1)
+        }
     }
 }

@@ -5,27 +5,43 @@ import Logging
 import ServiceLifecycle
 import SignalboxConfig
 import SignalboxCore
+import SignalboxFunctions
 import SignalboxServer
 import SignalboxStore
 
-/// `signalbox serve`: the shadow service and HTTP API over the data directory.
+/// `signalbox serve`: the rules runtime, the shadow service and the HTTP API over the data directory.
 struct Serve: AsyncParsableCommand {
     /// The command's help.
     static let configuration = CommandConfiguration(
-        abstract: "Serve the HTTP API (device shadows, gateway sync, admin) over the data directory.",
+        abstract: "Run the rules and serve the HTTP API (ingest, device shadows, gateway sync, admin).",
         discussion: """
             Listens on 127.0.0.1:8080 by default. Every request except /healthz and /readyz needs a token \
             (create one with 'signalbox tokens create --admin' or 'signalbox gateways add NAME'); when no \
             admin token exists and the address is loopback, one is created and printed once. Binding to \
             a non-loopback address without an admin token is refused. Prints 'listening on URL' once the \
-            listener is up.
+            listener is up. The rules file is reloaded when it changes, on SIGHUP and on \
+            'POST /admin/rules/reload'; an invalid file leaves the running rules in place.
             """
     )
 
     @OptionGroup var options: DataOptions
 
-    @Option(help: "The rules file, checked at startup.")
+    @Option(help: "The rules file, loaded at startup and reloaded when it changes.")
     var rules: String = "rules.yaml"
+
+    @Option(help: "Ordered lanes: messages of one device are handled in order, devices in parallel.")
+    var lanes: Int = RuntimeConfiguration().lanes
+
+    @Option(help: "Most messages accepted but not yet handled; beyond it ingest answers 429.")
+    var maxInFlight: Int = RuntimeConfiguration().capacity
+
+    @Option(
+        name: .customLong("gateway-topic"),
+        help: "A topic filter gateway tokens may publish to, {gateway} standing for the gateway; repeatable.")
+    var gatewayTopics: [String] = ServerConfiguration().gatewayTopicFilters
+
+    @Flag(help: "Serve GET /metrics without credentials.")
+    var publicMetrics = false
 
     @Option(help: "Address to listen on.")
     var host: String = "127.0.0.1"
@@ -59,6 +75,8 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("give both --tls-cert and --tls-key, or neither")
         }
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        guard (1...256).contains(lanes) else { throw ValidationError("--lanes must be between 1 and 256") }
+        guard maxInFlight > 0 else { throw ValidationError("--max-in-flight must be positive") }
         guard shadowMaxStateBytes > 0, shadowMaxDepth > 0, shadowMaxRequestBytes > 0 else {
             throw ValidationError("shadow limits must be positive")
         }
@@ -73,25 +91,45 @@ struct Serve: AsyncParsableCommand {
         }
         let logger = Logger(label: "signalbox")
 
-        let (summary, isValid) = RulesLoader().check(path: rules)
-        guard isValid else {
-            print(summary, terminator: "")
-            throw ExitCode(1)
-        }
-        logger.info("rules checked", metadata: ["rules.file": "\(rules)"])
-
         let database = try options.openDatabase()
         let vault = try options.openVault()
         let registry = SQLiteIdentityRegistry(database: database)
         let storage = SQLiteShadowStorage(database: database)
         let limits = ShadowLimits(
             maxStateBytes: shadowMaxStateBytes, maxDepth: shadowMaxDepth, maxRequestBytes: shadowMaxRequestBytes)
+        // Shadow `documents` events reach the rules through the runtime's link.
+        let link = RuntimeLink()
         let shadows = ShadowService(
-            storage: storage, limits: limits, signal: ChangeSignal(sequence: try await storage.latestSequence()),
+            storage: storage, limits: limits, publisher: link,
+            signal: ChangeSignal(sequence: try await storage.latestSequence()),
             logger: Logger(label: "signalbox.shadows"))
+        let records = try SQLiteRecordStorage(directory: options.data, durability: options.durability)
+        let http = AsyncHTTPClientAdapter()
+        let runtime: RulesRuntime
+        do {
+            runtime = try await RulesRuntime.start(
+                configuration: RuntimeConfiguration(lanes: lanes, capacity: maxInFlight),
+                source: RulesFileSource(path: rules), registry: HandlerRegistry(HandlerCatalog.all),
+                storage: RuntimeStorage(
+                    journal: try SQLiteJournal(directory: options.data, durability: options.durability),
+                    deadLetters: SQLiteDeadLetterStorage(database: database),
+                    throttles: SQLiteThrottleStorage(database: database), records: records),
+                shadows: shadows, http: http, publisher: DiscardingPublisher(), link: link,
+                logger: Logger(label: "signalbox.rules"))
+        } catch let error as RulesError {
+            try? await http.shutdown()
+            print(error.rendered(), terminator: "")
+            throw ExitCode(1)
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+        logger.info(
+            "rules loaded", metadata: ["rules.file": "\(rules)", "rules.version": "\(runtime.version)"])
 
         var configuration = ServerConfiguration(
-            host: host, port: port, limits: limits, autoBindDevices: autoBindDevices)
+            host: host, port: port, limits: limits, autoBindDevices: autoBindDevices,
+            gatewayTopicFilters: gatewayTopics, publicMetrics: publicMetrics)
         if let tlsCertificate, let tlsKey {
             configuration.tls = ServerConfiguration.TLS(certificatePath: tlsCertificate, keyPath: tlsKey)
         }
@@ -102,8 +140,8 @@ struct Serve: AsyncParsableCommand {
         }
 
         let server = SignalboxServer(
-            configuration: configuration, shadows: shadows, registry: registry, vault: vault,
-            logger: Logger(label: "signalbox.http"))
+            configuration: configuration, shadows: shadows, registry: registry, vault: vault, ingest: runtime,
+            rules: runtime, records: records, logger: Logger(label: "signalbox.http"))
         let scheme = configuration.tls == nil ? "http" : "https"
         let host = self.host
         let app: Application<SignalboxResponder>
@@ -119,10 +157,14 @@ struct Serve: AsyncParsableCommand {
             configuration: ServiceGroupConfiguration(
                 services: [
                     .init(service: ChangeLogCompactor(storage: storage, logger: Logger(label: "signalbox.store"))),
+                    // Stopped in reverse order: the listener first, then the runtime drains.
+                    .init(service: RuntimeService(runtime: runtime)),
+                    .init(service: RulesReloader(runtime: runtime, path: rules, logger: logger)),
                     .init(service: app),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        try? await http.shutdown()
     }
 }
 

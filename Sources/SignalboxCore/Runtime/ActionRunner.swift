@@ -140,7 +140,7 @@ final class ActionRunner: Sendable {
             logger.info("action failed; retrying")
             counters.retries.add(1, ordering: .relaxed)
             metrics.retries.increment()
-            let delay = Self.backoff(attempt: job.invocation.attempt, policy: definition.retry)
+            let delay = definition.retry.delay(afterAttempt: job.invocation.attempt)
             var retry = job
             retry.invocation.attempt += 1
             Task {
@@ -155,23 +155,6 @@ final class ActionRunner: Sendable {
         logger.warning("action failed for good")
         counters.pending.add(-1, ordering: .relaxed)
         job.completion.finished(job.invocation.source, failure: description)
-    }
-
-    /// The wait before attempt `attempt + 1`: `min · 2^(attempt-1)`, at most `max`, jittered down
-    /// by up to half ("equal jitter"), never below `min`.
-    static func backoff(attempt: Int, policy: RetryPolicy, random: Double = Double.random(in: 0..<1)) -> Duration {
-        let low = policy.backoff.lowerBound
-        let high = policy.backoff.upperBound
-        var delay = low
-        for _ in 1..<max(1, attempt) {
-            delay = delay * 2
-            if delay >= high {
-                delay = high
-                break
-            }
-        }
-        let jittered = delay - (delay / 2) * random
-        return max(low, jittered)
     }
 
     /// An error's description without payload values: handlers' own errors describe themselves;
@@ -237,4 +220,22 @@ extension Duration {
 /// Which of a body and its timer finished first, and the timer to cancel.
 private final class RaceState: Sendable {
     let value = Mutex<(done: Bool, timer: Task<Void, Never>?)>((false, nil))
+}
+
+extension RetryPolicy {
+    /// The wait after attempt `attempt` failed: `min · 2^(attempt-1)`, at most `max`, less a random
+    /// part of up to half of it ("equal jitter"), never below `min`.
+    package func delay(afterAttempt attempt: Int, random: Double = Double.random(in: 0..<1)) -> Duration {
+        let low = backoff.lowerBound
+        let high = backoff.upperBound
+        var delay = low
+        for _ in 1..<max(1, attempt) {
+            delay = delay * 2
+            if delay >= high {
+                delay = high
+                break
+            }
+        }
+        return max(low, delay - (delay / 2) * random)
+    }
 }

@@ -66,7 +66,8 @@ struct LaneItem: Sendable {
 package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
     let configuration: RuntimeConfiguration
     let storage: RuntimeStorage
-    let tracker: InFlightTracker
+    /// Message ids, what is in flight, the checkpoint.
+    package let tracker: InFlightTracker
     let logger: Logger
     let now: @Sendable () -> Int64
     let metrics = RuntimeMetrics()
@@ -439,6 +440,7 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
     private func startLoops() {
         let task = Task {
             var lastSilenceCheck: Int64 = 0
+            var lastRetention: Int64 = 0
             while !Task.isCancelled {
                 try? await Task.sleep(for: configuration.flushInterval)
                 await flush()
@@ -446,6 +448,10 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
                 if now - lastSilenceCheck >= 250 {
                     lastSilenceCheck = now
                     checkSilence(now: now)
+                }
+                if now - lastRetention >= 60_000 {
+                    lastRetention = now
+                    await applyRetention()
                 }
             }
         }
@@ -473,6 +479,22 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
                 throttleGate.restoreDirty(windows)
                 logger.error("saving throttle windows failed", metadata: ["error": "\(error)"])
             }
+        }
+    }
+
+    /// Deletes persisted records older than their table's `retain:` period.
+    package func applyRetention() async {
+        let active = state.withLock { $0.active }
+        let handlers = active.rules.flatMap { $0.runners.map(\.handler) + ($0.errorRunner.map { [$0.handler] } ?? []) }
+        let retention = RecordRetention(handlers)
+        guard !retention.keep.isEmpty else { return }
+        do {
+            let deleted = try await retention.apply(to: storage.records, now: now())
+            for (table, count) in deleted where count > 0 {
+                logger.info("old records deleted", metadata: ["records.table": "\(table)", "records.deleted": "\(count)"])
+            }
+        } catch {
+            logger.error("deleting old records failed", metadata: ["error": "\(error)"])
         }
     }
 

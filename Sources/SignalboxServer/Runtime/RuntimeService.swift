@@ -1,0 +1,75 @@
+import Logging
+import ServiceLifecycle
+import SignalboxCore
+import UnixSignals
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Runs the rules runtime as a service: on graceful shutdown it stops taking messages and lets
+/// what is queued finish (list it before the HTTP service, so the listener stops first).
+package struct RuntimeService: Service {
+    let runtime: RulesRuntime
+
+    /// A service for `runtime`, which is already started.
+    package init(runtime: RulesRuntime) { self.runtime = runtime }
+
+    package func run() async throws {
+        try? await gracefulShutdown()
+        await runtime.shutdown()
+    }
+}
+
+/// Reloads the rules when the file changes (checked every `interval`) or on `SIGHUP`.
+package struct RulesReloader: Service {
+    let runtime: RulesRuntime
+    let path: String
+    let interval: Duration
+    let logger: Logger
+
+    /// A reloader of `runtime` from the file at `path`.
+    package init(runtime: RulesRuntime, path: String, interval: Duration = .seconds(1), logger: Logger) {
+        self.runtime = runtime
+        self.path = path
+        self.interval = interval
+        self.logger = logger
+    }
+
+    package func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in signals {
+                    logger.notice("SIGHUP: reloading the rules")
+                    _ = await runtime.reload()
+                }
+            }
+            group.addTask {
+                var last = Self.fingerprint(path)
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval)
+                    let now = Self.fingerprint(path)
+                    if now != last {
+                        last = now
+                        logger.notice("the rules file changed: reloading")
+                        _ = await runtime.reload()
+                    }
+                }
+            }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+    }
+
+    /// The file's modification time, size and inode: a change in any means the file changed.
+    static func fingerprint(_ path: String) -> [Int64]? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return [
+            Int64(info.st_mtim.tv_sec), Int64(info.st_mtim.tv_nsec), Int64(info.st_size), Int64(info.st_ino),
+        ]
+    }
+}

@@ -8,5 +8,10 @@ package enum HandlerCatalog {
     /// The handler functions, one line each.
     package static let all: [any HandlerFunction.Type] = [
         Log.self,
+        Persist.self,
+        NotifySMS.self,
+        ShadowUpdate.self,
+        Republish.self,
+        Webhook.self,
     ]
 }

@@ -38,6 +38,18 @@ package struct ServerConfiguration: Sendable {
     package var maxBodyBytes: Int
     /// Largest allowed difference between a SigV4 request's `X-Amz-Date` and the clock (default 15 min).
     package var maxClockSkew: Duration
+    /// Largest message payload in bytes, for `POST /topics/{topic}` and each message of a batch
+    /// (default 128 KiB, AWS IoT's limit); larger ones get 413.
+    package var maxPayloadBytes: Int
+    /// Most messages in one `POST /gateways/{gateway}/messages` batch (default 1,000).
+    package var maxBatchMessages: Int
+    /// Largest batch body in bytes (default 1 MiB).
+    package var maxBatchBytes: Int
+    /// The topic filters a gateway token may publish to; `{gateway}` stands for the token's gateway
+    /// (default `gateways/{gateway}/#`). Admin tokens may publish to every topic not starting with `$`.
+    package var gatewayTopicFilters: [String]
+    /// Whether `GET /metrics` needs no credentials (default false: admin tokens only).
+    package var publicMetrics: Bool
 
     /// Creates a configuration.
     package init(
@@ -48,7 +60,12 @@ package struct ServerConfiguration: Sendable {
         autoBindDevices: Bool = false,
         maxSyncWait: Duration = .seconds(60),
         maxBodyBytes: Int? = nil,
-        maxClockSkew: Duration = .seconds(15 * 60)
+        maxClockSkew: Duration = .seconds(15 * 60),
+        maxPayloadBytes: Int = 128 * 1024,
+        maxBatchMessages: Int = 1000,
+        maxBatchBytes: Int = 1024 * 1024,
+        gatewayTopicFilters: [String] = ["gateways/{gateway}/#"],
+        publicMetrics: Bool = false
     ) {
         self.host = host
         self.port = port
@@ -58,6 +75,11 @@ package struct ServerConfiguration: Sendable {
         self.maxSyncWait = maxSyncWait
         self.maxBodyBytes = maxBodyBytes ?? limits.maxRequestBytes
         self.maxClockSkew = maxClockSkew
+        self.maxPayloadBytes = maxPayloadBytes
+        self.maxBatchMessages = maxBatchMessages
+        self.maxBatchBytes = maxBatchBytes
+        self.gatewayTopicFilters = gatewayTopicFilters
+        self.publicMetrics = publicMetrics
     }
 
     /// Whether ``host`` is a loopback address (`127.0.0.0/8`, `::1`, `localhost`).

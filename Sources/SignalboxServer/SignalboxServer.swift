@@ -4,6 +4,7 @@ import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOSSL
+import Prometheus
 import SignalboxCore
 
 /// Builds the Signalbox HTTP server: a Hummingbird `Application`, which is a ServiceLifecycle
@@ -33,37 +34,64 @@ package struct SignalboxServer: Sendable {
     package let registry: any IdentityRegistry
     /// Token secrets.
     package let vault: TokenVault
+    /// Where published messages go; nil answers the publish endpoints with 503.
+    package let ingest: (any MessageIngest)?
+    /// The running rules, for the rules and dead-letter admin endpoints; nil answers them with 503.
+    package let rules: (any RulesControl)?
+    /// The persisted records, for `/records`; nil answers it with 503.
+    package let records: (any RecordStorage)?
+    /// The registry `GET /metrics` shows and the HTTP metrics are kept in.
+    package let metrics: PrometheusCollectorRegistry
     /// `/readyz` state.
     package let readiness = Readiness()
     private let logger: Logger
 
     /// Creates the server; nothing starts until the application runs.
+    ///
+    /// - Parameters:
+    ///   - ingest: Where published messages go (the rules runtime); nil until it runs.
+    ///   - rules: The running rules (status, reload, test, dead letters).
+    ///   - records: The tables `persist` writes.
+    ///   - metrics: The Prometheus registry; by default the process-wide one of ``MetricsBootstrap``,
+    ///     which also holds every swift-metrics metric.
     package init(
         configuration: ServerConfiguration, shadows: ShadowService, registry: any IdentityRegistry,
-        vault: TokenVault, logger: Logger = Logger(label: "signalbox.http")
+        vault: TokenVault, ingest: (any MessageIngest)? = nil, rules: (any RulesControl)? = nil,
+        records: (any RecordStorage)? = nil, metrics: PrometheusCollectorRegistry = MetricsBootstrap.registry,
+        logger: Logger = Logger(label: "signalbox.http")
     ) {
         self.configuration = configuration
         self.shadows = shadows
         self.registry = registry
         self.vault = vault
+        self.ingest = ingest
+        self.rules = rules
+        self.records = records
+        self.metrics = metrics
         self.logger = logger
     }
 
     /// The request handler, without a listener (for in-process tests).
     package var responder: SignalboxResponder {
         SignalboxResponder(
-            configuration: configuration, shadows: shadows, registry: registry, vault: vault, readiness: readiness,
-            logger: logger)
+            configuration: configuration, shadows: shadows, registry: registry, vault: vault,
+            runtime: RuntimeDependencies(ingest: ingest, rules: rules, records: records, metrics: metrics),
+            readiness: readiness, logger: logger)
     }
 
     /// The application to run.
     ///
     /// - Parameter onServerRunning: Called with the bound port once the listener is up (useful with port 0).
-    /// - Throws: ``StartupError`` when the host is not loopback and no admin token exists, or when the
-    ///   TLS files cannot be loaded.
+    /// - Throws: ``StartupError`` when the host is not loopback and no admin token exists, when a
+    ///   gateway topic filter is invalid, or when the TLS files cannot be loaded.
     package func makeApplication(
         onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) async throws -> Application<SignalboxResponder> {
+        do {
+            _ = try PublishScope(filters: configuration.gatewayTopicFilters, gateway: "gateway")
+        } catch {
+            throw StartupError(description: "invalid gateway topic filter: \(error.message)")
+        }
         if !configuration.isLoopback {
             let configured: Bool
             do {

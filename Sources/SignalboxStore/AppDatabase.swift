@@ -132,6 +132,42 @@ package struct AppDatabase: Sendable {
                     CREATE INDEX devices_gateway ON devices (gateway);
                     """)
         }
+        migrator.registerMigration("v2") { db in
+            // Invocations that failed for good. AUTOINCREMENT: a removed letter's id is never reused,
+            // so `list(after:)` cursors stay valid. action_index is NULL for the error action.
+            try db.execute(
+                sql: """
+                    CREATE TABLE dead_letters (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        created_at INTEGER NOT NULL,
+                        rule TEXT NOT NULL,
+                        rule_set_version INTEGER NOT NULL,
+                        action_index INTEGER,
+                        function TEXT NOT NULL,
+                        idempotency_key TEXT NOT NULL UNIQUE,
+                        message_id INTEGER NOT NULL,
+                        topic TEXT NOT NULL,
+                        payload BLOB NOT NULL,
+                        received_at INTEGER NOT NULL,
+                        client_id TEXT,
+                        gateway TEXT,
+                        device TEXT NOT NULL,
+                        error TEXT NOT NULL,
+                        attempts INTEGER NOT NULL
+                    );
+
+                    -- Throttle windows kept across restarts; `action` is "{rule}/{action index}".
+                    CREATE TABLE throttle_windows (
+                        action TEXT NOT NULL,
+                        key TEXT NOT NULL,
+                        started_at INTEGER NOT NULL,
+                        expires_at INTEGER NOT NULL,
+                        idempotency_key TEXT NOT NULL,
+                        PRIMARY KEY (action, key)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX throttle_windows_expiry ON throttle_windows (expires_at);
+                    """)
+        }
         return migrator
     }
 }

@@ -7,6 +7,9 @@ struct Signalbox: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "signalbox",
         abstract: "A self-hosted IoT rules engine and device-shadow service.",
-        subcommands: [Serve.self, Check.self, TestCommand.self, Eval.self, Gateways.self, Tokens.self]
+        subcommands: [
+            Serve.self, Check.self, TestCommand.self, Eval.self, Gateways.self, Tokens.self, Records.self,
+            DeadLetters.self,
+        ]
     )
 }

@@ -114,7 +114,7 @@ struct TestCommand: ParsableCommand {
     }
 }
 
-/// The text `signalbox test` prints for one message.
+/// The text `signalbox test` prints for one message (the evaluation is ``RuleTrial``'s).
 struct TestReport {
     let ruleSet: RuleSet
     let services: EvaluationServices
@@ -123,111 +123,69 @@ struct TestReport {
         var out = ""
         let kind = message.isJSON ? "JSON" : message.rawPayload.isEmpty ? "empty" : "binary"
         out += "message: \(message.topic) (\(message.rawPayload.count) bytes, \(kind))\n"
-        let candidates = ruleSet.candidates(forTopic: message.topic)
-        let candidateNames = Set(candidates.map(\.name))
-        var matched = 0
-        for rule in candidates {
+        let trial = RuleTrial(ruleSet: ruleSet, message: message, services: services)
+        for candidate in trial.candidates {
             out += "\n"
-            if renderRule(rule, message, into: &out) { matched += 1 }
+            renderCandidate(candidate, into: &out)
         }
-        let others = ruleSet.rules.filter { !candidateNames.contains($0.name) }
-        if !others.isEmpty {
+        if !trial.others.isEmpty {
             out += "\n"
-            for rule in others {
-                if rule.isEnabled {
-                    out += "- \(rule.name): FROM '\(rule.topicFilter)' does not match the topic\n"
+            for other in trial.others {
+                if other.enabled {
+                    out += "- \(other.rule): FROM '\(other.topicFilter)' does not match the topic\n"
                 } else {
-                    out += "- \(rule.name): disabled\n"
+                    out += "- \(other.rule): disabled\n"
                 }
             }
         }
-        out += "\n\(matched) of \(ruleSet.rules.count) rules matched.\n"
+        out += "\n\(trial.matchedCount) of \(trial.ruleCount) rules matched.\n"
         return out
     }
 
-    /// Renders one candidate rule; returns whether it matched.
-    func renderRule(_ rule: Rule, _ message: Message, into out: inout String) -> Bool {
-        let frame = rule.statement.makeFrame(for: message, services: services)
-        let output: Output?
-        do {
-            output = try rule.statement.evaluate(in: frame)
-        } catch {
-            let text = (error as? EvaluationError)?.message ?? "evaluation failed"
-            out += "✗ \(rule.name): evaluation failed: \(text)\n"
-            if let errorAction = rule.errorAction {
-                out += "    the error action (\(errorAction.function)) would run\n"
-            }
-            return false
-        }
-        guard let output else {
-            out += "✗ \(rule.name): WHERE is not true\n"
-            for report in rule.statement.explainCondition(in: frame) {
+    /// Renders one candidate rule.
+    func renderCandidate(_ candidate: RuleTrial.Candidate, into out: inout String) {
+        switch candidate.result {
+        case .failed(let error, let errorAction):
+            out += "✗ \(candidate.rule): evaluation failed: \(error)\n"
+            if let errorAction { out += "    the error action (\(errorAction)) would run\n" }
+        case .notMatched(let conditions):
+            out += "✗ \(candidate.rule): WHERE is not true\n"
+            for report in conditions {
                 let indent = String(repeating: "  ", count: report.depth + 2)
-                out += "\(indent)\(report.text)  → \(describe(report.value))\n"
+                out += "\(indent)\(report.text)  → \(RuleTrial.describe(report.value))\n"
                 for reason in report.reasons { out += "\(indent)  because \(reason)\n" }
             }
-            return false
-        }
-        out += "✓ \(rule.name)\n"
-        switch output {
-        case .json(let value): out += "    output: \(JSONSerializer.string(value))\n"
-        case .binary(let bytes): out += "    output: \(bytes.count) bytes, not JSON (base64: \(Base64.encode(bytes)))\n"
-        }
-        for action in rule.actions {
-            out += "    action \((action.index ?? 0) + 1): \(action.function)"
-            if let policy = action.definition.throttle {
-                let key = (try? action.throttleKey?.render(in: frame)) ?? nil
-                out += "  (throttled: once per \(DurationSyntax.format(policy.per))"
-                if let key { out += " per key \"\(key)\"" }
-                out += ")"
+        case .matched(let output, let actions):
+            out += "✓ \(candidate.rule)\n"
+            switch output {
+            case .json(let value): out += "    output: \(JSONSerializer.string(value))\n"
+            case .binary(let bytes):
+                out += "    output: \(bytes.count) bytes, not JSON (base64: \(Base64.encode(bytes)))\n"
             }
-            out += "\n"
-            do {
-                let parameters = try action.config.render(in: frame)
-                if case .object(let object) = parameters {
-                    let secret = Self.environmentKeys(action.definition.with)
-                    for member in object {
-                        let shown =
-                            secret.contains(member.key)
-                            ? "(from the environment, not shown)" : JSONSerializer.string(member.value)
-                        out += "      \(member.key): \(shown)\n"
-                    }
-                } else {
-                    out += "      \(JSONSerializer.string(parameters))\n"
-                }
-            } catch {
-                out += "      parameters failed: \((error as? EvaluationError)?.message ?? "evaluation failed")\n"
+            for action in actions { renderAction(action, into: &out) }
+        }
+    }
+
+    func renderAction(_ action: RuleTrial.ActionTrial, into out: inout String) {
+        out += "    action \(action.index + 1): \(action.function)"
+        if let throttle = action.throttle {
+            out += "  (throttled: once per \(DurationSyntax.format(throttle.per))"
+            if let key = throttle.key { out += " per key \"\(key)\"" }
+            out += ")"
+        }
+        out += "\n"
+        guard let parameters = action.shownParameters else {
+            out += "      parameters failed: \(action.failure ?? "evaluation failed")\n"
+            return
+        }
+        if case .object(let object) = parameters {
+            for member in object {
+                let hidden = action.hiddenKeys.contains(member.key)
+                out +=
+                    "      \(member.key): \(hidden ? RuleTrial.hiddenParameter : JSONSerializer.string(member.value))\n"
             }
-        }
-        return true
-    }
-
-    /// Top-level `with:` keys whose value contains an `${env:…}` reference: possibly a secret.
-    static func environmentKeys(_ config: ConfigValue) -> Set<String> {
-        guard case .map(let entries) = config.kind else { return [] }
-        var keys = Set<String>()
-        for entry in entries where containsSubstitution(entry.value) { keys.insert(entry.key.value) }
-        return keys
-    }
-
-    static func containsSubstitution(_ value: ConfigValue) -> Bool {
-        switch value.kind {
-        case .string(let string): !string.substitutions.isEmpty
-        case .array(let items): items.contains(where: containsSubstitution)
-        case .map(let entries): entries.contains { containsSubstitution($0.value) }
-        default: false
-        }
-    }
-
-    func describe(_ value: Value?) -> String {
-        guard let value else { return "Undefined" }
-        switch value {
-        case .bool(let b): return b ? "true" : "false"
-        case .null: return "Null"
-        case .int, .double: return "a number, not a Boolean"
-        case .string: return "a String, not a Boolean"
-        case .array: return "an Array, not a Boolean"
-        case .object: return "an Object, not a Boolean"
+        } else {
+            out += "      \(JSONSerializer.string(parameters))\n"
         }
     }
 }

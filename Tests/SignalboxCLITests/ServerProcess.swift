@@ -13,8 +13,11 @@ final class ServerProcess: @unchecked Sendable {  // fields are set in init and 
     private let output = Pipe()
 
     /// Starts `signalbox serve --data DIR --port 0 extra…` and waits for its "listening on" line.
-    init(data: URL, extraArguments: [String] = []) throws {
+    init(data: URL, extraArguments: [String] = [], environment: [String: String] = [:]) throws {
         process.executableURL = CLI.executable
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.arguments = ["serve", "--data", data.path, "--port", "0", "--log-level", "warning"] + extraArguments
         process.currentDirectoryURL = CLI.packageRoot
         process.standardOutput = output
@@ -99,8 +102,10 @@ func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async thro
 
 extension ServerProcess {
     /// Starts a server without blocking the concurrency pool.
-    static func start(data: URL, extraArguments: [String] = []) async throws -> ServerProcess {
-        try await offPool { try ServerProcess(data: data, extraArguments: extraArguments) }
+    static func start(data: URL, extraArguments: [String] = [], environment: [String: String] = [:]) async throws
+        -> ServerProcess
+    {
+        try await offPool { try ServerProcess(data: data, extraArguments: extraArguments, environment: environment) }
     }
 
     /// Kills the server without blocking the concurrency pool.

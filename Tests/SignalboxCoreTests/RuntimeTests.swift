@@ -210,8 +210,8 @@ struct RuntimeTests {
         #expect(perMessage.count == total)
         #expect(perMessage.values.allSatisfy { $0.count == 1 })
         let status = runtime.rulesStatus()
-        #expect(status.reloads.failed == 7 && status.reloads.succeeded == 13)
-        #expect(status.version == 14)
+        #expect(status.reloads.failed == 6 && status.reloads.succeeded == 14)
+        #expect(status.version == 15)
         #expect(status.lastFailure != nil)
         await runtime.shutdown()
     }

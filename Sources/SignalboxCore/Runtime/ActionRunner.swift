@@ -96,6 +96,10 @@ final class ActionRunner: Sendable {
     private func runBatch(_ batch: [ActionJob], requeue shard: WorkQueue<ActionJob>? = nil) async {
         let start = ContinuousClock.now
         let deadline = start.advanced(by: definition.timeout)
+        let wallNow = SystemClock.milliseconds()
+        for job in batch where job.invocation.attempt == 1 {
+            metrics.startLatency.recordMilliseconds(max(0, wallNow - job.invocation.message.receivedAt))
+        }
         var jobs = batch
         for i in jobs.indices { jobs[i].invocation.deadline = deadline }
         let invocations = jobs.map(\.invocation)

@@ -8,6 +8,8 @@ struct ActionMetrics: Sendable {
     let throttled: Counter
     let deadLettered: Counter
     let duration: Timer
+    /// From the message's receipt to the start of its first attempt.
+    let startLatency: Timer
 
     init(rule: String, action: String, function: String) {
         let dimensions = [("rule", rule), ("action", action), ("function", function)]
@@ -17,6 +19,8 @@ struct ActionMetrics: Sendable {
         throttled = Counter(label: "signalbox_action_throttled_total", dimensions: dimensions)
         deadLettered = Counter(label: "signalbox_action_dead_lettered_total", dimensions: dimensions)
         duration = Timer(label: "signalbox_action_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
+        startLatency = Timer(
+            label: "signalbox_action_start_latency_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
     }
 }
 
@@ -44,6 +48,4 @@ struct RuntimeMetrics: Sendable {
     let handled = Counter(label: "signalbox_messages_handled_total")
     let refused = Counter(label: "signalbox_ingest_refused_total", dimensions: [("reason", "overloaded")])
     let deadLetters = Counter(label: "signalbox_dead_letters_total")
-    let handlerStartLatency = Timer(
-        label: "signalbox_handler_start_latency_seconds", preferredDisplayUnit: .seconds)
 }

@@ -14,12 +14,15 @@ package struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
     package var exceptionName: String
     /// The user-facing message.
     package var message: String
+    /// Seconds the client should wait before retrying, sent as `Retry-After`; nil sends none.
+    package var retryAfter: Int?
 
     /// Creates an error.
-    package init(_ status: HTTPResponse.Status, _ exceptionName: String, _ message: String) {
+    package init(_ status: HTTPResponse.Status, _ exceptionName: String, _ message: String, retryAfter: Int? = nil) {
         self.status = status
         self.exceptionName = exceptionName
         self.message = message
+        self.retryAfter = retryAfter
     }
 
     /// The shadow service's error, unchanged.
@@ -60,6 +63,21 @@ package struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
     package static let payloadTooLarge = APIError(
         ShadowError(.payloadTooLarge, "The payload exceeds the maximum size allowed"))
 
+    /// 413 with `message`, which names the limit.
+    package static func tooLarge(_ message: String) -> APIError {
+        APIError(.contentTooLarge, "RequestEntityTooLargeException", message)
+    }
+
+    /// 429: too much load; retry after `seconds`.
+    package static func throttled(_ message: String, retryAfter seconds: Int) -> APIError {
+        APIError(.tooManyRequests, "ThrottlingException", message, retryAfter: seconds)
+    }
+
+    /// 503 with `message`, and `Retry-After` when `retryAfter` is given.
+    package static func unavailable(_ message: String, retryAfter: Int? = nil) -> APIError {
+        APIError(.serviceUnavailable, "ServiceUnavailableException", message, retryAfter: retryAfter)
+    }
+
     /// 500, with nothing of the cause.
     package static let internalFailure = APIError(
         .internalServerError, "InternalFailureException", "Internal service failure")
@@ -72,6 +90,7 @@ package struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         headers[HTTPField.Name("x-amzn-ErrorType")!] = exceptionName  // a valid token, checked by the literal
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         let body = JSONSerializer.bytes(["message": .string(message)])
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }

@@ -22,6 +22,28 @@ package enum Route: Sendable, Hashable {
     case adminTokens
     /// `/admin/tokens/{id}`
     case adminToken(String)
+    /// `/topics/{topic}`: the topic is the rest of the path, one encoded segment (`a%2Fb`) or several.
+    case publish(topic: String)
+    /// `/gateways/{gateway}/messages`
+    case gatewayMessages(gateway: String)
+    /// `/records`
+    case recordTables
+    /// `/records/{table}`
+    case records(table: String)
+    /// `/admin/rules`
+    case adminRules
+    /// `/admin/rules/reload`
+    case adminRulesReload
+    /// `/admin/rules/test`
+    case adminRulesTest
+    /// `/admin/dead-letters`
+    case adminDeadLetters
+    /// `/admin/dead-letters/{id}`
+    case adminDeadLetter(String)
+    /// `/admin/dead-letters/{id}/retry`
+    case adminDeadLetterRetry(String)
+    /// `/metrics`
+    case metrics
 
     /// The route of decoded `segments` (the path split on `/`, without the leading empty one).
     package init?(segments: [String]) {
@@ -40,6 +62,19 @@ package enum Route: Sendable, Hashable {
             self = .adminDevice(gateway: segments[2], thing: segments[4])
         case 2 where segments == ["admin", "tokens"]: self = .adminTokens
         case 3 where segments[0..<2] == ["admin", "tokens"]: self = .adminToken(segments[2])
+        case 2... where segments[0] == "topics": self = .publish(topic: segments[1...].joined(separator: "/"))
+        case 3 where segments[0] == "gateways" && segments[2] == "messages":
+            self = .gatewayMessages(gateway: segments[1])
+        case 1 where segments[0] == "records": self = .recordTables
+        case 2 where segments[0] == "records": self = .records(table: segments[1])
+        case 2 where segments == ["admin", "rules"]: self = .adminRules
+        case 3 where segments == ["admin", "rules", "reload"]: self = .adminRulesReload
+        case 3 where segments == ["admin", "rules", "test"]: self = .adminRulesTest
+        case 2 where segments == ["admin", "dead-letters"]: self = .adminDeadLetters
+        case 3 where segments[0..<2] == ["admin", "dead-letters"]: self = .adminDeadLetter(segments[2])
+        case 4 where segments[0..<2] == ["admin", "dead-letters"] && segments[3] == "retry":
+            self = .adminDeadLetterRetry(segments[2])
+        case 1 where segments[0] == "metrics": self = .metrics
         default: return nil
         }
     }
@@ -48,9 +83,11 @@ package enum Route: Sendable, Hashable {
     package var methods: Set<HTTPRequest.Method> {
         switch self {
         case .health, .ready, .listNamedShadows, .sync, .adminDevices: [.get]
+        case .recordTables, .records, .adminRules, .adminDeadLetters, .metrics: [.get]
+        case .publish, .gatewayMessages, .adminRulesReload, .adminRulesTest, .adminDeadLetterRetry: [.post]
         case .shadow: [.get, .post, .delete]
         case .adminGateways, .adminTokens: [.get, .post]
-        case .adminGateway, .adminToken: [.delete]
+        case .adminGateway, .adminToken, .adminDeadLetter: [.delete]
         case .adminDevice: [.put, .delete]
         }
     }
@@ -63,10 +100,13 @@ package enum Route: Sendable, Hashable {
         }
     }
 
-    /// Whether only admins may use the route.
+    /// Whether only admins may use the route (`/metrics` too, unless the configuration makes it public).
     package var isAdmin: Bool {
         switch self {
         case .adminGateways, .adminGateway, .adminDevices, .adminDevice, .adminTokens, .adminToken: true
+        case .recordTables, .records, .adminRules, .adminRulesReload, .adminRulesTest, .adminDeadLetters,
+            .adminDeadLetter, .adminDeadLetterRetry, .metrics:
+            true
         default: false
         }
     }

@@ -31,6 +31,7 @@ package struct SignalboxResponder: HTTPResponder {
     let shadows: ShadowService
     let registry: any IdentityRegistry
     let vault: TokenVault
+    let runtime: RuntimeDependencies
     let authenticator: Authenticator
     let readiness: Readiness
     let logger: Logger
@@ -38,12 +39,13 @@ package struct SignalboxResponder: HTTPResponder {
     /// Creates the responder.
     package init(
         configuration: ServerConfiguration, shadows: ShadowService, registry: any IdentityRegistry,
-        vault: TokenVault, readiness: Readiness, logger: Logger
+        vault: TokenVault, runtime: RuntimeDependencies = RuntimeDependencies(), readiness: Readiness, logger: Logger
     ) {
         self.configuration = configuration
         self.shadows = shadows
         self.registry = registry
         self.vault = vault
+        self.runtime = runtime
         let skew = configuration.maxClockSkew.components.seconds
         self.authenticator = Authenticator(
             registry: registry, vault: vault, maxSkewSeconds: skew, clock: shadows.clock, logger: logger)
@@ -80,10 +82,24 @@ package struct SignalboxResponder: HTTPResponder {
                 return json(["status": "ok"])
             }
         }
+        if route == .metrics && configuration.publicMetrics {
+            guard route?.methods.contains(request.method) == true else { throw APIError.methodNotAllowed }
+            return metricsResponse()
+        }
         guard request.headers[.authorization] != nil else {
             throw APIError.unauthorized("Missing Authorization header")
         }
-        let body = try await collectBody(request)
+        let body: [UInt8]
+        do {
+            body = try await collectBody(request, limit: bodyLimit(route))
+        } catch {
+            switch route {
+            case .publish, .gatewayMessages:
+                if error.status == .contentTooLarge { runtime.ingestMetrics.rejected(.tooLarge) }
+            default: break
+            }
+            throw error
+        }
         let principal = try await authenticator.authenticate(
             AuthenticationRequest(
                 method: request.method.rawValue, rawPath: target.rawPath, rawQuery: target.rawQuery,
@@ -94,9 +110,21 @@ package struct SignalboxResponder: HTTPResponder {
         guard route.methods.contains(request.method) else { throw APIError.methodNotAllowed }
         if route.isAdmin {
             guard principal == .admin else { throw APIError.forbidden }
-            return try await admin(route, method: request.method, query: target.query, body: body)
+            switch route {
+            case .recordTables, .records, .adminRules, .adminRulesReload, .adminRulesTest, .adminDeadLetters,
+                .adminDeadLetter, .adminDeadLetterRetry, .metrics:
+                return try await operations(route, query: target.query, body: body)
+            default:
+                return try await admin(route, method: request.method, query: target.query, body: body)
+            }
         }
         switch route {
+        case .publish(let topic):
+            return try await publish(topic: topic, query: target.query, body: body, principal)
+        case .gatewayMessages(let gateway):
+            return try await publishBatch(
+                gateway: gateway, query: target.query, contentType: request.headers[.contentType], body: body,
+                principal)
         case .shadow(let thing):
             return try await shadow(thing: thing, method: request.method, query: target.query, body: body, principal)
         case .listNamedShadows(let thing):
@@ -108,19 +136,39 @@ package struct SignalboxResponder: HTTPResponder {
         }
     }
 
-    /// The body, at most ``ServerConfiguration/maxBodyBytes`` of it.
-    private func collectBody(_ request: Request) async throws(APIError) -> [UInt8] {
-        let limit = configuration.maxBodyBytes
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
-            throw APIError.payloadTooLarge
+    /// The body, at most `limit.bytes` of it; a larger one is answered with `limit.error`.
+    private func collectBody(_ request: Request, limit: (bytes: Int, error: APIError)) async throws(APIError)
+        -> [UInt8]
+    {
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit.bytes {
+            throw limit.error
         }
         do {
-            let buffer = try await request.body.collect(upTo: limit)
+            let buffer = try await request.body.collect(upTo: limit.bytes)
             return Array(buffer.readableBytesView)
         } catch is NIOTooManyBytesError {
-            throw APIError.payloadTooLarge
+            throw limit.error
         } catch {
             throw APIError.badRequest("The request body could not be read")
+        }
+    }
+
+    /// The largest body `route` takes and the error for a larger one: a message payload for publish,
+    /// a batch for the batch endpoint, ``ServerConfiguration/maxBodyBytes`` for the rest.
+    private func bodyLimit(_ route: Route?) -> (bytes: Int, error: APIError) {
+        switch route {
+        case .publish:
+            let limit = configuration.maxPayloadBytes
+            return (limit, .tooLarge("The payload exceeds the maximum size allowed (\(limit) bytes)"))
+        case .gatewayMessages:
+            let limit = configuration.maxBatchBytes
+            return (limit, .tooLarge("The batch exceeds the maximum size allowed (\(limit) bytes)"))
+        case .adminRulesTest:
+            // A payload of the largest size, base64-encoded, inside the request object.
+            let limit = max(configuration.maxBodyBytes, configuration.maxPayloadBytes * 2)
+            return (limit, .tooLarge("The request exceeds the maximum size allowed (\(limit) bytes)"))
+        default:
+            return (configuration.maxBodyBytes, .payloadTooLarge)
         }
     }
 

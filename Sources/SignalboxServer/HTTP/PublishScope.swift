@@ -1,0 +1,73 @@
+import SignalboxSQL
+
+/// The topics a gateway may publish to: the configured filters with `{gateway}` replaced by its name.
+///
+/// A filter whose wildcard is only a final `#` (the default `gateways/{gateway}/#`) is checked as a
+/// prefix, without splitting the topic, since it is checked for every message of a batch.
+///
+/// For example:
+/// ```swift
+/// let scope = try PublishScope(filters: ["gateways/{gateway}/#"], gateway: "gw-01")
+/// scope.allows("gateways/gw-01/devices/f1/telemetry")   // true
+/// scope.allows("gateways/gw-02/devices/f9/telemetry")   // false
+/// ```
+package struct PublishScope: Sendable {
+    /// The placeholder replaced by the gateway's name.
+    package static let placeholder = "{gateway}"
+
+    private enum Check: Sendable {
+        /// `prefix/#`: the topic is `prefix` or starts with `prefix/`.
+        case prefix([UInt8])
+        /// A topic filter with other wildcards, or none.
+        case filter(TopicFilter)
+    }
+
+    private let checks: [Check]
+    /// The filters, as applied to this gateway.
+    package let filters: [String]
+
+    /// The scope of `gateway` under `filters`.
+    ///
+    /// - Throws: `TopicFilter.Invalid` when a filter is not a valid topic filter.
+    package init(filters: [String], gateway: String) throws(TopicFilter.Invalid) {
+        var checks: [Check] = []
+        var applied: [String] = []
+        for template in filters {
+            let text = template.replacing(Self.placeholder, with: gateway)
+            let filter = try TopicFilter(text)
+            applied.append(text)
+            if filter.levels.last == .multiLevelWildcard, filter.levels.dropLast().allSatisfy(\.isLiteral) {
+                checks.append(.prefix(Array(text.utf8.dropLast(2))))
+            } else {
+                checks.append(.filter(filter))
+            }
+        }
+        self.checks = checks
+        self.filters = applied
+    }
+
+    /// Whether `topic` matches one of the filters.
+    package func allows(_ topic: String) -> Bool {
+        for check in checks {
+            switch check {
+            case .prefix(let prefix):
+                if Self.hasLevelPrefix(topic, prefix) { return true }
+            case .filter(let filter):
+                if filter.matches(topic) { return true }
+            }
+        }
+        return false
+    }
+
+    /// Whether `topic` is `prefix` or starts with `prefix/` (an empty prefix is the filter `#`, which
+    /// matches every topic not starting with `$`).
+    private static func hasLevelPrefix(_ topic: String, _ prefix: [UInt8]) -> Bool {
+        var topic = topic
+        return topic.withUTF8 { bytes in
+            if prefix.isEmpty { return bytes.first != UInt8(ascii: "$") }
+            guard bytes.count >= prefix.count else { return false }
+            for i in 0..<prefix.count where bytes[i] != prefix[i] { return false }
+            return bytes.count == prefix.count || bytes[prefix.count] == UInt8(ascii: "/")
+        }
+    }
+}

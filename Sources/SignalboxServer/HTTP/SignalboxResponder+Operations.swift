@@ -1,0 +1,101 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import SignalboxCore
+import SignalboxJSON
+import SignalboxSQL
+
+extension SignalboxResponder {
+    /// The admin endpoints over the rules runtime and the record store (the caller is an admin).
+    func operations(_ route: Route, query: [String: String], body: [UInt8]) async throws -> Response {
+        switch route {
+        case .recordTables: return try await recordTables()
+        case .records(let table): return try await records(table: table, query: query)
+        case .adminRules: return json(RuntimeJSON.rulesStatus(try rulesControl().rulesStatus()))
+        case .adminRulesReload: return try await reloadRules()
+        case .adminRulesTest: return try testRules(body: body)
+        case .adminDeadLetters: return try await deadLetters(query: query)
+        case .adminDeadLetter(let id): return try await deleteDeadLetter(try Self.deadLetterID(id))
+        case .adminDeadLetterRetry(let id): return try await retryDeadLetter(try Self.deadLetterID(id))
+        case .metrics: return metricsResponse()
+        default: throw APIError.methodNotAllowed
+        }
+    }
+
+    /// `GET /metrics`: every metric of ``RuntimeDependencies/metrics`` in the Prometheus text format.
+    func metricsResponse() -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+        let text = runtime.metrics.emitToBuffer()
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: text)))
+    }
+
+    /// The running rules, or 503 when this server has none.
+    func rulesControl() throws(APIError) -> any RulesControl {
+        guard let rules = runtime.rules else {
+            throw APIError.unavailable("The rules runtime is not running in this server")
+        }
+        return rules
+    }
+
+    /// `POST /admin/rules/reload`: 200 `{"version": N}`, or 422 with the errors; the old rules keep
+    /// running.
+    func reloadRules() async throws -> Response {
+        switch try await rulesControl().reload() {
+        case .loaded(let version):
+            logger.info("rules reloaded", metadata: ["rules.version": "\(version)"])
+            return json(["version": .int(Int64(version))])
+        case .failed(let failure):
+            var reply = JSONObject()
+            reply.appendUnique(
+                key: "message", value: .string("The rules file is invalid; the active rules are unchanged"))
+            reply.appendUnique(key: "at", value: .int(failure.at))
+            reply.appendUnique(key: "errors", value: RuntimeJSON.diagnostics(failure.diagnostics))
+            reply.appendUnique(key: "rendered", value: .string(failure.rendered))
+            var response = json(.object(reply), status: .unprocessableContent)
+            response.headers[HTTPField.Name("x-amzn-ErrorType")!] = "InvalidRulesException"  // a valid token
+            return response
+        }
+    }
+
+    /// `POST /admin/rules/test` `{"topic", "payload" | "payload_base64", "clientid"?, "principal"?,
+    /// "timestamp"?}`: what the message would do to the active rules, nothing executed. The topic and
+    /// payload are read exactly as a batch message's, the payload's source bytes included.
+    func testRules(body: [UInt8]) throws -> Response {
+        let rules = try rulesControl()
+        let item: MessageBatch.Item
+        switch MessageBatch.parseOne(
+            body, ignoring: ["clientid", "principal", "timestamp"], maxPayloadBytes: configuration.maxPayloadBytes)
+        {
+        case .success(let parsed): item = parsed
+        case .failure(let failure):
+            throw failure.isLimit ? APIError.tooLarge(failure.message) : APIError.badRequest(failure.message)
+        }
+        let request = try? JSONParser.parse(body)
+        func optionalString(_ name: String) throws(APIError) -> String? {
+            switch request?[name] {
+            case nil, .null?: return nil
+            case .string(let text)?: return text
+            default: throw APIError.badRequest("'\(name)' must be a string")
+            }
+        }
+        let clientID = try optionalString("clientid")
+        let principal = try optionalString("principal")
+        var timestamp = SystemClock.milliseconds()
+        switch request?["timestamp"] {
+        case nil, .null?: break
+        case .int(let value)?: timestamp = value
+        default: throw APIError.badRequest("'timestamp' must be an integer (milliseconds since the epoch)")
+        }
+        do {
+            try TopicName.validate(item.topic)
+        } catch {
+            throw APIError.badRequest("Invalid topic: \(error.message)")
+        }
+        let message = Message(
+            topic: item.topic, payload: item.payload, clientID: clientID, principal: principal, timestamp: timestamp)
+        let services = EvaluationServices(shadows: StoredShadowLookup(storage: shadows.storage))
+        let trial = RuleTrial(ruleSet: rules.activeRuleSet(), message: message, services: services)
+        return json(RuntimeJSON.trial(trial, message: message))
+    }
+}

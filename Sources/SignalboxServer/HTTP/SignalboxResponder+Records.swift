@@ -1,0 +1,84 @@
+import Hummingbird
+import SignalboxCore
+import SignalboxJSON
+
+extension SignalboxResponder {
+    /// `GET /records`: `{"tables": ["alerts", …]}`.
+    func recordTables() async throws -> Response {
+        let tables = try await recordCall { try await $0.tables() }
+        return json(["tables": .array(tables.map(Value.string))])
+    }
+
+    /// `GET /records/{table}?device=&since=&until=&after=&limit=`: `{"records": [...], "next_after": seq|null}`,
+    /// oldest first; `next_after` is the `after` of the next page, null on the last one.
+    func records(table: String, query: [String: String]) async throws -> Response {
+        guard RecordQuery.isValidTable(table) else {
+            throw APIError.badRequest("Invalid table name: a lowercase letter, then up to 62 of a-z, 0-9 and '_'")
+        }
+        let recordQuery = try Self.recordQuery(query)
+        let records = try await recordCall { try await $0.records(in: table, matching: recordQuery) }
+        if records.isEmpty {
+            let tables = try await recordCall { try await $0.tables() }
+            guard tables.contains(table) else { throw APIError.notFound("No records table named '\(table)'") }
+        }
+        let next: Value = records.count == recordQuery.limit ? records.last.map { .int($0.seq) } ?? .null : .null
+        return json(["records": .array(records.map(RuntimeJSON.record)), "next_after": next])
+    }
+
+    /// The query of `device`, `since`, `until` (ms since the epoch or RFC 3339), `after` and `limit`
+    /// (1–1,000, default 100).
+    static func recordQuery(_ query: [String: String]) throws(APIError) -> RecordQuery {
+        var result = RecordQuery()
+        result.device = query["device"]
+        for (name, keyPath) in [("since", \RecordQuery.since), ("until", \RecordQuery.until)] {
+            guard let text = query[name] else { continue }
+            guard let time = Timestamp.parse(text) else {
+                throw APIError.badRequest("\(name) must be milliseconds since the epoch or an RFC 3339 time")
+            }
+            result[keyPath: keyPath] = time
+        }
+        if let text = query["after"] {
+            guard let after = Int64(text), after >= 0 else {
+                throw APIError.badRequest("after must be a non-negative integer")
+            }
+            result.after = after
+        }
+        if let text = query["limit"] {
+            guard let limit = Int(text), (1...1000).contains(limit) else {
+                throw APIError.badRequest("limit must be between 1 and 1000")
+            }
+            result.limit = limit
+        }
+        return result
+    }
+
+    /// Runs a record-store call: 503 without a store, a bare 500 (logged) when it fails.
+    func recordCall<T>(_ operation: (any RecordStorage) async throws -> T) async throws(APIError) -> T {
+        guard let storage = runtime.records else {
+            throw APIError.unavailable("The record store is not available in this server")
+        }
+        do {
+            return try await operation(storage)
+        } catch {
+            logger.error("record store failed", metadata: ["error.type": "\(type(of: error))"])
+            throw APIError.internalFailure
+        }
+    }
+}
+
+extension RecordQuery {
+    /// Whether `name` is a table name `persist` can write: `[a-z][a-z0-9_]{0,62}`, not starting with
+    /// `sqlite_` (SQLite's own).
+    package static func isValidTable(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard let first = bytes.first, (1...63).contains(bytes.count),
+            first >= UInt8(ascii: "a") && first <= UInt8(ascii: "z")
+        else { return false }
+        let valid = bytes.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                || byte == UInt8(ascii: "_")
+        }
+        return valid && !name.hasPrefix("sqlite_")
+    }
+}

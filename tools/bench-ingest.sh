@@ -78,7 +78,8 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
 (
     start=$(date +%s)
     while kill -0 "$server_pid" 2>/dev/null; do
-        rss=$(awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status" 2>/dev/null || true)
+        # VmRSS, RssAnon (heap), RssFile and RssShmem (mapped files, e.g. SQLite's WAL index), in KiB.
+        rss=$(awk '/^(VmRSS|RssAnon|RssFile|RssShmem):/ {printf "%s ", $2}' "/proc/$server_pid/status" 2>/dev/null || true)
         [ -n "$rss" ] && echo "$(($(date +%s) - start)) $rss"
         sleep 2
     done
@@ -136,14 +137,16 @@ hz=$(getconf CLK_TCK)
 python3 - "$work/rss.txt" "$ticks_before" "$ticks_load" "$ticks_after" "$hz" "$acked" <<'EOF'
 import sys
 path, before, load, after, hz, acked = sys.argv[1], *map(int, sys.argv[2:])
-samples = [tuple(map(int, line.split())) for line in open(path) if line.strip()]
+samples = [tuple(map(int, line.split())) for line in open(path) if len(line.split()) == 5]
 if samples:
-    rss = [kb for _, kb in samples]
+    rss = [sample[1] for sample in samples]
     print(f"== server RSS over {len(samples)} samples (every 2 s): first {rss[0]/1024:.0f} MiB, "
           f"max {max(rss)/1024:.0f} MiB, last {rss[-1]/1024:.0f} MiB; "
           f"max in the second half {max(rss[len(rss)//2:])/1024:.0f} MiB")
     step = max(1, len(samples) // 12)
-    print("   RSS MiB by time: " + ", ".join(f"{t}s {kb/1024:.0f}" for t, kb in samples[::step]))
+    print("   RSS MiB by time (total = anonymous + file + shared): "
+          + ", ".join(f"{t}s {total/1024:.0f} = {anon/1024:.0f}+{file/1024:.0f}+{shmem/1024:.0f}"
+                      for t, total, anon, file, shmem in samples[::step] + samples[-1:]))
 cpu = (after - before) / hz
 print(f"== server CPU {cpu:.1f} s ({(load - before) / hz:.1f} s during the load, {(after - load) / hz:.1f} s draining)"
       + (f", {cpu / acked * 1e6:.1f} µs per acknowledged message" if acked else ""))

@@ -13,9 +13,13 @@ final class FakeTwilio: @unchecked Sendable {  // fields set in init, read after
 
     init(directory: URL, arguments: [String] = []) throws {
         log = directory.appendingPathComponent("twilio.jsonl")
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        // The system interpreter itself (not a version-manager shim that would outlive a kill).
+        let system = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")
+        process.executableURL = URL(fileURLWithPath: system ? "/usr/bin/python3" : "/usr/bin/env")
         process.arguments =
-            ["python3", CLI.packageRoot.appendingPathComponent("Tests/Integration/fake_twilio.py").path, log.path]
+            (system ? [] : ["python3"]) + [
+                CLI.packageRoot.appendingPathComponent("Tests/Integration/fake_twilio.py").path, log.path,
+            ]
             + arguments
         let output = Pipe()
         process.standardOutput = output
@@ -33,8 +37,10 @@ final class FakeTwilio: @unchecked Sendable {  // fields set in init, read after
     }
 
     deinit {
-        process.terminate()
-        process.waitUntilExit()
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
     }
 
     /// Switches it to answering normally ("ok"), with 500 ("fail") or never ("hang").
@@ -130,7 +136,8 @@ struct RuntimeEndToEndTests {
             #expect(form["From"] == "+15550000")
         }
         let bodies = Set(warm.compactMap { ($0["form"] as? [String: String]).map { "\($0["To"]!) \($0["Body"]!)" } })
-        #expect(bodies == ["+15550101 Fridge f1 is at 9.5 C (limit 8 C)", "+15550102 Fridge f2 is at 11.0 C (limit 8 C)"])
+        #expect(
+            bodies == ["+15550101 Fridge f1 is at 9.5 C (limit 8 C)", "+15550102 Fridge f2 is at 11.0 C (limit 8 C)"])
 
         // The last reading of each fridge is its reported state.
         let shadow = try await server.request("GET", "/things/f1/shadow", token: admin.token)
@@ -154,7 +161,9 @@ struct RuntimeEndToEndTests {
         #expect(try await waitUntil { try await events().contains("f1 online") })
         #expect(Array(try await events().prefix(4)).last == "f1 online")
         // Silence texts go to the fridges with a phone; f3 has none, so its text fails into rule_errors.
-        let sent = { twilio.requests.compactMap { ($0["form"] as? [String: String]).map { "\($0["To"]!) \($0["Body"]!)" } } }
+        let sent = {
+            twilio.requests.compactMap { ($0["form"] as? [String: String]).map { "\($0["To"]!) \($0["Body"]!)" } }
+        }
         #expect(
             await waitUntil {
                 let texts = sent()
@@ -223,7 +232,9 @@ struct RuntimeEndToEndTests {
         var stored: [Int] = []
         #expect(
             try await waitUntil(seconds: 120) {
-                stored = try await server.records("readings", token: admin.token).compactMap { $0["message_id"] as? Int }
+                stored = try await server.records("readings", token: admin.token).compactMap {
+                    $0["message_id"] as? Int
+                }
                 return Set(stored).isSuperset(of: acknowledged)
             })
         #expect(stored.count == Set(stored).count, "a message was stored twice")

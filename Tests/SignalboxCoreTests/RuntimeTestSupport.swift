@@ -94,11 +94,13 @@ func rule(
         name: LocatedString(name), sql: LocatedString(sql),
         actions: [
             ActionDefinition(
-                function: "probe", with: ["probe": .init(stringLiteral: probe), "concurrency": .init(integerLiteral: concurrency)],
+                function: "probe",
+                with: ["probe": .init(stringLiteral: probe), "concurrency": .init(integerLiteral: concurrency)],
                 retry: retry, timeout: timeout, throttle: throttle)
         ],
         errorAction: errorProbe.map {
-            ActionDefinition(function: "probe", with: ["probe": .init(stringLiteral: $0)], retry: RetryPolicy(attempts: 1))
+            ActionDefinition(
+                function: "probe", with: ["probe": .init(stringLiteral: $0)], retry: RetryPolicy(attempts: 1))
         })
 }
 

@@ -40,7 +40,9 @@ struct RuntimeTests {
         let fixture = RuntimeFixture(
             RulesDocument(rules: [rule("all", "SELECT * FROM 'devices/+/telemetry'", probe: "replay")]))
         try await fixture.journal.append(
-            (1...5).map { JournalEntry(id: Int64($0), topic: "devices/d/telemetry", payload: Array("{}".utf8), receivedAt: 1) })
+            (1...5).map {
+                JournalEntry(id: Int64($0), topic: "devices/d/telemetry", payload: Array("{}".utf8), receivedAt: 1)
+            })
         try await fixture.journal.checkpoint(2)
         let runtime = try await fixture.start()
         let probe = Probe.named("replay")
@@ -118,7 +120,9 @@ struct RuntimeTests {
     func timeout() async throws {
         let fixture = RuntimeFixture(
             RulesDocument(rules: [
-                rule("slow", "SELECT * FROM 'slow/#'", probe: "slow", timeout: .milliseconds(50), errorProbe: "slow-errors")
+                rule(
+                    "slow", "SELECT * FROM 'slow/#'", probe: "slow", timeout: .milliseconds(50),
+                    errorProbe: "slow-errors")
             ]))
         let runtime = try await fixture.start()
         Probe.named("slow").delay(.seconds(5))
@@ -223,7 +227,9 @@ struct RuntimeTests {
                 devices: DevicePolicy(keyLevel: 2, silentAfter: .seconds(600)),
                 rules: [
                     rule("readings", "SELECT * FROM 'fridges/+/t'", probe: "silence-readings"),
-                    rule("events", "SELECT *, topic(5) AS kind FROM '$signalbox/events/devices/+/+'", probe: "silence-events"),
+                    rule(
+                        "events", "SELECT *, topic(5) AS kind FROM '$signalbox/events/devices/+/+'",
+                        probe: "silence-events"),
                 ]))
         let runtime = try await fixture.start()
         let start = fixture.clock.now

@@ -26,7 +26,7 @@ struct MessageBatchTests {
         let batch = MessageBatch.parse(Array(body.utf8), format: .array, maxMessages: 10)
         #expect(batch.messages.map(\.topic) == ["a", "b"])
         #expect(batch.failure?.index == 2)
-        #expect(batch.failure?.message == "message 2 has no 'topic'")
+        #expect(batch.failure?.message == "message 2 has neither 'payload' nor 'payload_base64'")
         #expect(batch.failure?.isLimit == false)
     }
 
@@ -50,7 +50,7 @@ struct MessageBatchTests {
             #"[{"topic":"a","payload":"\#u{1}"}]"#,
             "message 0 is not valid JSON (line 1, column 26): control character in string; it must be escaped"
         ),
-        (#"[{"topic":"a","payload":tru}]"#, "message 0 is not valid JSON (line 1, column 25): invalid literal"),
+        (#"[{"topic":"a","payload":tru}]"#, "message 0 is not valid JSON (line 1, column 28): invalid literal"),
         (
             #"[{"topic":"a","payload":1"#,
             "message 0 is not valid JSON (line 1, column 26): unexpected end of input in object"
@@ -68,7 +68,9 @@ struct MessageBatchTests {
         if let message {
             #expect(batch.failure?.message == message)
         } else {
-            #expect(batch.failure?.message.hasPrefix("message 0 is not valid JSON (line 1, column 25)") == true)
+            #expect(
+                batch.failure?.message.hasPrefix("message 0 is not valid JSON (line 1, column 26): invalid UTF-8")
+                    == true)
         }
     }
 

@@ -130,7 +130,6 @@ final class RuleRun: Sendable {
     }
 }
 
-
 /// Who is told when an invocation has finished.
 enum JobCompletion: Sendable {
     /// One of a rule run's actions.

@@ -118,7 +118,8 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
     package static func start(
         configuration: RuntimeConfiguration, source: any RulesSource, registry: HandlerRegistry,
         storage: RuntimeStorage, shadows: ShadowService, http: any HTTPClient, publisher: any MessagePublisher,
-        link: RuntimeLink = RuntimeLink(), now: @escaping @Sendable () -> Int64 = { SystemClock.milliseconds() }, logger: Logger
+        link: RuntimeLink = RuntimeLink(), now: @escaping @Sendable () -> Int64 = { SystemClock.milliseconds() },
+        logger: Logger
     ) async throws -> RulesRuntime {
         let loaded = try source.load()
         let (checkpoint, lastID) = try await storage.journal.state()
@@ -491,7 +492,8 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
         do {
             let deleted = try await retention.apply(to: storage.records, now: now())
             for (table, count) in deleted where count > 0 {
-                logger.info("old records deleted", metadata: ["records.table": "\(table)", "records.deleted": "\(count)"])
+                logger.info(
+                    "old records deleted", metadata: ["records.table": "\(table)", "records.deleted": "\(count)"])
             }
         } catch {
             logger.error("deleting old records failed", metadata: ["error": "\(error)"])
@@ -518,7 +520,9 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
         state.withLock { $0.active }.retire()
         let left = tracker.inFlight.count
         if left > 0 {
-            logger.notice("stopped with messages in flight; they are handled at the next start", metadata: ["messages": "\(left)"])
+            logger.notice(
+                "stopped with messages in flight; they are handled at the next start", metadata: ["messages": "\(left)"]
+            )
         }
     }
 
@@ -615,7 +619,8 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
                     id: entry.id, topic: entry.topic, device: letter.device, receivedAt: entry.receivedAt,
                     clientID: entry.clientID, gateway: entry.gateway), output: output, config: config,
                 source: ActionSource(
-                    rule: rule.name, ruleSetVersion: active.version, actionIndex: index, function: rule.actions[index].function),
+                    rule: rule.name, ruleSetVersion: active.version, actionIndex: index,
+                    function: rule.actions[index].function),
                 idempotencyKey: letter.idempotencyKey, deadline: .now.advanced(by: timeout),
                 attempt: letter.attempts + 1, baseLogger: logger)
             let handler = runner.handler

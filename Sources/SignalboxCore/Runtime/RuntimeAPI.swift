@@ -12,8 +12,7 @@ package struct IncomingMessage: Sendable, Hashable {
     package var gateway: String?
 
     /// Bundles a message.
-    package init(topic: String, payload: [UInt8], receivedAt: Int64, clientID: String? = nil, gateway: String? = nil)
-    {
+    package init(topic: String, payload: [UInt8], receivedAt: Int64, clientID: String? = nil, gateway: String? = nil) {
         self.topic = topic
         self.payload = payload
         self.receivedAt = receivedAt

@@ -18,7 +18,8 @@ struct ActionMetrics: Sendable {
         retries = Counter(label: "signalbox_action_retries_total", dimensions: dimensions)
         throttled = Counter(label: "signalbox_action_throttled_total", dimensions: dimensions)
         deadLettered = Counter(label: "signalbox_action_dead_lettered_total", dimensions: dimensions)
-        duration = Timer(label: "signalbox_action_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
+        duration = Timer(
+            label: "signalbox_action_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
         startLatency = Timer(
             label: "signalbox_action_start_latency_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
     }

@@ -90,6 +90,8 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "signalbox")
+        // Metrics go to the Prometheus registry /metrics shows: bootstrap before anything creates one.
+        _ = MetricsBootstrap.registry
 
         let database = try options.openDatabase()
         let vault = try options.openVault()

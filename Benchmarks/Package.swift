@@ -14,6 +14,8 @@ let package = Package(
         .package(name: "Signalbox", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // The payloads, rule sets and per-message path shared by both runners.
@@ -73,6 +75,20 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Sources/HTTPLoad"
+        ),
+        // Load for the ingest endpoints (POST /topics/{topic} and POST /gateways/{gateway}/messages):
+        // open-loop or closed-loop fridge telemetry, status counts, latency percentiles, acknowledged
+        // ids for loss checks, periodic rule reloads (`bash tools/load.sh --help` lists the options).
+        .executableTarget(
+            name: "ingest-load",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            path: "Sources/IngestLoad"
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -3,14 +3,15 @@
 # with Benchmarks/Fixtures/one-rule-persist.yaml (one rule, one persist action), a gateway and its
 # token, then `ingest-load` with the options given, then — once the server has handled everything in
 # flight and stopped — the loss check (every acknowledged message has its row in `records`), the
-# server's memory (VmRSS sampled from /proc every 2 s) and its CPU time per message.
+# server's memory (VmRSS, RssAnon and RssFile sampled from /proc every 2 s), its CPU time and bytes
+# written per message, and its receive → handler-start histogram when GET /metrics has one.
 #
 # Usage: bash tools/bench-ingest.sh PRESET|-- [more ingest-load options…]
 #   presets (docs/benchmarks.md, "Runtime: ingest → journal → rules → persist"):
 #     throughput   --batch 1000 --connections 4 --duration 30                      closed loop
 #     latency      --rate 10000 --batch 1 --connections 16 --duration 30           open loop, in-flight sampled
 #     reload       --rate 50000 --batch 100 --connections 8 --duration 60 --reload-every 1
-#     overload     --rate 500000 --batch 1000 --connections 8 --duration 300      set --rate to 10× throughput
+#     overload     --rate 250000 --batch 1000 --connections 16 --duration 300     set --rate to ≥ 10× throughput
 #   Options after the preset are appended (a later option wins): e.g.
 #     bash tools/bench-ingest.sh overload --rate 300000 --duration 60
 #     bash tools/bench-ingest.sh -- --batch 10 --connections 8 --duration 20
@@ -32,7 +33,7 @@ case "$preset" in
     throughput) load_args=(--batch 1000 --connections 4 --duration 30) ;;
     latency) load_args=(--rate 10000 --batch 1 --connections 16 --duration 30 --sample-in-flight 100) ;;
     reload) load_args=(--rate 50000 --batch 100 --connections 8 --duration 60 --reload-every 1) ;;
-    overload) load_args=(--rate 500000 --batch 1000 --connections 8 --duration 300) ;;
+    overload) load_args=(--rate 250000 --batch 1000 --connections 16 --duration 300) ;;
     --) load_args=() ;;
     *) echo "bench-ingest: unknown preset '$preset' (throughput, latency, reload, overload or --)" >&2; exit 2 ;;
 esac
@@ -75,6 +76,7 @@ admin_token=$(awk '/token:/ {print $2}' "$work/serve.out")
 [ -n "$url" ] || { echo "bench-ingest: the server did not start:" >&2; cat "$work/serve.err" >&2; exit 1; }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
+written_bytes() { awk '/^wchar/ {print $2}' "/proc/$server_pid/io"; }  # bytes passed to write(2)/pwrite(2)
 (
     start=$(date +%s)
     while kill -0 "$server_pid" 2>/dev/null; do
@@ -89,6 +91,7 @@ sampler_pid=$!
 echo "== $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg); server $sb; rules $rules ${SERVE_ARGS:-}"
 echo "== ingest-load ${load_args[*]}"
 ticks_before=$(cpu_ticks)
+written_before=$(written_bytes)
 if [ -n "${PERF_SECONDS:-}" ]; then
     (sleep 5 && perf record -F 499 ${PERF_CALL_GRAPH:--g} -p "$server_pid" -o "$work/perf.data" -- sleep "$PERF_SECONDS" \
         >/dev/null 2>&1) &
@@ -107,6 +110,7 @@ for _ in $(seq 1200); do
 done
 drain_end=$(date +%s.%N)
 ticks_after=$(cpu_ticks)
+written_after=$(written_bytes)
 status=$(curl -s -H "Authorization: Bearer $admin_token" "$url/admin/rules")
 echo "== drained in $(python3 -c "print(f'{$drain_end - $drain_start:.1f}')") s after the load ended (in flight: $count)"
 STATUS="$status" python3 - <<'EOF'
@@ -118,6 +122,31 @@ for rule in s["rules"]:
         for a in rule["actions"])
     print(f"   rule {rule['name']}: evaluated {rule['evaluated']:,}, matched {rule['matched']:,}; {actions}")
 print(f"   reloads: {s['reloads']['succeeded']} succeeded, {s['reloads']['failed']} failed")
+EOF
+# The server's own receive → handler-start histogram, when this build exports one.
+METRICS=$(curl -s -H "Authorization: Bearer $admin_token" "$url/metrics") python3 - <<'EOF'
+import os, re
+buckets, sums, counts = {}, {}, {}
+for line in os.environ["METRICS"].splitlines():
+    m = re.match(r'(signalbox_(?:handler|action)_start_latency_seconds)_(bucket|sum|count)\{([^}]*)\} (\S+)', line)
+    if not m:
+        continue
+    name, kind, labels, value = m.groups()
+    series = name + "{" + re.sub(r',?\ble="[^"]*"', "", labels) + "}"
+    if kind == "bucket":
+        le = re.search(r'(?:^|,)le="([^"]*)"', labels).group(1)  # not the end of rule="…"
+        buckets.setdefault(series, []).append((float("inf") if le == "+Inf" else float(le), float(value)))
+    elif kind == "sum":
+        sums[series] = float(value)
+    else:
+        counts[series] = float(value)
+if not counts:
+    print("== GET /metrics has no signalbox_handler_start_latency_seconds or signalbox_action_start_latency_seconds")
+for series, count in counts.items():
+    if not count:
+        continue
+    shares = ", ".join(f"≤ {le * 1000:g} ms {100 * n / count:.2f} %" for le, n in sorted(buckets[series])[:6])
+    print(f"== server {series}: {count:,.0f} starts, mean {sums[series] / count * 1000:.2f} ms; {shares}")
 EOF
 kill -TERM "$server_pid"
 wait "$server_pid" 2>/dev/null || true
@@ -134,9 +163,10 @@ echo "== loss check"
 python3 tools/check-acked.py "$work/acked.tsv" "$data" || true
 acked=$(awk '{n += $2} END {print n + 0}' "$work/acked.tsv")
 hz=$(getconf CLK_TCK)
-python3 - "$work/rss.txt" "$ticks_before" "$ticks_load" "$ticks_after" "$hz" "$acked" <<'EOF'
+python3 - "$work/rss.txt" "$ticks_before" "$ticks_load" "$ticks_after" "$hz" "$acked" \
+    "$((written_after - written_before))" <<'EOF'
 import sys
-path, before, load, after, hz, acked = sys.argv[1], *map(int, sys.argv[2:])
+path, before, load, after, hz, acked, written = sys.argv[1], *map(int, sys.argv[2:])
 samples = [tuple(map(int, line.split())) for line in open(path) if len(line.split()) == 5]
 if samples:
     rss = [sample[1] for sample in samples]
@@ -150,4 +180,6 @@ if samples:
 cpu = (after - before) / hz
 print(f"== server CPU {cpu:.1f} s ({(load - before) / hz:.1f} s during the load, {(after - load) / hz:.1f} s draining)"
       + (f", {cpu / acked * 1e6:.1f} µs per acknowledged message" if acked else ""))
+print(f"== server wrote {written / 2**20:,.0f} MiB to files and sockets"
+      + (f", {written / acked:,.0f} bytes per acknowledged message" if acked else ""))
 EOF

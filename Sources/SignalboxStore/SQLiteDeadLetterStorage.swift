@@ -47,7 +47,8 @@ package final class SQLiteDeadLetterStorage: DeadLetterStorage {
             // The last insert row id is not set by the update branch: look the id up.
             guard
                 let id = try Int64.fetchOne(
-                    db, sql: "SELECT id FROM dead_letters WHERE idempotency_key = ?", arguments: [letter.idempotencyKey])
+                    db, sql: "SELECT id FROM dead_letters WHERE idempotency_key = ?", arguments: [letter.idempotencyKey]
+                )
             else {
                 throw StoreError(.corruptRecord, "a dead letter just stored can't be found: check the database file")
             }

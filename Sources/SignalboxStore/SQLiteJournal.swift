@@ -91,7 +91,8 @@ package final class SQLiteJournal: MessageJournal {
                         FROM journal_state
                         """))
             guard let row else {
-                throw StoreError(.corruptRecord, "the journal has no state row: restore the data directory from a backup")
+                throw StoreError(
+                    .corruptRecord, "the journal has no state row: restore the data directory from a backup")
             }
             return (row[0], row[1])
         }
@@ -142,9 +143,17 @@ extension SQLiteJournal {
             case .normal: try db.execute(sql: "PRAGMA synchronous = NORMAL")
             case .full: try db.execute(sql: "PRAGMA synchronous = FULL")
             }
-            // The journal is trimmed as fast as it grows, so its few live pages fit in the cache; the
-            // default 4 MB WAL would make the writer checkpoint every few thousand entries.
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 10000")
+            // Entries are appended in id order and trimmed from the front: large pages mean fewer WAL
+            // frames (and write calls) per entry. Measured with 1,000-entry appends of ~200-byte
+            // payloads: 16 KB pages append ~25% faster than 4 KB; 64 KB gain little more and cost
+            // more per small commit. Takes effect when the file is created.
+            try db.execute(sql: "PRAGMA page_size = 16384")
+            // The entries between the checkpoint and the newest stay cached until trimmed, so the
+            // trimming DELETE doesn't read them back from the file.
+            try db.execute(sql: "PRAGMA cache_size = -32768")
+            // The background checkpointer copies the WAL back as it grows; the writer's own
+            // checkpoint, the backstop that resets the WAL, waits for ~40 MB.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 2500")
         }
         return configuration
     }

@@ -13,7 +13,8 @@ import Synchronization
 ///
 /// Each table has the columns `seq` (the row id, increasing in insertion order), `idempotency_key`
 /// (unique), `message_id`, `rule`, `topic`, `device`, `received_at` and `data` (the JSON document as
-/// text), with indexes on `(device, received_at)` and `(received_at)`.
+/// text), with indexes on `(device, received_at)` and `(received_at)`. `seq` is SQLite's row id: the
+/// numbers of a table that retention has emptied completely start again from 1.
 ///
 /// For example:
 /// ```swift
@@ -75,7 +76,8 @@ package final class SQLiteRecordStorage: RecordStorage {
         guard let first = bytes.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first), bytes.count <= 63
         else { return false }
         let valid = bytes.allSatisfy { byte in
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
                 || byte == UInt8(ascii: "_")
         }
         return valid && !name.hasPrefix("sqlite_")
@@ -177,10 +179,18 @@ extension SQLiteRecordStorage {
             case .normal: try db.execute(sql: "PRAGMA synchronous = NORMAL")
             case .full: try db.execute(sql: "PRAGMA synchronous = FULL")
             }
+            // The default 4 KB pages stay: each insert dirties the last leaf of its device's range in the
+            // (device, received_at) index, so a commit writes about one page per device it touches.
+            // Measured on a table of 1.5 million rows over 1,000 devices, 16 KB pages insert about half
+            // as fast as 4 KB; 2 KB gain little.
             try db.execute(sql: "PRAGMA mmap_size = 268435456")
-            // Three indexes per table take random inserts: keep their hot pages in 64 MB of cache.
+            // Those leaves, one per active device, stay in 64 MB of cache.
             try db.execute(sql: "PRAGMA cache_size = -65536")
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 10000")
+            // The background checkpointer copies the WAL back as it grows; the writer's own checkpoint,
+            // the backstop that resets the WAL, waits for ~120 MB. Each checkpoint copies every active
+            // device's leaf again, so fewer of them pay: with 512-row inserts, 30,000 pages doubled the
+            // throughput of 2,500 and beat 10,000 by 15-30%.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 30000")
         }
         return configuration
     }

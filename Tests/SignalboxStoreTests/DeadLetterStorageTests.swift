@@ -52,7 +52,9 @@ struct DeadLetterStorageTests {
             #expect(try await storage.list(after: 0, limit: 10) == [])
             #expect(try await storage.get(1) == nil)
 
-            let ids = [try await storage.add(letter(1)), try await storage.add(letter(2)), try await storage.add(letter(3))]
+            let ids = [
+                try await storage.add(letter(1)), try await storage.add(letter(2)), try await storage.add(letter(3)),
+            ]
             #expect(ids == [1, 2, 3])
             #expect(try await storage.count() == 3)
             #expect(try await storage.get(2) == stored(letter(2), id: 2))

@@ -65,7 +65,8 @@ struct JournalTests {
         try await withJournal(kind) { journal in
             let stored = [
                 JournalEntry(id: 1, topic: "a", payload: [], receivedAt: 0),
-                JournalEntry(id: 2, topic: "b/ü/$x", payload: [0, 0xFF, 0xFE, 10], receivedAt: -5, clientID: "",
+                JournalEntry(
+                    id: 2, topic: "b/ü/$x", payload: [0, 0xFF, 0xFE, 10], receivedAt: -5, clientID: "",
                     gateway: ""),
                 JournalEntry(
                     id: 3, topic: "c", payload: Array(repeating: 0xAB, count: 70_000), receivedAt: .max,

@@ -60,7 +60,8 @@ struct RecordStorageTests {
             try await storage.insert([row(1), row(2)], into: "readings")
             // A replay, and a batch repeating a key of its own: neither writes a second row.
             try await storage.insert([row(2), row(3), row(99, key: "3/rule/0")], into: "readings")
-            #expect(rows(try await storage.records(in: "readings", matching: RecordQuery())) == [row(1), row(2), row(3)])
+            #expect(
+                rows(try await storage.records(in: "readings", matching: RecordQuery())) == [row(1), row(2), row(3)])
             // Keys are unique per table only.
             try await storage.insert([row(1)], into: "other")
             #expect(rows(try await storage.records(in: "other", matching: RecordQuery())) == [row(1)])
@@ -127,7 +128,8 @@ struct RecordStorageTests {
             }
             for (table, parity) in [("even", 0), ("odd", 1)] {
                 let stored = try await storage.records(in: table, matching: RecordQuery(limit: 10_000))
-                let expected = (0..<24).filter { $0 % 2 == parity }.flatMap { task in (0..<100).map { task * 100 + $0 } }
+                let expected = (0..<24).filter { $0 % 2 == parity }.flatMap { task in (0..<100).map { task * 100 + $0 }
+                }
                 #expect(stored.map(\.row.messageID).sorted() == expected.map(Int64.init))
                 #expect(Set(stored.map(\.seq)).count == stored.count)
             }

@@ -57,7 +57,8 @@ struct ThrottleStorageTests {
             try await storage.save([window("r/0", "k", from: 100, to: 200, by: "1/r/0")], now: 100)
             let replacement = window("r/0", "k", from: 250, to: 400, by: "5/r/0")
             try await storage.save([replacement, window("r/0", "other", from: 250, to: 300)], now: 250)
-            #expect(try await storage.windows(activeAt: 250) == [replacement, window("r/0", "other", from: 250, to: 300)])
+            #expect(
+                try await storage.windows(activeAt: 250) == [replacement, window("r/0", "other", from: 250, to: 300)])
         }
     }
 

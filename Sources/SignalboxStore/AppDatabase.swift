@@ -59,23 +59,17 @@ package struct AppDatabase: Sendable {
 
     /// The connection settings for `durability`.
     static func configuration(durability: Durability) -> Configuration {
-        var configuration = Configuration()
-        configuration.label = "signalbox"
+        var configuration = Configuration.signalbox(
+            label: "signalbox", durability: durability, readers: 8,
+            pragmas: [
+                // Map the file for reads: random lookups in a large store skip a copy per page.
+                "PRAGMA mmap_size = 268435456",
+                // Checkpoint every ~40 MB of WAL instead of 4 MB: fewer checkpoints (and fsyncs) stall the
+                // writer, while the WAL stays short enough for fast page lookups (measured: 1,000 and
+                // 1,000,000 pages are both slower for random updates).
+                "PRAGMA wal_autocheckpoint = 10000",
+            ])
         configuration.foreignKeysEnabled = true
-        configuration.busyMode = .timeout(5)
-        configuration.maximumReaderCount = 8
-        configuration.prepareDatabase { db in
-            switch durability {
-            case .normal: try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            case .full: try db.execute(sql: "PRAGMA synchronous = FULL")
-            }
-            // Map the file for reads: random lookups in a large store skip a copy per page.
-            try db.execute(sql: "PRAGMA mmap_size = 268435456")
-            // Checkpoint every ~40 MB of WAL instead of 4 MB: fewer checkpoints (and fsyncs) stall the writer,
-            // while the WAL stays short enough for fast page lookups (measured: 1,000 and 1,000,000 pages
-            // are both slower for random updates).
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 10000")
-        }
         return configuration
     }
 
@@ -169,5 +163,26 @@ package struct AppDatabase: Sendable {
                     """)
         }
         return migrator
+    }
+}
+
+extension Configuration {
+    /// The settings every Signalbox database file shares: its label, a 5-second busy timeout,
+    /// `readers` reader connections and `synchronous` by durability; then the file's own `pragmas`.
+    static func signalbox(label: String, durability: AppDatabase.Durability, readers: Int, pragmas: [String])
+        -> Configuration
+    {
+        var configuration = Configuration()
+        configuration.label = label
+        configuration.busyMode = .timeout(5)
+        configuration.maximumReaderCount = readers
+        configuration.prepareDatabase { db in
+            switch durability {
+            case .normal: try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            case .full: try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
+            for pragma in pragmas { try db.execute(sql: pragma) }
+        }
+        return configuration
     }
 }

@@ -134,28 +134,21 @@ package final class SQLiteJournal: MessageJournal {
 extension SQLiteJournal {
     /// The connection settings for `durability`.
     static func configuration(durability: AppDatabase.Durability) -> Configuration {
-        var configuration = Configuration()
-        configuration.label = "signalbox.journal"
-        configuration.busyMode = .timeout(5)
-        configuration.maximumReaderCount = 4
-        configuration.prepareDatabase { db in
-            switch durability {
-            case .normal: try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            case .full: try db.execute(sql: "PRAGMA synchronous = FULL")
-            }
-            // Entries are appended in id order and trimmed from the front: large pages mean fewer WAL
-            // frames (and write calls) per entry. Measured with 1,000-entry appends of ~200-byte
-            // payloads: 16 KB pages append ~25% faster than 4 KB; 64 KB gain little more and cost
-            // more per small commit. Takes effect when the file is created.
-            try db.execute(sql: "PRAGMA page_size = 16384")
-            // The entries between the checkpoint and the newest stay cached until trimmed, so the
-            // trimming DELETE doesn't read them back from the file.
-            try db.execute(sql: "PRAGMA cache_size = -32768")
-            // The background checkpointer copies the WAL back as it grows; the writer's own
-            // checkpoint, the backstop that resets the WAL, waits for ~40 MB.
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 2500")
-        }
-        return configuration
+        Configuration.signalbox(
+            label: "signalbox.journal", durability: durability, readers: 4,
+            pragmas: [
+                // Entries are appended in id order and trimmed from the front: large pages mean fewer WAL
+                // frames (and write calls) per entry. Measured with 1,000-entry appends of ~200-byte
+                // payloads: 16 KB pages append ~25% faster than 4 KB; 64 KB gain little more and cost
+                // more per small commit. Takes effect when the file is created.
+                "PRAGMA page_size = 16384",
+                // The entries between the checkpoint and the newest stay cached until trimmed, so the
+                // trimming DELETE doesn't read them back from the file.
+                "PRAGMA cache_size = -32768",
+                // The background checkpointer copies the WAL back as it grows; the writer's own
+                // checkpoint, the backstop that resets the WAL, waits for ~40 MB.
+                "PRAGMA wal_autocheckpoint = 2500",
+            ])
     }
 
     /// The journal file's schema history, oldest first. Never edit a shipped migration: append a new one.

@@ -170,29 +170,22 @@ package struct InvalidRecordTableName: Error, Sendable, Hashable, CustomStringCo
 extension SQLiteRecordStorage {
     /// The connection settings for `durability`.
     static func configuration(durability: AppDatabase.Durability) -> Configuration {
-        var configuration = Configuration()
-        configuration.label = "signalbox.records"
-        configuration.busyMode = .timeout(5)
-        configuration.maximumReaderCount = 4
-        configuration.prepareDatabase { db in
-            switch durability {
-            case .normal: try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            case .full: try db.execute(sql: "PRAGMA synchronous = FULL")
-            }
-            // The default 4 KB pages stay: each insert dirties the last leaf of its device's range in the
-            // (device, received_at) index, so a commit writes about one page per device it touches.
-            // Measured on a table of 1.5 million rows over 1,000 devices, 16 KB pages insert about half
-            // as fast as 4 KB; 2 KB gain little.
-            try db.execute(sql: "PRAGMA mmap_size = 268435456")
-            // Those leaves, one per active device, stay in 64 MB of cache.
-            try db.execute(sql: "PRAGMA cache_size = -65536")
-            // The background checkpointer copies the WAL back as it grows; the writer's own checkpoint,
-            // the backstop that resets the WAL, waits for ~120 MB. Each checkpoint copies every active
-            // device's leaf again, so fewer of them pay: with 512-row inserts, 30,000 pages doubled the
-            // throughput of 2,500 and beat 10,000 by 15-30%.
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 30000")
-        }
-        return configuration
+        // The default 4 KB pages stay: each insert dirties the last leaf of its device's range in the
+        // (device, received_at) index, so a commit writes about one page per device it touches.
+        // Measured on a table of 1.5 million rows over 1,000 devices, 16 KB pages insert about half
+        // as fast as 4 KB; 2 KB gain little.
+        Configuration.signalbox(
+            label: "signalbox.records", durability: durability, readers: 4,
+            pragmas: [
+                "PRAGMA mmap_size = 268435456",
+                // Those leaves, one per active device, stay in 64 MB of cache.
+                "PRAGMA cache_size = -65536",
+                // The background checkpointer copies the WAL back as it grows; the writer's own checkpoint,
+                // the backstop that resets the WAL, waits for ~120 MB. Each checkpoint copies every active
+                // device's leaf again, so fewer of them pay: with 512-row inserts, 30,000 pages doubled the
+                // throughput of 2,500 and beat 10,000 by 15-30%.
+                "PRAGMA wal_autocheckpoint = 30000",
+            ])
     }
 
     private static func validate(_ table: String) throws {

@@ -102,9 +102,7 @@ final class RuleRun: Sendable {
     }
 
     var metadata: MessageMetadata {
-        MessageMetadata(
-            id: entry.id, topic: entry.topic, device: device, receivedAt: entry.receivedAt, clientID: entry.clientID,
-            gateway: entry.gateway)
+        MessageMetadata(entry, device: device)
     }
 
     /// The error action's input, in the shape of AWS IoT's error action message.

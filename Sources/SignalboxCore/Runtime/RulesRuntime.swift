@@ -289,9 +289,7 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
             done.append(entry.id)
             return
         }
-        let message = Message(
-            topic: entry.topic, payload: entry.payload, clientID: entry.clientID, principal: entry.gateway,
-            timestamp: entry.receivedAt)
+        let message = entry.message
         let frame = {
             if let frame {
                 frame.reset(for: message)
@@ -360,9 +358,7 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
     {
         var prepared = PreparedRun(rule: rule)
         let entry = item.entry
-        let metadata = MessageMetadata(
-            id: entry.id, topic: entry.topic, device: item.device, receivedAt: entry.receivedAt,
-            clientID: entry.clientID, gateway: entry.gateway)
+        let metadata = MessageMetadata(entry, device: item.device)
         let now = self.now()
         for (index, action) in rule.rule.actions.enumerated() where index < rule.runners.count {
             let source = ActionSource(
@@ -601,9 +597,7 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
         else { return .ruleGone }
         let activeRule = active.rules[rule.index]
         let entry = letter.message
-        let message = Message(
-            topic: entry.topic, payload: entry.payload, clientID: entry.clientID, principal: entry.gateway,
-            timestamp: entry.receivedAt)
+        let message = entry.message
         let services = EvaluationServices(shadows: self.services.withLock { $0?.shadowLookup }, now: now)
         let outcome: Result<Void, any Error>
         do {
@@ -615,9 +609,7 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
             let runner = activeRule.runners[index]
             let timeout = runner.definition.timeout
             let invocation = Invocation(
-                message: MessageMetadata(
-                    id: entry.id, topic: entry.topic, device: letter.device, receivedAt: entry.receivedAt,
-                    clientID: entry.clientID, gateway: entry.gateway), output: output, config: config,
+                message: MessageMetadata(entry, device: letter.device), output: output, config: config,
                 source: ActionSource(
                     rule: rule.name, ruleSetVersion: active.version, actionIndex: index,
                     function: rule.actions[index].function),
@@ -687,4 +679,20 @@ extension Duration {
 extension HandlerServices {
     /// `get_shadow` over the shadow store.
     var shadowLookup: any ShadowLookup { StoredShadowLookup(storage: shadows.storage) }
+}
+
+extension JournalEntry {
+    /// The entry as rules see it: the gateway is the publisher's identity (`principal()`).
+    var message: Message {
+        Message(topic: topic, payload: payload, clientID: clientID, principal: gateway, timestamp: receivedAt)
+    }
+}
+
+extension MessageMetadata {
+    /// What an invocation knows of journal entry `entry`, ordered by `device`.
+    init(_ entry: JournalEntry, device: String) {
+        self.init(
+            id: entry.id, topic: entry.topic, device: device, receivedAt: entry.receivedAt, clientID: entry.clientID,
+            gateway: entry.gateway)
+    }
 }

@@ -27,9 +27,9 @@ final class ThrottleGate: Sendable {
             if let window = state.windows[slot], window.expiresAt > now {
                 return window.idempotencyKey == idempotencyKey
             }
-            let millis = per.components.seconds * 1000 + per.components.attoseconds / 1_000_000_000_000_000
             let window = ThrottleEntry(
-                action: action, key: key, startedAt: now, expiresAt: now + millis, idempotencyKey: idempotencyKey)
+                action: action, key: key, startedAt: now, expiresAt: now + per.milliseconds,
+                idempotencyKey: idempotencyKey)
             state.windows[slot] = window
             state.dirty.append(window)
             return true

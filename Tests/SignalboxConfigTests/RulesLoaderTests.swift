@@ -24,7 +24,15 @@ struct RulesLoaderTests {
         let path = Self.packageRoot.appendingPathComponent("rules.yaml").path
         let (output, isValid) = RulesLoader(environment: [:]).check(path: path)
         #expect(isValid)
-        #expect(output == "\(path): 4 rules, 5 actions — OK\n")
+        #expect(output == "\(path): 5 rules, 7 actions — OK\n")
+    }
+
+    @Test func theShippedRulesFileKeysFridgesByTopicLevelAndWatchesForSilence() throws {
+        let path = Self.packageRoot.appendingPathComponent("rules.yaml").path
+        let quiet = try RulesLoader(environment: [:]).load(path: path)
+        #expect(quiet.document.devices == DevicePolicy(keyLevel: 4, silentAfter: .seconds(900)))
+        let impatient = try RulesLoader(environment: ["FRIDGE_SILENT_AFTER": "3s"]).load(path: path)
+        #expect(impatient.document.devices.silentAfter == .seconds(3))
     }
 
     @Test func theShippedRulesFileTellsTheColdChainStory() throws {

@@ -14,7 +14,13 @@ struct HotStatement: ~Copyable {
 
     /// Takes the cached statement for `sql` on `db`.
     init(_ db: Database, sql: String) throws {
-        statement = try db.cachedStatement(sql: sql)
+        self.init(try db.cachedStatement(sql: sql), in: db)
+    }
+
+    /// Wraps `statement`, a statement of `db` taken once for a loop that binds and steps it for
+    /// every row (the cache lookup hashes the whole SQL text).
+    init(_ statement: Statement, in db: Database) {
+        self.statement = statement
         handle = statement.sqliteStatement
         connection = db.sqliteConnection
     }

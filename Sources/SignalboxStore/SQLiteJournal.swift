@@ -203,10 +203,11 @@ private final class AppendJob: GroupCommitJob, @unchecked Sendable {
         do {
             // A savepoint per append: an id conflict undoes this append only, not the batch.
             try db.inSavepoint {
+                let statement = try db.cachedStatement(sql: Self.insertSQL)
                 for entry in entries {
                     // Each `HotStatement` resets and clears its bindings when it ends, so the optional
                     // columns left unbound below are NULL.
-                    let insert = try HotStatement(db, sql: Self.insertSQL)
+                    let insert = HotStatement(statement, in: db)
                     try insert.bind(entry.id, at: 1)
                     try insert.bind(entry.topic, at: 2)
                     try insert.bind(blob: entry.payload, at: 3)

@@ -272,8 +272,9 @@ private final class InsertJob: GroupCommitJob, Sendable {
             INSERT OR IGNORE INTO "\(table)" (idempotency_key, message_id, rule, topic, device, received_at, data)
             VALUES (?, ?, ?, ?, ?, ?, CAST(? AS TEXT))
             """
+        let statement = try db.cachedStatement(sql: sql)
         for row in rows {
-            let insert = try HotStatement(db, sql: sql)
+            let insert = HotStatement(statement, in: db)
             try insert.bind(row.idempotencyKey, at: 1)
             try insert.bind(row.messageID, at: 2)
             try insert.bind(row.rule, at: 3)

@@ -21,6 +21,8 @@ struct ActionJob: Sendable {
     var invocation: Invocation
     /// Told when the invocation has succeeded or failed for good.
     let completion: JobCompletion
+    /// When the runtime took the message, for the handler-start latency of a rule's actions.
+    let received: ContinuousClock.Instant?
 }
 
 /// Why an attempt did not finish in time.
@@ -64,16 +66,25 @@ final class ActionRunner: Sendable {
         }
     }
 
-    /// Queues `job`, waiting while its queue is full.
-    func enqueue(_ job: ActionJob, hash: Int) async {
-        counters.pending.add(1, ordering: .relaxed)
-        counters.invocations.add(1, ordering: .relaxed)
-        metrics.invocations.increment()
-        let shard = shards[Int(UInt(bitPattern: hash) % UInt(shards.count))]
-        if !(await shard.pushWaiting(CollectionOfOne(job))) {
-            // Retired while waiting: run it on the first queue's worker, which drains before ending.
-            counters.pending.add(-1, ordering: .relaxed)
-            await runUnqueued(job)
+    /// Queues `jobs`, each on the queue its device hash picks, in order; waits while a queue is full.
+    func enqueue(_ jobs: [(job: ActionJob, hash: Int)]) async {
+        guard !jobs.isEmpty else { return }
+        counters.pending.add(jobs.count, ordering: .relaxed)
+        counters.invocations.add(jobs.count, ordering: .relaxed)
+        metrics.invocations.increment(by: Int64(jobs.count))
+        if shards.count == 1 {
+            await push(jobs.map(\.job), to: shards[0])
+            return
+        }
+        var perShard = [[ActionJob]](repeating: [], count: shards.count)
+        for (job, hash) in jobs { perShard[Int(UInt(bitPattern: hash) % UInt(shards.count))].append(job) }
+        for (shard, queued) in zip(shards, perShard) where !queued.isEmpty { await push(queued, to: shard) }
+    }
+
+    private func push(_ jobs: [ActionJob], to shard: WorkQueue<ActionJob>) async {
+        if !(await shard.pushWaiting(jobs)) {
+            // Retired while waiting: run them here, in order.
+            for job in jobs { await runBatch([job]) }
         }
     }
 
@@ -82,27 +93,25 @@ final class ActionRunner: Sendable {
         for shard in shards { shard.close() }
     }
 
-    private func runUnqueued(_ job: ActionJob) async {
-        counters.pending.add(1, ordering: .relaxed)
-        await runBatch([job])
-    }
-
     private func work(_ shard: WorkQueue<ActionJob>) async {
         while let batch = await shard.next(max: batchSize) {
             await runBatch(batch, requeue: shard)
         }
     }
 
-    private func runBatch(_ batch: [ActionJob], requeue shard: WorkQueue<ActionJob>? = nil) async {
+    private func runBatch(_ jobs: [ActionJob], requeue shard: WorkQueue<ActionJob>? = nil) async {
         let start = ContinuousClock.now
         let deadline = start.advanced(by: definition.timeout)
-        let wallNow = SystemClock.milliseconds()
-        for job in batch where job.invocation.attempt == 1 {
-            metrics.startLatency.recordMilliseconds(max(0, wallNow - job.invocation.message.receivedAt))
+        var invocations: [Invocation] = []
+        invocations.reserveCapacity(jobs.count)
+        for job in jobs {
+            if job.invocation.attempt == 1, let received = job.received {
+                metrics.startLatency.recordNanoseconds((start - received).nanoseconds)
+            }
+            var invocation = job.invocation
+            invocation.deadline = deadline
+            invocations.append(invocation)
         }
-        var jobs = batch
-        for i in jobs.indices { jobs[i].invocation.deadline = deadline }
-        let invocations = jobs.map(\.invocation)
         let handler = self.handler
         let result: Result<Void, any Error>
         do {
@@ -113,8 +122,9 @@ final class ActionRunner: Sendable {
                 }
             } else {
                 let batching = handler as! any BatchingHandlerFunction
+                let batch = invocations
                 try await Self.run(before: deadline, timeout: definition.timeout) {
-                    try await batching.invoke(batch: invocations)
+                    try await batching.invoke(batch: batch)
                 }
             }
             result = .success(())
@@ -126,7 +136,11 @@ final class ActionRunner: Sendable {
         case .success:
             counters.succeeded.add(jobs.count, ordering: .relaxed)
             counters.pending.add(-jobs.count, ordering: .relaxed)
-            for job in jobs { job.completion.finished(job.invocation.source, failure: nil) }
+            var done: [MessageTicket] = []
+            for job in jobs {
+                if let ticket = job.completion.finished(job.invocation.source, failure: nil) { done.append(ticket) }
+            }
+            MessageTicket.completeAll(done)
         case .failure(let error):
             for job in jobs { fail(job, error: error, shard: shard) }
         }
@@ -158,7 +172,9 @@ final class ActionRunner: Sendable {
         }
         logger.warning("action failed for good")
         counters.pending.add(-1, ordering: .relaxed)
-        job.completion.finished(job.invocation.source, failure: description)
+        if let ticket = job.completion.finished(job.invocation.source, failure: description) {
+            MessageTicket.completeAll([ticket])
+        }
     }
 
     /// An error's description without payload values: handlers' own errors describe themselves;

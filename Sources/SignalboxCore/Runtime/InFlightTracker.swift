@@ -6,14 +6,27 @@ import Synchronization
 /// Ids are handed out in increasing order and stay pending until ``complete(_:)``. The checkpoint
 /// never passes a pending id, so after a crash every message above it is handled again.
 package final class InFlightTracker: Sendable {
+    /// Ids are contiguous, so the pending ones live in an array indexed by `id - base`: the
+    /// payload size while pending, `done` after.
     private struct State {
         /// The next id to hand out.
         var nextID: Int64
         /// The lowest id that may still be pending; everything below is done.
         var low: Int64
-        /// Pending ids with their payload sizes.
-        var pending: [Int64: Int] = [:]
+        /// The id of `sizes[0]`.
+        var base: Int64
+        /// The payload size of every id from `base` to `nextID - 1`, or `done`.
+        var sizes: [Int] = []
+        var count = 0
         var bytes = 0
+
+        static let done = -1
+
+        mutating func add(_ size: Int) {
+            sizes.append(size)
+            count += 1
+            bytes += size
+        }
     }
 
     private let state: Mutex<State>
@@ -28,12 +41,23 @@ package final class InFlightTracker: Sendable {
     package init(
         checkpoint: Int64, lastID: Int64, replay: [(id: Int64, bytes: Int)] = [], capacity: Int, byteCapacity: Int
     ) {
-        var state = State(nextID: max(lastID, checkpoint) + 1, low: checkpoint + 1)
-        for entry in replay {
-            state.pending[entry.id] = entry.bytes
-            state.bytes += entry.bytes
+        let low = checkpoint + 1
+        var state = State(nextID: max(lastID, checkpoint) + 1, low: low, base: low)
+        let replayed = replay.filter { $0.id >= low && $0.id < state.nextID }
+        // Only the span up to the last replayed id is kept; the ids after it are done.
+        if let last = replayed.map(\.id).max() {
+            state.sizes = Array(repeating: State.done, count: Int(last - low + 1))
+            for entry in replayed where state.sizes[Int(entry.id - low)] == State.done {
+                state.sizes[Int(entry.id - low)] = entry.bytes
+                state.count += 1
+                state.bytes += entry.bytes
+            }
         }
         Self.advance(&state)
+        if state.sizes.isEmpty {
+            state.low = state.nextID
+            state.base = state.nextID
+        }
         self.state = Mutex(state)
         self.capacity = capacity
         self.byteCapacity = byteCapacity
@@ -44,19 +68,26 @@ package final class InFlightTracker: Sendable {
     package func allocate(_ sizes: [Int], force: Bool = false) -> [Int64]? {
         let total = sizes.reduce(0, +)
         return state.withLock { state -> [Int64]? in
-            if !force, state.pending.count + sizes.count > capacity || state.bytes + total > byteCapacity {
+            if !force, state.count + sizes.count > capacity || state.bytes + total > byteCapacity {
                 // An empty runtime always takes one batch, however large, so nothing is refused forever.
-                guard state.pending.isEmpty else { return nil }
+                guard state.count == 0 else { return nil }
+            }
+            if state.sizes.isEmpty {
+                // Everything before is done: the span starts again at the next id.
+                state.low = state.nextID
+                state.base = state.nextID
+            } else {
+                // After a restart the span may end before the next id: the ids between are done.
+                let gap = Int(state.nextID - state.base) - state.sizes.count
+                if gap > 0 { state.sizes.append(contentsOf: repeatElement(State.done, count: gap)) }
             }
             var ids: [Int64] = []
             ids.reserveCapacity(sizes.count)
             for size in sizes {
-                let id = state.nextID
+                ids.append(state.nextID)
                 state.nextID += 1
-                state.pending[id] = size
-                ids.append(id)
+                state.add(size)
             }
-            state.bytes += total
             return ids
         }
     }
@@ -65,8 +96,13 @@ package final class InFlightTracker: Sendable {
     package func complete(_ ids: some Sequence<Int64>) {
         state.withLock { state in
             var lowDone = false
-            for id in ids {
-                if let size = state.pending.removeValue(forKey: id) { state.bytes -= size }
+            for id in ids where id >= state.low && id < state.base + Int64(state.sizes.count) {
+                let index = Int(id - state.base)
+                let size = state.sizes[index]
+                guard size != State.done else { continue }
+                state.sizes[index] = State.done
+                state.count -= 1
+                state.bytes -= size
                 if id == state.low { lowDone = true }
             }
             if lowDone { Self.advance(&state) }
@@ -76,13 +112,23 @@ package final class InFlightTracker: Sendable {
     /// Marks one id done.
     package func complete(_ id: Int64) { complete(CollectionOfOne(id)) }
 
+    /// Moves `low` past the done ids and drops them from the front of `sizes` once they are many.
     private static func advance(_ state: inout State) {
-        while state.low < state.nextID, state.pending[state.low] == nil { state.low += 1 }
+        let end = state.base + Int64(state.sizes.count)
+        while state.low < end, state.sizes[Int(state.low - state.base)] == State.done { state.low += 1 }
+        if state.low == end {
+            state.low = state.nextID
+            state.base = state.nextID
+            state.sizes.removeAll(keepingCapacity: true)
+        } else if state.low - state.base > 4096, Int(state.low - state.base) * 2 > state.sizes.count {
+            state.sizes.removeFirst(Int(state.low - state.base))
+            state.base = state.low
+        }
     }
 
     /// Every message with an id ≤ this is done.
     package var checkpoint: Int64 { state.withLock { $0.low - 1 } }
 
     /// Pending messages and their payload bytes.
-    package var inFlight: (count: Int, bytes: Int) { state.withLock { ($0.pending.count, $0.bytes) } }
+    package var inFlight: (count: Int, bytes: Int) { state.withLock { ($0.count, $0.bytes) } }
 }

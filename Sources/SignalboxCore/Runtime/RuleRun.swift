@@ -15,9 +15,21 @@ final class MessageTicket: Sendable {
         self.core = core
     }
 
-    /// One rule run is done; the last one completes the message.
-    func ruleDone() {
-        if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { core.messageDone(id) }
+    /// One rule run is done; true when it was the last, which completes the message (the caller
+    /// tells the runtime, see ``completeAll(_:)``).
+    func ruleDone() -> Bool {
+        remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0
+    }
+
+    /// One rule run is done; the last one completes the message at once.
+    func ruleDoneNow() {
+        if ruleDone() { core.complete([id]) }
+    }
+
+    /// Completes the messages of `tickets` (done tickets of one runtime) together.
+    static func completeAll(_ tickets: [MessageTicket]) {
+        guard let core = tickets.first?.core else { return }
+        core.complete(tickets.map(\.id))
     }
 }
 
@@ -50,19 +62,20 @@ final class RuleRun: Sendable {
     }
 
     /// An action of the rule succeeded (`failure` nil) or failed for good; throttled actions count
-    /// as finished too.
-    func actionFinished(_ source: ActionSource, failure: String?) {
+    /// as finished too. Returns the message's ticket when this completed the message: the caller
+    /// completes it (with others, see ``MessageTicket/completeAll(_:)``).
+    func actionFinished(_ source: ActionSource, failure: String?) -> MessageTicket? {
         let finished = state.withLock { state -> [(source: ActionSource, error: String)]? in
             if let failure { state.failures.append((source, failure)) }
             state.remaining -= 1
             return state.remaining == 0 ? state.failures : nil
         }
-        guard let failures = finished else { return }
+        guard let failures = finished else { return nil }
         if failures.isEmpty {
-            ticket.ruleDone()
-        } else {
-            Task { await self.handleFailures(failures) }
+            return ticket.ruleDone() ? ticket : nil
         }
+        Task { await self.handleFailures(failures) }
+        return nil
     }
 
     private func handleFailures(_ failures: [(source: ActionSource, error: String)]) async {
@@ -73,8 +86,13 @@ final class RuleRun: Sendable {
                 message: metadata, output: .json(errorPayload(failures)), config: errorConfig, source: source,
                 idempotencyKey: "\(entry.id)/\(rule.name)/e", deadline: .now, baseLogger: core.logger)
             await runner.enqueue(
-                ActionJob(invocation: invocation, completion: .errorAction(self, failures: failures)),
-                hash: device.hashValue)
+                [
+                    (
+                        ActionJob(
+                            invocation: invocation, completion: .errorAction(self, failures: failures), received: nil),
+                        device.hashValue
+                    )
+                ])
         } else {
             await deadLetter(failures, note: nil)
         }
@@ -85,7 +103,7 @@ final class RuleRun: Sendable {
         if let failure {
             await deadLetter(failures, note: "error action failed: \(failure)")
         } else {
-            ticket.ruleDone()
+            ticket.ruleDoneNow()
         }
     }
 
@@ -98,7 +116,7 @@ final class RuleRun: Sendable {
                 device: device, error: error, attempts: rule.attempts(of: failure.source.actionIndex))
             await core.storeDeadLetter(letter, rule: rule)
         }
-        ticket.ruleDone()
+        ticket.ruleDoneNow()
     }
 
     var metadata: MessageMetadata {
@@ -135,11 +153,14 @@ enum JobCompletion: Sendable {
     /// A rule run's error action, reporting on `failures`.
     case errorAction(RuleRun, failures: [(source: ActionSource, error: String)])
 
-    func finished(_ source: ActionSource, failure: String?) {
+    /// Returns the message's ticket when this completed the message (see ``RuleRun/actionFinished(_:failure:)``).
+    func finished(_ source: ActionSource, failure: String?) -> MessageTicket? {
         switch self {
-        case .action(let run): run.actionFinished(source, failure: failure)
+        case .action(let run):
+            return run.actionFinished(source, failure: failure)
         case .errorAction(let run, let failures):
             Task { await run.errorActionFinished(failures, failure: failure) }
+            return nil
         }
     }
 }

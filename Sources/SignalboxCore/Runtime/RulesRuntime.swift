@@ -51,6 +51,8 @@ package struct RuntimeStorage: Sendable {
 struct LaneItem: Sendable {
     let entry: JournalEntry
     let device: String
+    /// When ingest took the message (or the start replayed it): where handler-start latency counts from.
+    let received: ContinuousClock.Instant
 }
 
 /// The rules runtime: ingest into the journal, N ordered lanes, rule evaluation, actions with
@@ -150,7 +152,7 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
         runtime.startLanes()
         if !replay.isEmpty {
             logger.notice("handling messages journaled before the last stop", metadata: ["messages": "\(replay.count)"])
-            runtime.dispatch(replay)
+            runtime.dispatch(replay, received: .now)
         }
         runtime.startLoops()
         return runtime
@@ -166,6 +168,7 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
     /// generates itself, which must not be refused).
     func ingest(_ messages: [IncomingMessage], force: Bool) async throws(IngestRefusal) -> [Int64] {
         guard !messages.isEmpty else { return [] }
+        let received = ContinuousClock.now
         guard state.withLock({ $0.running }) else { throw .unavailable }
         guard let ids = tracker.allocate(messages.map(\.payload.count), force: force) else {
             metrics.refused.increment()
@@ -186,21 +189,23 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
             logger.error("journal append failed", metadata: ["error": "\(error)"])
             throw .journalFailed("\(type(of: error))")
         }
-        dispatch(entries)
+        dispatch(entries, received: received)
         return ids
     }
 
     /// Hands entries to their lanes by device key.
-    private func dispatch(_ entries: [JournalEntry]) {
+    private func dispatch(_ entries: [JournalEntry], received: ContinuousClock.Instant) {
         let policy = state.withLock { $0.active.devices }
         if lanes.count == 1 {
-            lanes[0].push(entries.map { LaneItem(entry: $0, device: policy.deviceKey(forTopic: $0.topic)) })
+            lanes[0].push(
+                entries.map { LaneItem(entry: $0, device: policy.deviceKey(forTopic: $0.topic), received: received) })
             return
         }
         var perLane = [[LaneItem]](repeating: [], count: lanes.count)
         for entry in entries {
             let device = policy.deviceKey(forTopic: entry.topic)
-            perLane[Self.lane(of: device, count: lanes.count)].append(LaneItem(entry: entry, device: device))
+            perLane[Self.lane(of: device, count: lanes.count)].append(
+                LaneItem(entry: entry, device: device, received: received))
         }
         for (lane, items) in zip(lanes, perLane) where !items.isEmpty { lane.push(items) }
     }
@@ -230,24 +235,22 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
     private func runLane(_ lane: WorkQueue<LaneItem>) async {
         var frame: EvaluationFrame?
         let services = EvaluationServices(shadows: self.services.withLock { $0?.shadowLookup }, now: now)
+        var outbox = ActionOutbox()
         while let batch = await lane.next(max: 256) {
             let active = state.withLock { $0.active }
             var done: [Int64] = []
             for item in batch {
-                await process(item, active: active, frame: &frame, services: services, done: &done)
+                process(item, active: active, frame: &frame, services: services, done: &done, outbox: &outbox)
             }
             if !done.isEmpty { complete(done) }
+            await outbox.send()
         }
     }
 
-    private func complete(_ ids: [Int64]) {
+    /// Messages are done (every rule they matched has finished).
+    func complete(_ ids: [Int64]) {
         tracker.complete(ids)
         metrics.handled.increment(by: Int64(ids.count))
-    }
-
-    /// One message is done (every rule it matched has finished).
-    func messageDone(_ id: Int64) {
-        complete([id])
     }
 
     /// A failed action that could not be handled ends here.
@@ -276,8 +279,8 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
 
     private func process(
         _ item: LaneItem, active: ActiveRules, frame: inout EvaluationFrame?, services: EvaluationServices,
-        done: inout [Int64]
-    ) async {
+        done: inout [Int64], outbox: inout ActionOutbox
+    ) {
         let entry = item.entry
         if let silentAfter = active.devices.silentAfter, entry.topic.utf8.first != UInt8(ascii: "$") {
             if let lastSeen = silence.seen(item.device, at: entry.receivedAt) {
@@ -336,10 +339,13 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
                 actions: prepared.jobs.count + prepared.failures.count, errorConfig: prepared.errorConfig,
                 runtime: self)
             for (index, invocation) in prepared.jobs {
-                await prepared.rule.runners[index].enqueue(
-                    ActionJob(invocation: invocation, completion: .action(run)), hash: hash)
+                outbox.add(
+                    ActionJob(invocation: invocation, completion: .action(run), received: item.received), hash: hash,
+                    to: prepared.rule.runners[index])
             }
-            for failure in prepared.failures { run.actionFinished(failure.source, failure: failure.error) }
+            for failure in prepared.failures {
+                if let ticket = run.actionFinished(failure.source, failure: failure.error) { done.append(ticket.id) }
+            }
         }
     }
 
@@ -639,6 +645,31 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
         updated.error = error
         _ = try? await storage.deadLetters.add(updated)
         return .failed(error: error)
+    }
+}
+
+/// The invocations a lane prepared from one batch of messages, grouped by action and handed over
+/// together once the batch is evaluated (one queue operation per action and queue, not per job).
+struct ActionOutbox {
+    private var runners: [ActionRunner] = []
+    private var jobs: [[(job: ActionJob, hash: Int)]] = []
+
+    mutating func add(_ job: ActionJob, hash: Int, to runner: ActionRunner) {
+        if let index = runners.lastIndex(where: { $0 === runner }) {
+            jobs[index].append((job, hash))
+        } else {
+            runners.append(runner)
+            jobs.append([(job, hash)])
+        }
+    }
+
+    /// Queues everything added, each action's jobs in the order they were added.
+    mutating func send() async {
+        guard !runners.isEmpty else { return }
+        let (runners, jobs) = (self.runners, self.jobs)
+        self.runners = []
+        self.jobs = []
+        for (runner, queued) in zip(runners, jobs) { await runner.enqueue(queued) }
     }
 }
 

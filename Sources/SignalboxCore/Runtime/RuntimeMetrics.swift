@@ -1,15 +1,26 @@
 import Metrics
 
 /// The metrics of one action (DESIGN §11), labelled by rule, action index and handler.
-struct ActionMetrics: Sendable {
+package struct ActionMetrics: Sendable {
     let invocations: Counter
     let failures: Counter
     let retries: Counter
     let throttled: Counter
     let deadLettered: Counter
     let duration: Timer
-    /// From the message's receipt to the start of its first attempt.
+    /// From ingest taking the message (before its journal write) to the start of its first
+    /// attempt, on the monotonic clock; the exporter gives it fine buckets (``startLatencyBuckets``).
     let startLatency: Timer
+
+    /// The start-latency histogram's bucket boundaries: fine below 10 ms, where its target lies.
+    package static let startLatencyLabel = "signalbox_action_start_latency_seconds"
+
+    package static let startLatencyBuckets: [Duration] = [
+        .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(3),
+        .milliseconds(5), .milliseconds(7), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+        .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5),
+        .seconds(10),
+    ]
 
     init(rule: String, action: String, function: String) {
         let dimensions = [("rule", rule), ("action", action), ("function", function)]
@@ -21,7 +32,7 @@ struct ActionMetrics: Sendable {
         duration = Timer(
             label: "signalbox_action_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
         startLatency = Timer(
-            label: "signalbox_action_start_latency_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
+            label: Self.startLatencyLabel, dimensions: dimensions, preferredDisplayUnit: .seconds)
     }
 }
 

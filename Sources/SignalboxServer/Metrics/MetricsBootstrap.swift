@@ -1,5 +1,6 @@
 import Metrics
 import Prometheus
+import SignalboxCore
 
 /// The process-wide Prometheus registry behind swift-metrics.
 ///
@@ -23,7 +24,9 @@ package enum MetricsBootstrap {
     /// makes the single `bootstrap` call safe.
     private static let bootstrapped: PrometheusCollectorRegistry = {
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets[ActionMetrics.startLatencyLabel] = ActionMetrics.startLatencyBuckets
+        MetricsSystem.bootstrap(factory)
         return registry
     }()
 }

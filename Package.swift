@@ -91,7 +91,8 @@ let package = Package(
         .executableTarget(
             name: "signalbox",
             dependencies: [
-                "SignalboxJSON", "SignalboxSQL", "SignalboxCore", "SignalboxConfig", "SignalboxStore", "SignalboxServer",
+                "SignalboxJSON", "SignalboxSQL", "SignalboxCore", "SignalboxConfig", "SignalboxStore",
+                "SignalboxServer",
                 "SignalboxFunctions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -112,12 +113,16 @@ let package = Package(
         .testTarget(name: "SignalboxConfigTests", dependencies: ["SignalboxConfig", "SignalboxCore"]),
         .testTarget(
             name: "SignalboxStoreTests",
-            dependencies: ["SignalboxStore", "SignalboxCore", "SignalboxJSON", "SignalboxTestSupport"]
+            dependencies: [
+                "SignalboxStore", "SignalboxCore", "SignalboxJSON", "SignalboxTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(
             name: "SignalboxServerTests",
             dependencies: [
-                "SignalboxServer", "SignalboxStore", "SignalboxCore", "SignalboxJSON", "SignalboxFunctions", "SignalboxSQL",
+                "SignalboxServer", "SignalboxStore", "SignalboxCore", "SignalboxJSON", "SignalboxFunctions",
+                "SignalboxSQL",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -59,7 +59,7 @@ struct Persist: BatchingHandlerFunction, RetainingHandler {
         RecordRow(
             idempotencyKey: invocation.idempotencyKey, messageID: invocation.message.id, rule: invocation.source.rule,
             topic: invocation.message.topic, device: invocation.message.device,
-            receivedAt: invocation.message.receivedAt, data: JSONSerializer.bytes(invocation.outputJSON))
+            receivedAt: invocation.message.receivedAt, data: invocation.outputJSONText)
     }
 
     /// Whether `name` matches `[a-z][a-z0-9_]{0,62}`.

@@ -85,7 +85,7 @@ struct Webhook: HandlerFunction {
         switch config["body"] {
         case .string(let text)? where hasBody: body = Array(text.utf8)
         case let value? where hasBody: body = JSONSerializer.bytes(value)
-        default: body = JSONSerializer.bytes(invocation.outputJSON)
+        default: body = invocation.outputJSONText
         }
         let response = try await http.send(
             OutgoingHTTPRequest(method: method, url: url, headers: headers, body: body), deadline: invocation.deadline)

@@ -35,6 +35,32 @@ struct RuntimeTests {
         #expect(try await fixture.journal.entries(after: 0, limit: 10).isEmpty)
     }
 
+    @Test("SELECT * hands a JSON payload over as received; other outputs are built")
+    func wholePayloadPassesThrough() async throws {
+        let fixture = RuntimeFixture(
+            RulesDocument(rules: [
+                rule("whole", "SELECT * FROM 'devices/+/telemetry' WHERE t > 1", probe: "whole"),
+                rule("built", "SELECT t, 'x' AS k FROM 'devices/+/telemetry'", probe: "built"),
+            ]))
+        let runtime = try await fixture.start()
+        let text = #"{ "t" : 2.50, "s": "a\u0062" }"#
+        _ = try await runtime.ingest([
+            fixture.message("devices/d/telemetry", text), fixture.message("devices/d/telemetry", #"{"t": 0}"#),
+            fixture.message("devices/d/telemetry", "not json"),
+        ])
+        let whole = Probe.named("whole")
+        let built = Probe.named("built")
+        #expect(await eventually { whole.seen.count == 1 && built.seen.count == 3 })
+        let invocation = try #require(whole.seen.first)
+        #expect(invocation.outputDocument == Array(text.utf8))
+        #expect(invocation.outputJSONText == Array(text.utf8))
+        #expect(invocation.output == .json(try JSONParser.parse(Array(text.utf8))))
+        let first = try #require(built.seen.first { $0.message.id == invocation.message.id })
+        #expect(first.outputDocument == nil)
+        #expect(first.outputJSONText == Array(#"{"t":2.5,"k":"x"}"#.utf8))
+        await runtime.shutdown()
+    }
+
     @Test("messages journaled but not checkpointed are handled again at start, once")
     func replayAfterCrash() async throws {
         let fixture = RuntimeFixture(

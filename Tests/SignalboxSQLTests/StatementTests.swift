@@ -159,6 +159,30 @@ struct StatementTests {
         #expect(output == example.expected.map { .json(json($0)) })
     }
 
+    @Test(arguments: guideExamples + choices)
+    func matchingAgreesWithEvaluating(_ example: Case) throws {
+        let statement = try Statement(example.sql)
+        let message = Message(topic: "t", payload: Array(example.payload.utf8), timestamp: 1_700_000_000_000)
+        let output = try statement.evaluate(in: statement.makeFrame(for: message))
+        #expect(try statement.matches(in: statement.makeFrame(for: message)) == (output != nil))
+        // Where the output is the whole payload, the payload's own bytes can stand in for it.
+        if statement.selectsWholePayload, output != nil, message.isJSON {
+            #expect(output == .json(try JSONParser.parse(Array(example.payload.utf8))))
+        }
+    }
+
+    @Test func onlyAStarAloneSelectsTheWholePayload() throws {
+        for sql in ["SELECT * FROM 't'", "SELECT VALUE * FROM 't' WHERE a > 1", "select * from 'a/#'"] {
+            #expect(try Statement(sql).selectsWholePayload, "\(sql)")
+        }
+        for sql in [
+            "SELECT *, 1 AS one FROM 't'", "SELECT a FROM 't'", "SELECT VALUE a FROM 't'",
+            "SELECT (SELECT * FROM items) AS xs FROM 't'",
+        ] {
+            #expect(try !Statement(sql).selectsWholePayload, "\(sql)")
+        }
+    }
+
     @Test func outputKeepsSelectOrder() throws {
         let output = try run("SELECT b, a, *, 'z' AS z FROM 't'", payload: #"{"a":1,"b":2,"c":3}"#)
         guard case .json(.object(let object)) = output else {

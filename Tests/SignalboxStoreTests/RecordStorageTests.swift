@@ -1,3 +1,5 @@
+import Foundation
+import GRDB
 import SignalboxCore
 import SignalboxStore
 import Testing
@@ -6,6 +8,8 @@ import Testing
 struct RecordStorageTests {
     enum Kind: String, CaseIterable, CustomTestStringConvertible {
         case sqlite
+        /// SQLite indexing rows by device every 4 rows, so queries read the index and the tail.
+        case sqliteSmallIndexBatch
         case memory
 
         var testDescription: String { rawValue }
@@ -16,9 +20,10 @@ struct RecordStorageTests {
         switch kind {
         case .memory:
             try await body(InMemoryRecordStorage())
-        case .sqlite:
+        case .sqlite, .sqliteSmallIndexBatch:
             try await withTemporaryDirectory { directory in
-                let storage = try SQLiteRecordStorage(directory: directory)
+                let storage = try SQLiteRecordStorage(
+                    directory: directory, deviceIndexBatch: kind == .sqlite ? 65_536 : 4)
                 defer { try? storage.close() }
                 try await body(storage)
             }
@@ -71,7 +76,10 @@ struct RecordStorageTests {
     @Test(arguments: Kind.allCases)
     func queriesFilterAndPage(_ kind: Kind) async throws {
         try await withStorage(kind) { storage in
-            try await storage.insert((1...30).map { row($0) }, into: "readings")
+            // In inserts of 7: with the small index batch, rows 1-28 are indexed by device, 29-30 not.
+            for chunk in stride(from: 1, through: 30, by: 7) {
+                try await storage.insert((chunk...min(30, chunk + 6)).map { row($0) }, into: "readings")
+            }
             func query(_ query: RecordQuery) async throws -> [Int64] {
                 try await storage.records(in: "readings", matching: query).map(\.row.messageID)
             }
@@ -94,6 +102,56 @@ struct RecordStorageTests {
                 after = last.seq
             }
             #expect(pages == [[3, 6, 9], [12, 15, 18], [21, 24, 27], [30]])
+            #expect(try await query(RecordQuery(device: "d2", since: 1_020)) == [20, 23, 26, 29])
+            #expect(try await query(RecordQuery(device: "d2", after: 26, limit: 1)) == [29])
+        }
+    }
+
+    @Test func retentionKeepsTheDeviceIndexInStep() async throws {
+        try await withStorage(.sqliteSmallIndexBatch) { storage in
+            try await storage.insert((1...12).map { row($0) }, into: "readings")
+            #expect(try await storage.deleteRecords(in: "readings", receivedBefore: 1_007) == 6)
+            try await storage.insert((13...14).map { row($0) }, into: "readings")
+            let d1 = try await storage.records(in: "readings", matching: RecordQuery(device: "d1"))
+            #expect(d1.map(\.row.messageID) == [7, 10, 13])
+        }
+    }
+
+    @Test func aTableWithTheOldPerRowDeviceIndexMovesToTheBulkOne() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory + "/" + SQLiteRecordStorage.fileName
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            do {
+                let queue = try DatabaseQueue(path: path)
+                try await queue.write { db in
+                    try db.execute(
+                        sql: """
+                            CREATE TABLE readings (seq INTEGER PRIMARY KEY, idempotency_key TEXT NOT NULL UNIQUE,
+                                message_id INTEGER, rule TEXT, topic TEXT, device TEXT, received_at INTEGER, data TEXT);
+                            CREATE INDEX "readings:device" ON readings (device, received_at);
+                            CREATE INDEX "readings:received_at" ON readings (received_at);
+                            INSERT INTO readings (idempotency_key, message_id, rule, topic, device, received_at, data)
+                            VALUES ('1/rule/0', 1, 'rule', 'sensors/1', 'd1', 1001, '{}'),
+                                   ('2/rule/0', 2, 'rule', 'sensors/2', 'd2', 1002, '{}');
+                            """)
+                }
+                try queue.close()
+            }
+            let storage = try SQLiteRecordStorage(directory: directory, deviceIndexBatch: 4)
+            defer { try? storage.close() }
+            // Readable before any insert, through the old index.
+            #expect(
+                try await storage.records(in: "readings", matching: RecordQuery(device: "d1")).map(\.row.messageID)
+                    == [1])
+            try await storage.insert([row(4), row(7)], into: "readings")
+            #expect(
+                try await storage.records(in: "readings", matching: RecordQuery(device: "d1")).map(\.row.messageID)
+                    == [1, 4, 7])
+            #expect(try await storage.tables() == ["readings"])
+            let indexes = try await DatabaseQueue(path: path).read { db in
+                try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE tbl_name = 'readings' ORDER BY name")
+            }
+            #expect(!indexes.contains("readings:device"))
         }
     }
 

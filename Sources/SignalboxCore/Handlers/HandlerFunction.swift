@@ -73,7 +73,22 @@ package struct Invocation: Sendable {
     /// The message that matched.
     package var message: MessageMetadata
     /// The rule's SELECT output (for an error action: the failure, in AWS's `errorAction` shape).
-    package var output: Output
+    package var output: Output {
+        get {
+            if let outputValue { return outputValue }
+            let document = outputDocument ?? []
+            return (try? JSONParser.parse(document)).map(Output.json) ?? .binary(document)
+        }
+        set {
+            outputValue = newValue
+            outputDocument = nil
+        }
+    }
+    /// The output as built; nil when only ``outputDocument`` is known.
+    private var outputValue: Output?
+    /// The output's JSON text when the runtime has it without building the output: for `SELECT *`
+    /// over a JSON payload, the payload as received. ``output`` decodes it on each read.
+    package private(set) var outputDocument: [UInt8]?
     /// The action's `with:` tree, its templates rendered against the message.
     package var config: Value
     /// The rule and the action.
@@ -94,13 +109,31 @@ package struct Invocation: Sendable {
         deadline: ContinuousClock.Instant, attempt: Int = 1, baseLogger: Logger
     ) {
         self.message = message
-        self.output = output
+        self.outputValue = output
         self.config = config
         self.source = source
         self.idempotencyKey = idempotencyKey
         self.deadline = deadline
         self.attempt = attempt
         self.baseLogger = baseLogger
+    }
+
+    /// An invocation whose output is the JSON document `document` (valid JSON, not checked again).
+    package init(
+        message: MessageMetadata, outputDocument document: [UInt8], config: Value, source: ActionSource,
+        idempotencyKey: String, deadline: ContinuousClock.Instant, attempt: Int = 1, baseLogger: Logger
+    ) {
+        self.init(
+            message: message, output: .binary([]), config: config, source: source, idempotencyKey: idempotencyKey,
+            deadline: deadline, attempt: attempt, baseLogger: baseLogger)
+        outputValue = nil
+        outputDocument = document
+    }
+
+    /// The output's JSON text: ``outputDocument`` when known, else the output serialized (a binary
+    /// output as a base64 string).
+    package var outputJSONText: [UInt8] {
+        outputDocument ?? JSONSerializer.bytes(outputJSON)
     }
 
     /// A logger with `rule.name`, `device.id`, `message.id` and `action.function` set.

@@ -44,6 +44,13 @@ package struct RuleSet: Sendable {
         trie.matches(topic).map { rules[$0] }
     }
 
+    /// Replaces the contents of `indexes` with the ``Rule/index`` of every enabled rule whose topic
+    /// filter matches `topic`, in file order: ``candidates(forTopic:)`` without allocating.
+    package func collectCandidates(forTopic topic: String, into indexes: inout [Int32]) {
+        trie.collectMatches(topic, into: &indexes)
+        for i in indexes.indices { indexes[i] = Int32(trie.element(indexes[i])) }
+    }
+
     /// The rule named `name`, enabled or not.
     package func rule(named name: String) -> Rule? {
         rules.first { $0.name == name }

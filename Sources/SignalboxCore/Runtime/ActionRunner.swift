@@ -16,13 +16,27 @@ package final class ActionCounters: Sendable {
     init() {}
 }
 
-/// One invocation on its way through an action: queued, running, waiting for a retry.
-struct ActionJob: Sendable {
-    var invocation: Invocation
+/// One invocation on its way through an action: queued, running, waiting for a retry. A class, so
+/// the queues move one reference instead of copying the invocation.
+final class ActionJob: Sendable {
+    let invocation: Invocation
     /// Told when the invocation has succeeded or failed for good.
     let completion: JobCompletion
     /// When the runtime took the message, for the handler-start latency of a rule's actions.
     let received: ContinuousClock.Instant?
+
+    init(invocation: Invocation, completion: JobCompletion, received: ContinuousClock.Instant?) {
+        self.invocation = invocation
+        self.completion = completion
+        self.received = received
+    }
+
+    /// The same job, for its next attempt.
+    func retried() -> ActionJob {
+        var invocation = invocation
+        invocation.attempt += 1
+        return ActionJob(invocation: invocation, completion: completion, received: received)
+    }
 }
 
 /// Why an attempt did not finish in time.
@@ -159,8 +173,7 @@ final class ActionRunner: Sendable {
             counters.retries.add(1, ordering: .relaxed)
             metrics.retries.increment()
             let delay = definition.retry.delay(afterAttempt: job.invocation.attempt)
-            var retry = job
-            retry.invocation.attempt += 1
+            let retry = job.retried()
             Task {
                 try? await Task.sleep(for: delay)
                 if !shard.push(retry) {

@@ -39,6 +39,11 @@ final class ActiveRule: Sendable {
     let constantConfigs: [Value?]
     let errorRunner: ActionRunner?
     let errorConstantConfig: Value?
+    /// Each action's source (rule, rule-set version, index, function).
+    let sources: [ActionSource]
+    /// Each action's idempotency-key suffix, `"/{rule}/{index}"`, and throttle name, `"{rule}/{index}"`.
+    let keySuffixes: [String]
+    let throttleNames: [String]
     let metrics: RuleMetrics
     let evaluated = Atomic<Int>(0)
     let matched = Atomic<Int>(0)
@@ -47,7 +52,7 @@ final class ActiveRule: Sendable {
     var name: String { rule.name }
 
     init(
-        rule: Rule, runners: [ActionRunner], errorRunner: ActionRunner?, constantConfigs: [Value?],
+        rule: Rule, version: Int, runners: [ActionRunner], errorRunner: ActionRunner?, constantConfigs: [Value?],
         errorConstantConfig: Value?
     ) {
         self.rule = rule
@@ -55,6 +60,11 @@ final class ActiveRule: Sendable {
         self.errorRunner = errorRunner
         self.constantConfigs = constantConfigs
         self.errorConstantConfig = errorConstantConfig
+        self.sources = rule.actions.enumerated().map { index, action in
+            ActionSource(rule: rule.name, ruleSetVersion: version, actionIndex: index, function: action.function)
+        }
+        self.keySuffixes = rule.actions.indices.map { "/\(rule.name)/\($0)" }
+        self.throttleNames = rule.actions.indices.map { "\(rule.name)/\($0)" }
         self.metrics = RuleMetrics(rule: rule.name)
     }
 
@@ -130,7 +140,7 @@ final class ActiveRules: Sendable {
             }
             rules.append(
                 ActiveRule(
-                    rule: rule, runners: runners, errorRunner: errorRunner,
+                    rule: rule, version: version, runners: runners, errorRunner: errorRunner,
                     constantConfigs: rule.actions.map(constant), errorConstantConfig: rule.errorAction.flatMap(constant)
                 ))
         }

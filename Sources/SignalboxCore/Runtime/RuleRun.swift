@@ -9,10 +9,17 @@ final class MessageTicket: Sendable {
     private let remaining: Atomic<Int>
     private let core: RulesRuntime
 
-    init(id: Int64, rules: Int, runtime core: RulesRuntime) {
+    /// A ticket held by its lane: it cannot complete before ``ruleDone()`` has been called once more
+    /// than ``addRule()``.
+    init(id: Int64, runtime core: RulesRuntime) {
         self.id = id
-        self.remaining = Atomic(rules)
+        self.remaining = Atomic(1)
         self.core = core
+    }
+
+    /// One more rule run to wait for.
+    func addRule() {
+        remaining.add(1, ordering: .relaxed)
     }
 
     /// One rule run is done; true when it was the last, which completes the message (the caller
@@ -47,10 +54,13 @@ final class RuleRun: Sendable {
     private let core: RulesRuntime
     private let state: Mutex<(remaining: Int, failures: [(source: ActionSource, error: String)])>
 
+    /// A run held by its lane while it adds actions: it cannot finish before ``releaseLane()``.
+    /// Registers itself with `ticket`.
     init(
-        ticket: MessageTicket, rule: ActiveRule, entry: JournalEntry, device: String, version: Int, actions: Int,
+        ticket: MessageTicket, rule: ActiveRule, entry: JournalEntry, device: String, version: Int,
         errorConfig: Value?, runtime core: RulesRuntime
     ) {
+        ticket.addRule()
         self.ticket = ticket
         self.rule = rule
         self.entry = entry
@@ -58,15 +68,29 @@ final class RuleRun: Sendable {
         self.version = version
         self.errorConfig = errorConfig
         self.core = core
-        self.state = Mutex((actions, []))
+        self.state = Mutex((1, []))
+    }
+
+    /// One more action to wait for.
+    func addAction() {
+        state.withLock { $0.remaining += 1 }
+    }
+
+    /// The lane has added every action; see ``actionFinished(_:failure:)`` for the result.
+    func releaseLane() -> MessageTicket? {
+        finish(nil)
     }
 
     /// An action of the rule succeeded (`failure` nil) or failed for good; throttled actions count
     /// as finished too. Returns the message's ticket when this completed the message: the caller
     /// completes it (with others, see ``MessageTicket/completeAll(_:)``).
     func actionFinished(_ source: ActionSource, failure: String?) -> MessageTicket? {
+        finish(failure.map { (source, $0) })
+    }
+
+    private func finish(_ failure: (source: ActionSource, error: String)?) -> MessageTicket? {
         let finished = state.withLock { state -> [(source: ActionSource, error: String)]? in
-            if let failure { state.failures.append((source, failure)) }
+            if let failure { state.failures.append(failure) }
             state.remaining -= 1
             return state.remaining == 0 ? state.failures : nil
         }

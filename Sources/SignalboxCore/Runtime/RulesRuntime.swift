@@ -236,11 +236,14 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
         var frame: EvaluationFrame?
         let services = EvaluationServices(shadows: self.services.withLock { $0?.shadowLookup }, now: now)
         var outbox = ActionOutbox()
+        var candidates: [Int32] = []
         while let batch = await lane.next(max: 256) {
             let active = state.withLock { $0.active }
             var done: [Int64] = []
             for item in batch {
-                process(item, active: active, frame: &frame, services: services, done: &done, outbox: &outbox)
+                process(
+                    item, active: active, frame: &frame, services: services, candidates: &candidates, done: &done,
+                    outbox: &outbox)
             }
             if !done.isEmpty { complete(done) }
             await outbox.send()
@@ -279,7 +282,7 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
 
     private func process(
         _ item: LaneItem, active: ActiveRules, frame: inout EvaluationFrame?, services: EvaluationServices,
-        done: inout [Int64], outbox: inout ActionOutbox
+        candidates: inout [Int32], done: inout [Int64], outbox: inout ActionOutbox
     ) {
         let entry = item.entry
         if let silentAfter = active.devices.silentAfter, entry.topic.utf8.first != UInt8(ascii: "$") {
@@ -287,7 +290,7 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
                 emitOnline(device: item.device, lastSeen: lastSeen, at: entry.receivedAt, silentAfter: silentAfter)
             }
         }
-        let candidates = active.ruleSet.candidates(forTopic: entry.topic)
+        active.ruleSet.collectCandidates(forTopic: entry.topic, into: &candidates)
         if candidates.isEmpty {
             done.append(entry.id)
             return
@@ -302,18 +305,27 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
             frame = made
             return made
         }()
-        var matched: [PreparedRun] = []
-        for rule in candidates {
-            let activeRule = active.rules[rule.index]
-            activeRule.evaluated.add(1, ordering: .relaxed)
-            activeRule.metrics.evaluated.increment()
-            let output: Output
+        // Held by this lane until every matched rule has added its actions.
+        var ticket: MessageTicket?
+        var metadata: MessageMetadata?
+        for index in candidates {
+            let rule = active.rules[Int(index)]
+            rule.evaluated.add(1, ordering: .relaxed)
+            rule.metrics.evaluated.increment()
+            let statement = rule.rule.statement
+            // nil: the output is the JSON payload as received, never built.
+            let output: Output?
             do {
-                guard let result = try rule.statement.evaluate(in: frame) else { continue }
-                output = result
+                if statement.selectsWholePayload && message.isJSON {
+                    guard try statement.matches(in: frame) else { continue }
+                    output = nil
+                } else {
+                    guard let result = try statement.evaluate(in: frame) else { continue }
+                    output = result
+                }
             } catch {
-                activeRule.errors.add(1, ordering: .relaxed)
-                activeRule.metrics.errors.increment()
+                rule.errors.add(1, ordering: .relaxed)
+                rule.metrics.errors.increment()
                 logger.warning(
                     "rule evaluation failed",
                     metadata: [
@@ -322,60 +334,47 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
                     ])
                 continue
             }
-            activeRule.matched.add(1, ordering: .relaxed)
-            activeRule.metrics.matched.increment()
-            matched.append(prepare(activeRule, output: output, frame: frame, item: item, version: active.version))
+            rule.matched.add(1, ordering: .relaxed)
+            rule.metrics.matched.increment()
+            let messageTicket = ticket ?? MessageTicket(id: entry.id, runtime: self)
+            ticket = messageTicket
+            let invocationMetadata = metadata ?? MessageMetadata(entry, device: item.device)
+            metadata = invocationMetadata
+            addRun(
+                rule, output: output, frame: frame, item: item, metadata: invocationMetadata, ticket: messageTicket,
+                version: active.version, outbox: &outbox)
         }
-        let runs = matched.filter { !$0.isEmpty }
-        if runs.isEmpty {
-            done.append(entry.id)
-            return
-        }
-        let ticket = MessageTicket(id: entry.id, rules: runs.count, runtime: self)
-        let hash = Self.hash(item.device)
-        for prepared in runs {
-            let run = RuleRun(
-                ticket: ticket, rule: prepared.rule, entry: entry, device: item.device, version: active.version,
-                actions: prepared.jobs.count + prepared.failures.count, errorConfig: prepared.errorConfig,
-                runtime: self)
-            for (index, invocation) in prepared.jobs {
-                outbox.add(
-                    ActionJob(invocation: invocation, completion: .action(run), received: item.received), hash: hash,
-                    to: prepared.rule.runners[index])
-            }
-            for failure in prepared.failures {
-                if let ticket = run.actionFinished(failure.source, failure: failure.error) { done.append(ticket.id) }
-            }
-        }
+        if ticket?.ruleDone() ?? true { done.append(entry.id) }
     }
 
-    /// A matched rule's invocations, built while the frame still holds the rule's SET variables.
-    private struct PreparedRun {
-        let rule: ActiveRule
-        var jobs: [(index: Int, invocation: Invocation)] = []
-        var failures: [(source: ActionSource, error: String)] = []
-        var errorConfig: Value?
-
-        var isEmpty: Bool { jobs.isEmpty && failures.isEmpty }
-    }
-
-    private func prepare(_ rule: ActiveRule, output: Output, frame: EvaluationFrame, item: LaneItem, version: Int)
-        -> PreparedRun
-    {
-        var prepared = PreparedRun(rule: rule)
+    /// Starts `rule`'s run for a message it matched: renders each action's configuration (while the
+    /// frame still holds the rule's SET variables), applies throttles and puts the invocations in
+    /// `outbox`.
+    private func addRun(
+        _ rule: ActiveRule, output: Output?, frame: EvaluationFrame, item: LaneItem, metadata: MessageMetadata,
+        ticket: MessageTicket, version: Int, outbox: inout ActionOutbox
+    ) {
         let entry = item.entry
-        let metadata = MessageMetadata(entry, device: item.device)
-        let now = self.now()
+        var errorConfig: Value?
+        if let errorAction = rule.rule.errorAction {
+            errorConfig = try? rule.errorConstantConfig ?? errorAction.config.render(in: frame)
+        }
+        let run = RuleRun(
+            ticket: ticket, rule: rule, entry: entry, device: item.device, version: version, errorConfig: errorConfig,
+            runtime: self)
+        let hash = Self.hash(item.device)
+        let id = String(entry.id)
+        var now: Int64?
         for (index, action) in rule.rule.actions.enumerated() where index < rule.runners.count {
-            let source = ActionSource(
-                rule: rule.name, ruleSetVersion: version, actionIndex: index, function: action.function)
-            let key = "\(entry.id)/\(rule.name)/\(index)"
+            let key = id + rule.keySuffixes[index]
             do {
                 if let throttle = action.definition.throttle {
                     let throttleKey = try action.throttleKey?.render(in: frame) ?? ""
+                    let time = now ?? self.now()
+                    now = time
                     guard
                         throttleGate.acquire(
-                            action: "\(rule.name)/\(index)", key: throttleKey, per: throttle.per, now: now,
+                            action: rule.throttleNames[index], key: throttleKey, per: throttle.per, now: time,
                             idempotencyKey: key)
                     else {
                         rule.runners[index].counters.throttled.add(1, ordering: .relaxed)
@@ -384,21 +383,29 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
                     }
                 }
                 let config = try rule.constantConfigs[index] ?? action.config.render(in: frame)
-                prepared.jobs.append(
-                    (
-                        index,
+                let source = rule.sources[index]
+                let invocation =
+                    if let output {
                         Invocation(
                             message: metadata, output: output, config: config, source: source, idempotencyKey: key,
                             deadline: .now, baseLogger: logger)
-                    ))
+                    } else {
+                        Invocation(
+                            message: metadata, outputDocument: entry.payload, config: config, source: source,
+                            idempotencyKey: key, deadline: .now, baseLogger: logger)
+                    }
+                run.addAction()
+                outbox.add(
+                    ActionJob(invocation: invocation, completion: .action(run), received: item.received), hash: hash,
+                    to: rule.runners[index])
             } catch {
-                prepared.failures.append((source, "a template could not be rendered: \(error)"))
+                run.addAction()
+                // The run is still held by this lane, so this never finishes it.
+                _ = run.actionFinished(rule.sources[index], failure: "a template could not be rendered: \(error)")
             }
         }
-        if let errorAction = rule.rule.errorAction {
-            prepared.errorConfig = try? rule.errorConstantConfig ?? errorAction.config.render(in: frame)
-        }
-        return prepared
+        // The message's ticket is still held by the lane, so this never completes the message.
+        _ = run.releaseLane()
     }
 
     // MARK: Device events

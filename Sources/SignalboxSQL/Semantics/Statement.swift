@@ -106,14 +106,29 @@ public struct Statement: Sendable {
     /// reset here (its row back to the payload, its variables to Undefined). Render templates for a
     /// rule's result before evaluating the next rule in the same frame.
     public func evaluate(in frame: EvaluationFrame) throws -> Output? {
+        guard try matches(in: frame) else { return nil }
+        // SELECT VALUE of Undefined is an empty payload ("Undefined serialized by itself").
+        return try storage.compiled.project(frame) ?? .binary([])
+    }
+
+    /// Whether the SELECT output is always the payload exactly as received (`SELECT *` or
+    /// `SELECT VALUE *`, no nested query): a caller that only needs its JSON text can skip
+    /// building it, using ``matches(in:)`` and the payload bytes.
+    public var selectsWholePayload: Bool {
+        if case .wholePayload = storage.compiled.projection { return !storage.compiled.isNested }
+        return false
+    }
+
+    /// Evaluates SET and WHERE in `frame` (reset first, as ``evaluate(in:)`` does): whether the
+    /// statement produces output for the message. The frame then holds the SET variables.
+    public func matches(in frame: EvaluationFrame) throws -> Bool {
         let storage = self.storage
         frame.prepare(variableCount: storage.compiler.variableCount)
         for assignment in storage.compiled.assignments {
             frame.variables[assignment.slot] = try assignment.evaluator(frame)
         }
-        if let condition = storage.compiled.condition, try !condition(frame) { return nil }
-        // SELECT VALUE of Undefined is an empty payload ("Undefined serialized by itself").
-        return try storage.compiled.project(frame) ?? .binary([])
+        if let condition = storage.compiled.condition, try !condition(frame) { return false }
+        return true
     }
 
     /// Compiles a substitution template (`"Fridge ${topic(2)} at ${temp}"`) against this

@@ -4,9 +4,10 @@
 
 Listens on 127.0.0.1 on a free port and prints `port N` once ready. Every
 POST /2010-04-01/Accounts/{AccountSid}/Messages.json is appended to LOG_FILE as one JSON line
-(path, Basic-auth user and password, form fields). It answers 201 with a Message resource, as
-Twilio does; the first N requests get 500 instead (--fail N); with --hang it never answers. A
-file LOG_FILE.mode containing "ok", "fail" or "hang" switches behaviour while it runs.
+(path, Basic-auth user and password, form fields, outcome, arrival time "at" in seconds since the
+epoch). It answers 201 with a Message resource, as Twilio does; the first N requests get 500
+instead (--fail N); with --hang it never answers. A file LOG_FILE.mode containing "ok", "fail" or
+"hang" switches behaviour while it runs.
 """
 
 import base64
@@ -61,6 +62,7 @@ class Handler(BaseHTTPRequestHandler):
                     "path": self.path, "user": user, "password": password, "form": form,
                     "content_type": self.headers.get("Content-Type"),
                     "outcome": "hang" if current == "hang" else ("fail" if failing else "ok"),
+                    "at": time.time(),
                 }) + "\n")
         if current == "hang":
             time.sleep(3600)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -91,6 +92,76 @@ extension ServerProcess {
             after = next
         }
     }
+
+    /// The `message_id` of every record of `table`, one per record.
+    func messageIDs(_ table: String, token: String) async throws -> [Int] {
+        try await records(table, token: token).compactMap { $0["message_id"] as? Int }
+    }
+
+    /// Sends a request; returns the status and the reply's JSON object (empty when it is not one).
+    func json(_ method: String, _ path: String, token: String, body: String? = nil) async throws -> (
+        status: Int, object: [String: Any]
+    ) {
+        let reply = try await request(method, path, token: token, body: body)
+        let object = (try? JSONSerialization.jsonObject(with: Data(reply.body.utf8))) as? [String: Any]
+        return (reply.status, object ?? [:])
+    }
+
+    /// Posts one batch of `gateways/{gateway}/devices/{device}/telemetry` messages, each payload
+    /// given as JSON text; returns the acknowledged ids, or nil when the batch was not acknowledged.
+    func postTelemetry(gateway: String, token: String, _ messages: [(device: String, payload: String)]) async
+        -> [Int]?
+    {
+        let body =
+            "["
+            + messages.map {
+                #"{"topic": "gateways/\#(gateway)/devices/\#($0.device)/telemetry", "payload": \#($0.payload)}"#
+            }.joined(separator: ",") + "]"
+        guard let reply = try? await json("POST", "/gateways/\(gateway)/messages", token: token, body: body),
+            reply.status == 200, let first = reply.object["first_id"] as? Int,
+            let count = reply.object["accepted"] as? Int
+        else { return nil }
+        return Array(first..<(first + count))
+    }
+
+    /// `writers` concurrent writers posting batches of telemetry until `stop` is set, each for its
+    /// own `devices / writers` devices (`d0`, `d1`, …), pausing between batches; returns every
+    /// acknowledged id. Refused batches are skipped.
+    ///
+    /// A flag rather than task cancellation: cancelling a running URLSession task can crash
+    /// FoundationNetworking on Linux (swift-corelibs-foundation#3296).
+    func streamTelemetry(
+        gateway: String, token: String, until stop: StopSignal, writers: Int = 4, batch: Int = 25, devices: Int = 40,
+        pause: Duration = .milliseconds(50)
+    ) async -> [Int] {
+        await withTaskGroup(of: [Int].self) { group in
+            for writer in 0..<writers {
+                group.addTask {
+                    var ids: [Int] = []
+                    var n = 0
+                    while !stop.isSet {
+                        let messages = (0..<batch).map { i in
+                            let device = writer + writers * ((n + i) % max(1, devices / writers))
+                            return (device: "d\(device)", payload: #"{"temp": 5, "n": \#(n + i)}"#)
+                        }
+                        n += batch
+                        ids += await self.postTelemetry(gateway: gateway, token: token, messages) ?? []
+                        try? await Task.sleep(for: pause)
+                    }
+                    return ids
+                }
+            }
+            return await group.reduce(into: []) { $0 += $1 }
+        }
+    }
+}
+
+/// A flag set once by one task and read by others.
+final class StopSignal: Sendable {
+    private let flag = Mutex(false)
+
+    func set() { flag.withLock { $0 = true } }
+    var isSet: Bool { flag.withLock { $0 } }
 }
 
 @Suite("runtime end to end", .serialized)
@@ -200,20 +271,12 @@ struct RuntimeEndToEndTests {
                     group.addTask {
                         var ids: [Int] = []
                         for n in 0..<10_000 {
-                            let body =
-                                "["
-                                + (0..<20).map { i in
-                                    #"{"topic": "gateways/gw1/devices/w\#(writer)-\#(i % 5)/telemetry", "payload": {"temp": 5, "battery": 80, "n": \#(n)}}"#
-                                }.joined(separator: ",") + "]"
-                            guard
-                                let reply = try? await server.request(
-                                    "POST", "/gateways/gw1/messages", token: gateway.token, body: body),
-                                reply.status == 200,
-                                let document = try? JSONSerialization.jsonObject(with: Data(reply.body.utf8))
-                                    as? [String: Any],
-                                let first = document["first_id"] as? Int, let count = document["accepted"] as? Int
+                            let messages = (0..<20).map { i in
+                                (device: "w\(writer)-\(i % 5)", payload: #"{"temp": 5, "battery": 80, "n": \#(n)}"#)
+                            }
+                            guard let acked = await server.postTelemetry(gateway: "gw1", token: gateway.token, messages)
                             else { break }
-                            ids += Array(first..<(first + count))
+                            ids += acked
                         }
                         return ids
                     }
@@ -232,9 +295,7 @@ struct RuntimeEndToEndTests {
         var stored: [Int] = []
         #expect(
             try await waitUntil(seconds: 120) {
-                stored = try await server.records("readings", token: admin.token).compactMap {
-                    $0["message_id"] as? Int
-                }
+                stored = try await server.messageIDs("readings", token: admin.token)
                 return Set(stored).isSuperset(of: acknowledged)
             })
         #expect(stored.count == Set(stored).count, "a message was stored twice")

@@ -201,7 +201,9 @@ final class ActionRunner: Sendable {
         }
     }
 
-    /// Runs `body`, giving up at `deadline`: the body is cancelled and left to end on its own.
+    /// Runs `body`, giving up at `deadline`: the body is cancelled and left to end on its own. A body
+    /// failing once the deadline has passed (its own deadline, such as an HTTP client's, fired
+    /// first) has timed out too.
     static func run(
         before deadline: ContinuousClock.Instant, timeout: Duration, _ body: @escaping @Sendable () async throws -> Void
     ) async throws {
@@ -213,7 +215,8 @@ final class ActionRunner: Sendable {
                     try await body()
                     result = .success(())
                 } catch {
-                    result = .failure(error)
+                    let late = ContinuousClock.now >= deadline && !(error is PermanentHandlerError)
+                    result = .failure(late ? ActionTimeout(timeout: timeout) : error)
                 }
                 let (first, timer) = state.value.withLock { state in
                     defer { state.done = true }

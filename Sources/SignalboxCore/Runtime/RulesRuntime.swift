@@ -555,15 +555,22 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
     }
 
     package func reload() async -> ReloadOutcome {
-        reloadLock.withLock { _ in reloadNow() }
+        reloadLock.withLock { _ in reloadNow(ifChanged: false) }
     }
 
-    private func reloadNow() -> ReloadOutcome {
+    /// Reloads unless the file holds the active rules already, byte for byte: what the file watcher
+    /// calls, so a change a reload request has applied is not applied a second time.
+    package func reloadIfChanged() async -> ReloadOutcome {
+        reloadLock.withLock { _ in reloadNow(ifChanged: true) }
+    }
+
+    private func reloadNow(ifChanged: Bool) -> ReloadOutcome {
         let current = state.withLock { $0.active }
         let services = self.services.withLock { $0! }
         let next: ActiveRules
         do {
             let loaded = try source.load()
+            if ifChanged && loaded.digest == current.loaded.digest { return .loaded(version: current.version) }
             next = try ActiveRules.build(
                 loaded, version: current.version + 1, loadedAt: now(), registry: registry, services: services,
                 logger: logger)

@@ -55,7 +55,7 @@ package struct RulesReloader: Service {
                     if now != last {
                         last = now
                         logger.notice("the rules file changed: reloading")
-                        _ = await runtime.reload()
+                        _ = await runtime.reloadIfChanged()
                     }
                 }
             }

@@ -251,6 +251,13 @@ struct BatchRoutesTests {
             #expect(reply.errorType == "ThrottlingException")
             #expect(reply.headers[.retryAfter] == "3")
             #expect(ingest.calls.isEmpty)
+            // A full runtime refuses before decoding: even a malformed batch gets the 429.
+            ingest.setFull(true)
+            let malformed = try await server.send(.post, Self.path, token: token, body: "[{")
+            #expect(malformed.status == 429)
+            #expect(malformed.headers[.retryAfter] == "1")
+            ingest.setFull(false)
+            #expect(try await server.send(.post, Self.path, token: token, body: "[{").status == 400)
         }
     }
 }

@@ -35,6 +35,13 @@ final class RecordingIngest: MessageIngest {
     var messages: [IncomingMessage] { calls.flatMap { $0 } }
     /// Makes later calls fail (or succeed again, with nil).
     func refuse(_ refusal: IngestRefusal?) { state.withLock { $0.refusal = refusal } }
+
+    private let full = Atomic<Bool>(false)
+
+    /// What ``isFull`` answers (false until set).
+    func setFull(_ value: Bool) { full.store(value, ordering: .relaxed) }
+
+    var isFull: Bool { full.load(ordering: .relaxed) }
 }
 
 /// An in-memory ``DeadLetterStorage``.

@@ -69,53 +69,92 @@ extension BatchingHandlerFunction {
 
 /// What one invocation of a handler gets: the SELECT output, the configuration rendered for the
 /// message, the message's metadata, the rule, an idempotency key and a deadline.
+///
+/// Its parts live in one shared box (``deadline`` and ``attempt`` aside), so copying an invocation
+/// as it moves through queues costs one retain; setting a part copies the box.
 package struct Invocation: Sendable {
+    private struct Parts: Sendable {
+        var message: MessageMetadata
+        var outputValue: Output?
+        var outputDocument: [UInt8]?
+        var config: Value
+        var source: ActionSource
+        var idempotencyKey: String
+        var baseLogger: Logger
+    }
+
+    private final class Box: Sendable {
+        let parts: Parts
+        init(_ parts: Parts) { self.parts = parts }
+    }
+
+    private var box: Box
+
+    private mutating func update(_ change: (inout Parts) -> Void) {
+        var parts = box.parts
+        change(&parts)
+        box = Box(parts)
+    }
+
     /// The message that matched.
-    package var message: MessageMetadata
+    package var message: MessageMetadata {
+        get { box.parts.message }
+        set { update { $0.message = newValue } }
+    }
     /// The rule's SELECT output (for an error action: the failure, in AWS's `errorAction` shape).
     package var output: Output {
         get {
-            if let outputValue { return outputValue }
-            let document = outputDocument ?? []
+            if let value = box.parts.outputValue { return value }
+            let document = box.parts.outputDocument ?? []
             return (try? JSONParser.parse(document)).map(Output.json) ?? .binary(document)
         }
         set {
-            outputValue = newValue
-            outputDocument = nil
+            update {
+                $0.outputValue = newValue
+                $0.outputDocument = nil
+            }
         }
     }
-    /// The output as built; nil when only ``outputDocument`` is known.
-    private var outputValue: Output?
     /// The output's JSON text when the runtime has it without building the output: for `SELECT *`
     /// over a JSON payload, the payload as received. ``output`` decodes it on each read.
-    package private(set) var outputDocument: [UInt8]?
+    package var outputDocument: [UInt8]? { box.parts.outputDocument }
     /// The action's `with:` tree, its templates rendered against the message.
-    package var config: Value
+    package var config: Value {
+        get { box.parts.config }
+        set { update { $0.config = newValue } }
+    }
     /// The rule and the action.
-    package var source: ActionSource
+    package var source: ActionSource {
+        get { box.parts.source }
+        set { update { $0.source = newValue } }
+    }
     /// The same for every attempt and every replay of this message, rule and action:
     /// `"{message id}/{rule}/{action index}"` (`e` for the error action).
-    package var idempotencyKey: String
+    package var idempotencyKey: String {
+        get { box.parts.idempotencyKey }
+        set { update { $0.idempotencyKey = newValue } }
+    }
     /// When the attempt times out (the action's `timeout`).
     package var deadline: ContinuousClock.Instant
     /// The attempt, from 1.
     package var attempt: Int
     /// The logger the runtime logs through; ``logger`` adds the invocation's metadata.
-    package var baseLogger: Logger
+    package var baseLogger: Logger {
+        get { box.parts.baseLogger }
+        set { update { $0.baseLogger = newValue } }
+    }
 
     /// Bundles an invocation.
     package init(
         message: MessageMetadata, output: Output, config: Value, source: ActionSource, idempotencyKey: String,
         deadline: ContinuousClock.Instant, attempt: Int = 1, baseLogger: Logger
     ) {
-        self.message = message
-        self.outputValue = output
-        self.config = config
-        self.source = source
-        self.idempotencyKey = idempotencyKey
+        box = Box(
+            Parts(
+                message: message, outputValue: output, outputDocument: nil, config: config, source: source,
+                idempotencyKey: idempotencyKey, baseLogger: baseLogger))
         self.deadline = deadline
         self.attempt = attempt
-        self.baseLogger = baseLogger
     }
 
     /// An invocation whose output is the JSON document `document` (valid JSON, not checked again).
@@ -123,11 +162,12 @@ package struct Invocation: Sendable {
         message: MessageMetadata, outputDocument document: [UInt8], config: Value, source: ActionSource,
         idempotencyKey: String, deadline: ContinuousClock.Instant, attempt: Int = 1, baseLogger: Logger
     ) {
-        self.init(
-            message: message, output: .binary([]), config: config, source: source, idempotencyKey: idempotencyKey,
-            deadline: deadline, attempt: attempt, baseLogger: baseLogger)
-        outputValue = nil
-        outputDocument = document
+        box = Box(
+            Parts(
+                message: message, outputValue: nil, outputDocument: document, config: config, source: source,
+                idempotencyKey: idempotencyKey, baseLogger: baseLogger))
+        self.deadline = deadline
+        self.attempt = attempt
     }
 
     /// The output's JSON text: ``outputDocument`` when known, else the output serialized (a binary

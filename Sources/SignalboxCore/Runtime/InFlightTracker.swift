@@ -126,6 +126,11 @@ package final class InFlightTracker: Sendable {
         }
     }
 
+    /// Whether ``allocate(_:force:)`` would refuse any message now.
+    package var isFull: Bool {
+        state.withLock { $0.count > 0 && ($0.count >= capacity || $0.bytes >= byteCapacity) }
+    }
+
     /// Every message with an id ≤ this is done.
     package var checkpoint: Int64 { state.withLock { $0.low - 1 } }
 

@@ -164,6 +164,8 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
         try await ingest(messages, force: false)
     }
 
+    package var isFull: Bool { tracker.isFull }
+
     /// Journals and dispatches `messages`; `force` skips the capacity check (for messages Signalbox
     /// generates itself, which must not be refused).
     func ingest(_ messages: [IncomingMessage], force: Bool) async throws(IngestRefusal) -> [Int64] {

@@ -47,6 +47,14 @@ package protocol MessageIngest: Sendable {
     ///
     /// - Throws: ``IngestRefusal``; then none of the messages was journaled.
     func ingest(_ messages: [IncomingMessage]) async throws(IngestRefusal) -> [Int64]
+
+    /// Whether ingest would refuse any message now (as overloaded): lets a caller skip decoding a
+    /// request that would be refused.
+    var isFull: Bool { get }
+}
+
+extension MessageIngest {
+    package var isFull: Bool { false }
 }
 
 /// What `GET /admin/rules` shows.

@@ -58,6 +58,8 @@ extension SignalboxResponder {
             }
             cursor = value
         }
+        // A batch that would be refused is not decoded first.
+        if runtime.ingest?.isFull == true { throw overloaded(retryAfter: 1) }
         let batch = MessageBatch.parse(
             body, format: MessageBatch.Format(contentType: contentType), maxMessages: configuration.maxBatchMessages,
             maxPayloadBytes: configuration.maxPayloadBytes)
@@ -149,6 +151,13 @@ extension SignalboxResponder {
     }
 
     /// Hands `messages` to ingest; maps its refusals to HTTP and counts what happened.
+    /// The 429 of an overloaded runtime, counted.
+    func overloaded(retryAfter: Int) -> APIError {
+        runtime.ingestMetrics.rejected(.overloaded)
+        return APIError.throttled(
+            "Too many messages are waiting to be handled; retry after \(retryAfter) seconds", retryAfter: retryAfter)
+    }
+
     func ingest(_ messages: [IncomingMessage], batch: Bool) async throws(APIError) -> [Int64] {
         let metrics = runtime.ingestMetrics
         guard let ingest = runtime.ingest else {
@@ -162,10 +171,7 @@ extension SignalboxResponder {
         } catch {
             switch error {
             case .overloaded(let retryAfter):
-                metrics.rejected(.overloaded)
-                throw APIError.throttled(
-                    "Too many messages are waiting to be handled; retry after \(retryAfter) seconds",
-                    retryAfter: retryAfter)
+                throw overloaded(retryAfter: retryAfter)
             case .unavailable:
                 metrics.rejected(.unavailable)
                 throw APIError.unavailable("The rules runtime is not running; retry later")

@@ -21,7 +21,7 @@ final class BackgroundCheckpointer: Sendable {
     let minimumInterval: Duration
 
     /// Opens a connection for checkpoints to the database at `path`.
-    init(path: String, minimumInterval: Duration = .milliseconds(1000)) throws {
+    init(path: String, minimumInterval: Duration = .milliseconds(100)) throws {
         var configuration = Configuration()
         configuration.label = "signalbox.checkpoint"
         configuration.busyMode = .immediateError

@@ -16,13 +16,15 @@ import Synchronization
 /// text), with an index on `received_at`. `seq` is SQLite's row id: the numbers of a table that
 /// retention has emptied completely start again from 1.
 ///
-/// The device index is kept apart and built in bulk: the table `"{table}:by_device"` (device,
-/// received_at, seq) receives the rows of its table once ``deviceIndexBatch`` of them have no entry,
-/// sorted, in the transaction that inserts the last of them; `"signalbox:record_index"` holds the
-/// highest `seq` indexed per table. Indexing rows one by one, as they arrive from many devices at
-/// once, dirtied one index page per device per transaction; in bulk, each page is written once for
-/// many rows (about 2 KB written per row fewer). Queries by device read the index up to that `seq`
-/// and scan the short unindexed tail after it.
+/// The device index is kept apart and built in bulk: once ``deviceIndexBatch`` rows of a table have
+/// no entry, a background pass reads them on a reader connection, sorted by device, and inserts
+/// their entries into `"{table}:by_device"` (device, received_at, seq) through the group commit,
+/// a few thousand at a time (each chunk a short step of the writer, so inserts never wait long
+/// behind it); its last chunk moves the table's indexed `seq` in `"signalbox:record_index"`.
+/// Indexing rows one by one, as they arrive from many devices at once, dirtied one index page per
+/// device per transaction; in bulk, each page is written once for many rows (about 2 KB written per
+/// row fewer). Queries by device read the index up to the indexed `seq` and scan the unindexed tail
+/// after it.
 ///
 /// For example:
 /// ```swift
@@ -41,6 +43,7 @@ package final class SQLiteRecordStorage: RecordStorage {
     private let pool: DatabasePool
     private let committer: GroupCommitter
     private let knownTables: KnownTables
+    private let indexer: DeviceIndexer
     /// How many rows of a table may lack their device-index entry before they are indexed together.
     package let deviceIndexBatch: Int
 
@@ -74,14 +77,21 @@ package final class SQLiteRecordStorage: RecordStorage {
         let knownTables = KnownTables()
         self.knownTables = knownTables
         let checkpointer = try? BackgroundCheckpointer(path: path)
-        self.committer = GroupCommitter(
+        let committer = GroupCommitter(
             pool: pool, maxBatchSize: maxBatchSize, onCommit: { checkpointer?.nudge() },
             onRollback: { knownTables.removeAll() })
+        self.committer = committer
+        self.indexer = DeviceIndexer(pool: pool, committer: committer)
     }
 
     /// Closes every connection. Pending inserts must have finished; later calls fail.
     package func close() throws {
         try pool.close()
+    }
+
+    /// Waits until no device-index pass is running.
+    package func waitForIndexing() async {
+        await indexer.waitUntilIdle()
     }
 
     /// Whether `name` can name a record table: `[a-z][a-z0-9_]{0,62}`, not starting with `sqlite_`
@@ -105,8 +115,8 @@ package final class SQLiteRecordStorage: RecordStorage {
         try await withCheckedThrowingContinuation { continuation in
             committer.submit(
                 InsertJob(
-                    table: table, rows: rows, knownTables: knownTables, indexBatch: deviceIndexBatch,
-                    continuation: continuation))
+                    table: table, rows: rows, knownTables: knownTables, indexer: indexer,
+                    indexBatch: deviceIndexBatch, continuation: continuation))
         }
     }
 
@@ -314,7 +324,8 @@ extension SQLiteRecordStorage {
             arguments: [table]) ?? 0
     }
 
-    /// Gives every row of `table` after its indexed `seq` a device-index entry, in index order.
+    /// Gives every row of `table` after its indexed `seq` a device-index entry, in index order, at
+    /// once (a table from before the bulk index, once).
     static func indexByDevice(_ table: String, _ db: Database) throws {
         let through = try indexedThrough(table, db)
         try db.execute(
@@ -322,11 +333,16 @@ extension SQLiteRecordStorage {
                 INSERT OR IGNORE INTO "\(table):by_device" (device, received_at, seq)
                 SELECT device, received_at, seq FROM "\(table)" WHERE seq > ? ORDER BY device, received_at, seq
                 """, arguments: [through])
+        try markIndexed(table, through: Int64.max, db)
+    }
+
+    /// Records that the rows of `table` up to `through` (at most its last row) have their entries.
+    static func markIndexed(_ table: String, through: Int64, _ db: Database) throws {
         try db.execute(
             sql: """
                 UPDATE "signalbox:record_index" SET indexed_through = max(indexed_through,
-                    coalesce((SELECT max(seq) FROM "\(table)"), 0)) WHERE name = ?
-                """, arguments: [table])
+                    min(?, coalesce((SELECT max(seq) FROM "\(table)"), 0))) WHERE name = ?
+                """, arguments: [through, table])
     }
 
     /// How many rows of `table` have no device-index entry yet.
@@ -351,7 +367,7 @@ extension SQLiteRecordStorage {
 }
 
 /// The tables the writer has created or seen, so inserts skip the `CREATE … IF NOT EXISTS`, with
-/// how many of each table's rows have no device-index entry yet.
+/// how many of each table's rows have no device-index entry yet and no pass covering them.
 ///
 /// Only the writer queue uses it; when a batch rolls back (undoing its creations), it is emptied.
 private final class KnownTables: Sendable {
@@ -363,6 +379,109 @@ private final class KnownTables: Sendable {
     func removeAll() { unindexed.withLock { $0.removeAll() } }
 }
 
+/// Runs the device-index passes (see ``SQLiteRecordStorage``), one at a time per table.
+private final class DeviceIndexer: Sendable {
+    private struct Entry: Sendable {
+        let device: String
+        let receivedAt: Int64
+        let seq: Int64
+    }
+
+    private let pool: DatabasePool
+    private let committer: GroupCommitter
+    /// Index entries per writer step: about a millisecond of work.
+    private let chunkSize = 2_048
+    private let running = Mutex<[String: Task<Void, Never>]>([:])
+
+    init(pool: DatabasePool, committer: GroupCommitter) {
+        self.pool = pool
+        self.committer = committer
+    }
+
+    func isRunning(_ table: String) -> Bool { running.withLock { $0[table] != nil } }
+
+    /// Starts a pass over the rows of `table` with `through < seq ≤ target` unless one is running.
+    /// Call it once those rows are committed.
+    func start(_ table: String, through: Int64, target: Int64) {
+        running.withLock { running in
+            guard running[table] == nil else { return }
+            running[table] = Task {
+                await self.pass(table, through: through, target: target)
+                _ = self.running.withLock { $0.removeValue(forKey: table) }
+            }
+        }
+    }
+
+    func waitUntilIdle() async {
+        while let task = running.withLock({ $0.values.first }) { await task.value }
+    }
+
+    /// On failure the rows stay in the tail (queries still find them); a later pass covers them.
+    private func pass(_ table: String, through: Int64, target: Int64) async {
+        do {
+            let entries = try await pool.read { db -> [Entry] in
+                let rows = try Row.fetchCursor(
+                    db,
+                    sql: """
+                        SELECT device, received_at, seq FROM "\(table)" WHERE seq > ? AND seq <= ?
+                        ORDER BY device, received_at, seq
+                        """, arguments: [through, target])
+                var entries: [Entry] = []
+                while let row = try rows.next() {
+                    entries.append(Entry(device: row[0] ?? "", receivedAt: row[1] ?? 0, seq: row[2]))
+                }
+                return entries
+            }
+            var start = 0
+            repeat {
+                let end = min(entries.count, start + chunkSize)
+                let job = IndexChunkJob(
+                    table: table, entries: Array(entries[start..<end]), through: end == entries.count ? target : nil)
+                try await withCheckedThrowingContinuation { continuation in
+                    job.continuation = continuation
+                    committer.submit(job)
+                }
+                start = end
+            } while start < entries.count
+        } catch {}
+    }
+
+    /// One chunk of a pass: its entries, and on the last chunk the new indexed `seq`.
+    private final class IndexChunkJob: GroupCommitJob, @unchecked Sendable {  // continuation set before submit
+        let table: String
+        let entries: [Entry]
+        let through: Int64?
+        var continuation: CheckedContinuation<Void, any Error>?
+
+        init(table: String, entries: [Entry], through: Int64?) {
+            self.table = table
+            self.entries = entries
+            self.through = through
+        }
+
+        func perform(_ db: Database) throws {
+            let statement = try db.cachedStatement(
+                sql: #"INSERT OR IGNORE INTO "\#(table):by_device" (device, received_at, seq) VALUES (?, ?, ?)"#)
+            for entry in entries {
+                let insert = HotStatement(statement, in: db)
+                try insert.bind(entry.device, at: 1)
+                try insert.bind(entry.receivedAt, at: 2)
+                try insert.bind(entry.seq, at: 3)
+                _ = try insert.step()
+            }
+            if let through { try SQLiteRecordStorage.markIndexed(table, through: through, db) }
+        }
+
+        func complete(with error: (any Error)?) {
+            if let error {
+                continuation?.resume(throwing: error)
+            } else {
+                continuation?.resume()
+            }
+        }
+    }
+}
+
 // MARK: - Group commit
 
 /// One ``SQLiteRecordStorage/insert(_:into:)`` call waiting for its batch.
@@ -370,16 +489,20 @@ private final class InsertJob: GroupCommitJob, Sendable {
     private let table: String
     private let rows: [RecordRow]
     private let knownTables: KnownTables
+    private let indexer: DeviceIndexer
     private let indexBatch: Int
     private let continuation: CheckedContinuation<Void, any Error>
+    /// The device-index pass to start once this batch has committed.
+    private let pass = Mutex<(through: Int64, target: Int64)?>(nil)
 
     init(
-        table: String, rows: [RecordRow], knownTables: KnownTables, indexBatch: Int,
+        table: String, rows: [RecordRow], knownTables: KnownTables, indexer: DeviceIndexer, indexBatch: Int,
         continuation: CheckedContinuation<Void, any Error>
     ) {
         self.table = table
         self.rows = rows
         self.knownTables = knownTables
+        self.indexer = indexer
         self.indexBatch = indexBatch
         self.continuation = continuation
     }
@@ -411,8 +534,10 @@ private final class InsertJob: GroupCommitJob, Sendable {
         }
         // Skipped rows (a key already there) count too: an overestimate only indexes a little early.
         unindexed += rows.count
-        if unindexed >= indexBatch {
-            try SQLiteRecordStorage.indexByDevice(table, db)
+        if unindexed >= indexBatch, !indexer.isRunning(table) {
+            let through = try SQLiteRecordStorage.indexedThrough(table, db)
+            let target = try Int64.fetchOne(db, sql: #"SELECT max(seq) FROM "\#(table)""#) ?? through
+            pass.withLock { $0 = (through, target) }
             unindexed = 0
         }
         knownTables.set(table, unindexed: unindexed)
@@ -422,6 +547,7 @@ private final class InsertJob: GroupCommitJob, Sendable {
         if let error {
             continuation.resume(throwing: error)
         } else {
+            if let pass = pass.withLock({ $0 }) { indexer.start(table, through: pass.through, target: pass.target) }
             continuation.resume()
         }
     }

@@ -79,6 +79,7 @@ struct RecordStorageTests {
             // In inserts of 7: with the small index batch, rows 1-28 are indexed by device, 29-30 not.
             for chunk in stride(from: 1, through: 30, by: 7) {
                 try await storage.insert((chunk...min(30, chunk + 6)).map { row($0) }, into: "readings")
+                await (storage as? SQLiteRecordStorage)?.waitForIndexing()
             }
             func query(_ query: RecordQuery) async throws -> [Int64] {
                 try await storage.records(in: "readings", matching: query).map(\.row.messageID)
@@ -110,10 +111,25 @@ struct RecordStorageTests {
     @Test func retentionKeepsTheDeviceIndexInStep() async throws {
         try await withStorage(.sqliteSmallIndexBatch) { storage in
             try await storage.insert((1...12).map { row($0) }, into: "readings")
+            await (storage as? SQLiteRecordStorage)?.waitForIndexing()
             #expect(try await storage.deleteRecords(in: "readings", receivedBefore: 1_007) == 6)
             try await storage.insert((13...14).map { row($0) }, into: "readings")
             let d1 = try await storage.records(in: "readings", matching: RecordQuery(device: "d1"))
             #expect(d1.map(\.row.messageID) == [7, 10, 13])
+        }
+    }
+
+    @Test func queriesStayCompleteWhileTheIndexIsBuilt() async throws {
+        try await withStorage(.sqliteSmallIndexBatch) { storage in
+            // Inserts and device queries racing the background passes: every row is always found once.
+            for n in stride(from: 1, through: 600, by: 5) {
+                try await storage.insert((n..<(n + 5)).map { row($0, devices: 7) }, into: "readings")
+                let d3 = try await storage.records(in: "readings", matching: RecordQuery(device: "d3", limit: 1_000))
+                #expect(d3.map(\.row.messageID) == (1..<(n + 5)).filter { $0 % 7 == 3 }.map(Int64.init))
+            }
+            await (storage as? SQLiteRecordStorage)?.waitForIndexing()
+            let all = try await storage.records(in: "readings", matching: RecordQuery(device: "d3", limit: 1_000))
+            #expect(all.count == 86)
         }
     }
 

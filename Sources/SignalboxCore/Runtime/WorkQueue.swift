@@ -71,16 +71,9 @@ package final class WorkQueue<Element: Sendable>: Sendable {
                 let available = state.count
                 if available == 0 { return state.closed ? (nil, []) : nil }
                 let n = Swift.min(max, available)
-                let batch: [Element]
-                if state.head == 0 && n == state.items.count {
-                    // Everything: the array itself changes hands, its elements are not copied.
-                    batch = state.items
-                    state.items = []
-                } else {
-                    batch = Array(state.items[state.head..<(state.head + n)])
-                }
+                let batch = Array(state.items[state.head..<(state.head + n)])
                 state.head += n
-                if state.head >= state.items.count {
+                if state.head == state.items.count {
                     state.items.removeAll(keepingCapacity: true)
                     state.head = 0
                 } else if state.head > 4096 && state.head * 2 > state.items.count {

@@ -419,19 +419,19 @@ private final class DeviceIndexer: Sendable {
     /// On failure the rows stay in the tail (queries still find them); a later pass covers them.
     private func pass(_ table: String, through: Int64, target: Int64) async {
         do {
-            let entries = try await pool.read { db -> [Entry] in
+            var entries = try await pool.read { db -> [Entry] in
                 let rows = try Row.fetchCursor(
-                    db,
-                    sql: """
-                        SELECT device, received_at, seq FROM "\(table)" WHERE seq > ? AND seq <= ?
-                        ORDER BY device, received_at, seq
-                        """, arguments: [through, target])
+                    db, sql: #"SELECT device, received_at, seq FROM "\#(table)" WHERE seq > ? AND seq <= ?"#,
+                    arguments: [through, target])
                 var entries: [Entry] = []
+                entries.reserveCapacity(Int(clamping: target - through))
                 while let row = try rows.next() {
                     entries.append(Entry(device: row[0] ?? "", receivedAt: row[1] ?? 0, seq: row[2]))
                 }
                 return entries
             }
+            // In index order, sorted here rather than by SQLite, whose sorter takes fresh memory each pass.
+            entries.sort { ($0.device, $0.receivedAt, $0.seq) < ($1.device, $1.receivedAt, $1.seq) }
             var start = 0
             repeat {
                 let end = min(entries.count, start + chunkSize)

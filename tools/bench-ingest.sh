@@ -23,6 +23,8 @@
 #   KEEP=1        keep the data directory (printed) instead of deleting it
 #   PERF_SECONDS  record `perf record -g` of the server for this many seconds, starting 5 s into the load
 #   PERF_CALL_GRAPH  perf's call-graph option instead of -g, e.g. "--call-graph dwarf" (SQLite has no frame pointers)
+#   SERVER_CPUS, LOAD_CPUS  pin the server and the load generator to these CPUs (taskset -c), e.g.
+#                 SERVER_CPUS=0 LOAD_CPUS=1: half the machine serves, the other half can offer ~10× its rate
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -64,7 +66,11 @@ trap cleanup EXIT
 
 gateway_token=$("$sb" gateways add gw-01 --data "$data" | awk '/token:/ {print $2}')
 # shellcheck disable=SC2086
-"$sb" serve --data "$data" --rules "$rules" --port 0 --log-level warning ${SERVE_ARGS:-} \
+server_pin=()
+load_pin=()
+[ -n "${SERVER_CPUS:-}" ] && server_pin=(taskset -c "$SERVER_CPUS")
+[ -n "${LOAD_CPUS:-}" ] && load_pin=(taskset -c "$LOAD_CPUS")
+"${server_pin[@]}" "$sb" serve --data "$data" --rules "$rules" --port 0 --log-level warning ${SERVE_ARGS:-} \
     >"$work/serve.out" 2>"$work/serve.err" &
 server_pid=$!
 for _ in $(seq 100); do
@@ -88,7 +94,7 @@ written_bytes() { awk '/^wchar/ {print $2}' "/proc/$server_pid/io"; }  # bytes p
 ) >"$work/rss.txt" &
 sampler_pid=$!
 
-echo "== $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg); server $sb; rules $rules ${SERVE_ARGS:-}"
+echo "== $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg); server $sb; rules $rules ${SERVE_ARGS:-}${SERVER_CPUS:+; server on CPU $SERVER_CPUS}${LOAD_CPUS:+, load on CPU $LOAD_CPUS}"
 echo "== ingest-load ${load_args[*]}"
 ticks_before=$(cpu_ticks)
 written_before=$(written_bytes)
@@ -96,7 +102,7 @@ if [ -n "${PERF_SECONDS:-}" ]; then
     (sleep 5 && perf record -F 499 ${PERF_CALL_GRAPH:--g} -p "$server_pid" -o "$work/perf.data" -- sleep "$PERF_SECONDS" \
         >/dev/null 2>&1) &
 fi
-"$load" --url "$url" --token "$gateway_token" --admin-token "$admin_token" --gateway gw-01 \
+"${load_pin[@]}" "$load" --url "$url" --token "$gateway_token" --admin-token "$admin_token" --gateway gw-01 \
     --ids-out "$work/acked.tsv" "${load_args[@]}"
 ticks_load=$(cpu_ticks)
 

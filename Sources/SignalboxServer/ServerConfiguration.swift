@@ -50,6 +50,8 @@ package struct ServerConfiguration: Sendable {
     package var gatewayTopicFilters: [String]
     /// Whether `GET /metrics` needs no credentials (default false: admin tokens only).
     package var publicMetrics: Bool
+    /// Most publish requests decoded and journaled at once (default 64); past it, 429 at once.
+    package var maxConcurrentIngests = 64
 
     /// Creates a configuration.
     package init(

@@ -75,7 +75,9 @@ package struct SignalboxServer: Sendable {
     package var responder: SignalboxResponder {
         SignalboxResponder(
             configuration: configuration, shadows: shadows, registry: registry, vault: vault,
-            runtime: RuntimeDependencies(ingest: ingest, rules: rules, records: records, metrics: metrics),
+            runtime: RuntimeDependencies(
+                ingest: ingest, rules: rules, records: records, metrics: metrics,
+                maxConcurrentIngests: configuration.maxConcurrentIngests),
             readiness: readiness, logger: logger)
     }
 

@@ -2,6 +2,7 @@ import HTTPTypes
 import SignalboxCore
 import SignalboxJSON
 import SignalboxSQL
+import Synchronization
 import Testing
 
 @testable import SignalboxServer
@@ -260,4 +261,55 @@ struct BatchRoutesTests {
             #expect(try await server.send(.post, Self.path, token: token, body: "[{").status == 400)
         }
     }
+}
+
+@Suite struct IngestGateTests {
+    @Test func admitsUpToItsLimitAndAgainAfterALeave() {
+        let gate = IngestGate(limit: 2)
+        #expect(gate.enter())
+        #expect(gate.enter())
+        #expect(!gate.enter())
+        gate.leave()
+        #expect(gate.enter())
+        #expect(!gate.enter())
+    }
+
+    @Test func requestsPastTheLimitAreRefusedWithRetryAfter() async throws {
+        let ingest = HeldIngest()
+        try await RuntimeTestServer.run(ingest: ingest, configure: { $0.maxConcurrentIngests = 1 }) { server in
+            let token = try await server.addGateway("gw-01")
+            let body = "[\(BatchRoutesTests.good)]"
+            // The first request is inside ingest, held there; the second finds the gate full.
+            async let first = server.send(.post, BatchRoutesTests.path, token: token, body: body)
+            await ingest.waitUntilHeld()
+            let refused = try await server.send(.post, BatchRoutesTests.path, token: token, body: body)
+            #expect(refused.status == 429)
+            #expect(refused.headers[.retryAfter] == "1")
+            ingest.release()
+            #expect(try await first.status == 200)
+            #expect(try await server.send(.post, BatchRoutesTests.path, token: token, body: body).status == 200)
+        }
+    }
+}
+
+/// An ingest that holds its first call until ``release()``.
+final class HeldIngest: MessageIngest {
+    private let state = Mutex<(held: Bool, released: Bool)>((false, false))
+
+    func ingest(_ messages: [IncomingMessage]) async throws(IngestRefusal) -> [Int64] {
+        let hold = state.withLock { state -> Bool in
+            defer { state.held = true }
+            return !state.held
+        }
+        if hold {
+            while !state.withLock({ $0.released }) { try? await Task.sleep(for: .milliseconds(5)) }
+        }
+        return messages.indices.map { Int64($0) + 1 }
+    }
+
+    func waitUntilHeld() async {
+        while !state.withLock({ $0.held }) { try? await Task.sleep(for: .milliseconds(5)) }
+    }
+
+    func release() { state.withLock { $0.released = true } }
 }

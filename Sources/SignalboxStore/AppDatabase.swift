@@ -29,14 +29,11 @@ package struct AppDatabase: Sendable {
     /// The database file.
     package let path: String
 
-    /// Opens (creating if needed) the database in `directory` and migrates it to the current schema.
+    /// The path of `fileName` in the data directory `directory`, which is created with its parents
+    /// if missing.
     ///
-    /// - Parameters:
-    ///   - directory: The data directory; created with its parents if missing.
-    ///   - durability: How hard a commit tries to reach the disk.
-    /// - Throws: ``StoreError`` when the directory can't be created, or a `DatabaseError` when the
-    ///   database can't be opened or migrated.
-    package init(directory: String, durability: Durability = .normal) throws {
+    /// - Throws: ``StoreError`` when the directory can't be created.
+    package static func path(of fileName: String, in directory: String) throws -> String {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
@@ -45,7 +42,18 @@ package struct AppDatabase: Sendable {
                 "cannot create the data directory '\(directory)': check the path and its permissions",
                 cause: error)
         }
-        let path = URL(fileURLWithPath: directory).appendingPathComponent(Self.fileName).path
+        return URL(fileURLWithPath: directory).appendingPathComponent(fileName).path
+    }
+
+    /// Opens (creating if needed) the database in `directory` and migrates it to the current schema.
+    ///
+    /// - Parameters:
+    ///   - directory: The data directory; created with its parents if missing.
+    ///   - durability: How hard a commit tries to reach the disk.
+    /// - Throws: ``StoreError`` when the directory can't be created, or a `DatabaseError` when the
+    ///   database can't be opened or migrated.
+    package init(directory: String, durability: Durability = .normal) throws {
+        let path = try AppDatabase.path(of: Self.fileName, in: directory)
         self.path = path
         self.durability = durability
         self.pool = try DatabasePool(path: path, configuration: Self.configuration(durability: durability))

@@ -48,15 +48,7 @@ package final class SQLiteJournal: MessageJournal {
     /// - Throws: ``StoreError`` when the directory can't be created, or a `DatabaseError` when the
     ///   file can't be opened or its schema created.
     package init(directory: String, durability: AppDatabase.Durability = .normal, maxBatchSize: Int = 64) throws {
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw StoreError(
-                .cannotOpen,
-                "cannot create the data directory '\(directory)': check the path and its permissions",
-                cause: error)
-        }
-        let path = URL(fileURLWithPath: directory).appendingPathComponent(Self.fileName).path
+        let path = try AppDatabase.path(of: Self.fileName, in: directory)
         self.path = path
         self.durability = durability
         let pool = try DatabasePool(path: path, configuration: Self.configuration(durability: durability))

@@ -60,15 +60,7 @@ package final class SQLiteRecordStorage: RecordStorage {
         directory: String, durability: AppDatabase.Durability = .normal, maxBatchSize: Int = 64,
         deviceIndexBatch: Int = 65_536
     ) throws {
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw StoreError(
-                .cannotOpen,
-                "cannot create the data directory '\(directory)': check the path and its permissions",
-                cause: error)
-        }
-        let path = URL(fileURLWithPath: directory).appendingPathComponent(Self.fileName).path
+        let path = try AppDatabase.path(of: Self.fileName, in: directory)
         self.path = path
         self.durability = durability
         self.deviceIndexBatch = max(1, deviceIndexBatch)

@@ -185,9 +185,8 @@ final class ActionRunner: Sendable {
         }
         logger.warning("action failed for good")
         counters.pending.add(-1, ordering: .relaxed)
-        if let ticket = job.completion.finished(job.invocation.source, failure: description) {
-            MessageTicket.completeAll([ticket])
-        }
+        // A failure never completes the message here: the rule's failures are handled first.
+        _ = job.completion.finished(job.invocation.source, failure: description)
     }
 
     /// An error's description without payload values: handlers' own errors describe themselves;

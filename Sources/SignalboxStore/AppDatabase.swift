@@ -177,9 +177,12 @@ package struct AppDatabase: Sendable {
 extension Configuration {
     /// The settings every Signalbox database file shares: its label, a 5-second busy timeout,
     /// `readers` reader connections and `synchronous` by durability; then the file's own `pragmas`.
-    static func signalbox(label: String, durability: AppDatabase.Durability, readers: Int, pragmas: [String])
-        -> Configuration
-    {
+    /// `pragmas` apply to every connection, `writerPragmas` to the writer only (a large page cache:
+    /// a reader's would be one more of the same size, for scans that never come back to a page).
+    static func signalbox(
+        label: String, durability: AppDatabase.Durability, readers: Int, pragmas: [String],
+        writerPragmas: [String] = []
+    ) -> Configuration {
         var configuration = Configuration()
         configuration.label = label
         configuration.busyMode = .timeout(5)
@@ -190,6 +193,9 @@ extension Configuration {
             case .full: try db.execute(sql: "PRAGMA synchronous = FULL")
             }
             for pragma in pragmas { try db.execute(sql: pragma) }
+            if !db.configuration.readonly {
+                for pragma in writerPragmas { try db.execute(sql: pragma) }
+            }
         }
         return configuration
     }

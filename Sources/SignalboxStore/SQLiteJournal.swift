@@ -134,13 +134,13 @@ extension SQLiteJournal {
                 // payloads: 16 KB pages append ~25% faster than 4 KB; 64 KB gain little more and cost
                 // more per small commit. Takes effect when the file is created.
                 "PRAGMA page_size = 16384",
-                // The entries between the checkpoint and the newest stay cached until trimmed, so the
-                // trimming DELETE doesn't read them back from the file.
-                "PRAGMA cache_size = -32768",
                 // The background checkpointer copies the WAL back as it grows; the writer's own
                 // checkpoint, the backstop that resets the WAL, waits for ~40 MB.
                 "PRAGMA wal_autocheckpoint = 2500",
-            ])
+            ],
+            // The entries between the checkpoint and the newest stay cached until trimmed, so the
+            // trimming DELETE doesn't read them back from the file.
+            writerPragmas: ["PRAGMA cache_size = -32768"])
     }
 
     /// The journal file's schema history, oldest first. Never edit a shipped migration: append a new one.

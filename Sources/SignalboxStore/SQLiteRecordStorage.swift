@@ -20,7 +20,8 @@ import Synchronization
 /// no entry, a background pass reads them on a reader connection, sorted by device, and inserts
 /// their entries into `"{table}:by_device"` (device, received_at, seq) through the group commit,
 /// a few thousand at a time (each chunk a short step of the writer, so inserts never wait long
-/// behind it); its last chunk moves the table's indexed `seq` in `"signalbox:record_index"`.
+/// behind it); its last chunk moves the table's indexed `seq` in `"signalbox:record_index"`. A pass
+/// covers at most four batches, so its memory stays bounded when inserts outrun it.
 /// Indexing rows one by one, as they arrive from many devices at once, dirtied one index page per
 /// device per transaction; in bulk, each page is written once for many rows (about 2 KB written per
 /// row fewer). Queries by device read the index up to the indexed `seq` and scan the unindexed tail
@@ -262,11 +263,11 @@ extension SQLiteRecordStorage {
             pragmas: [
                 "PRAGMA page_size = 32768",
                 "PRAGMA mmap_size = 268435456",
-                "PRAGMA cache_size = -65536",
                 // The background checkpointer copies the WAL back as it grows; the writer's own checkpoint,
                 // the backstop that resets the WAL, waits for ~120 MB.
                 "PRAGMA wal_autocheckpoint = 3750",
-            ])
+            ],
+            writerPragmas: ["PRAGMA cache_size = -65536"])
     }
 
     private static func validate(_ table: String) throws {
@@ -533,9 +534,12 @@ private final class InsertJob: GroupCommitJob, Sendable {
         unindexed += rows.count
         if unindexed >= indexBatch, !indexer.isRunning(table) {
             let through = try SQLiteRecordStorage.indexedThrough(table, db)
-            let target = try Int64.fetchOne(db, sql: #"SELECT max(seq) FROM "\#(table)""#) ?? through
+            let last = try Int64.fetchOne(db, sql: #"SELECT max(seq) FROM "\#(table)""#) ?? through
+            // A pass holds its rows' entries in memory: it covers at most four batches, and the rows
+            // beyond count as unindexed still, so a backlog is worked off pass after pass.
+            let target = min(last, through + 4 * Int64(indexBatch))
             pass.withLock { $0 = (through, target) }
-            unindexed = 0
+            unindexed = Int(clamping: last - target)
         }
         knownTables.set(table, unindexed: unindexed)
     }

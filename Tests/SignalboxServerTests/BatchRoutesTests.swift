@@ -261,6 +261,30 @@ struct BatchRoutesTests {
             #expect(try await server.send(.post, Self.path, token: token, body: "[{").status == 400)
         }
     }
+
+    @Test func aFullRuntimeRefusesAPublishBeforeReadingItsBody() async throws {
+        let ingest = RecordingIngest()
+        try await RuntimeTestServer.run(ingest: ingest, configure: { $0.maxPayloadBytes = 4096 }) { server in
+            let token = try await server.addGateway("gw-01")
+            let oversized = [UInt8](repeating: 0x61, count: 64 * 1024)
+            ingest.setFull(true)
+            // Past the payload limit, yet the 429 comes first: the body was never collected.
+            let single = try await server.send(.post, "/topics/gateways/gw-01/t", token: token, bytes: oversized)
+            #expect(single.status == 429)
+            #expect(single.headers[.retryAfter] == "1")
+            let batch = try await server.send(.post, Self.path, token: token, bytes: oversized)
+            #expect(batch.status == 429)
+            // A missing token is still told so first.
+            #expect(
+                try await server.send(.post, "/topics/gateways/gw-01/t", token: .some(nil), body: "{}").status == 401)
+            ingest.setFull(false)
+            // The discarded bodies leave the server answering normally.
+            #expect(
+                try await server.send(.post, "/topics/gateways/gw-01/t", token: token, bytes: oversized).status == 413)
+            #expect(try await server.send(.post, "/topics/gateways/gw-01/t", token: token, body: "{}").status == 200)
+            #expect(ingest.messages.count == 1)
+        }
+    }
 }
 
 @Suite struct IngestGateTests {
@@ -271,7 +295,10 @@ struct BatchRoutesTests {
         #expect(!gate.enter())
         gate.leave()
         #expect(gate.enter())
+        #expect(gate.isFull)
         #expect(!gate.enter())
+        gate.leave()
+        #expect(!gate.isFull)
     }
 
     @Test func requestsPastTheLimitAreRefusedWithRetryAfter() async throws {

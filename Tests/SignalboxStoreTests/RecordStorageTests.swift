@@ -133,6 +133,33 @@ struct RecordStorageTests {
         }
     }
 
+    @Test func aPassIndexesAtMostFourBatchesAndTheBacklogIsWorkedOff() async throws {
+        try await withTemporaryDirectory { directory in
+            let storage = try SQLiteRecordStorage(directory: directory, deviceIndexBatch: 4)
+            defer { try? storage.close() }
+            func indexedThrough() async throws -> Int64 {
+                try await DatabaseQueue(path: storage.path).read { db in
+                    try Int64.fetchOne(
+                        db, sql: #"SELECT indexed_through FROM "signalbox:record_index" WHERE name = 'readings'"#) ?? 0
+                }
+            }
+            // 100 rows at once: the pass covers 16 of them, and the rest stay in the tail.
+            try await storage.insert((1...100).map { row($0) }, into: "readings")
+            await storage.waitForIndexing()
+            #expect(try await indexedThrough() == 16)
+            #expect(
+                try await storage.records(in: "readings", matching: RecordQuery(device: "d1", limit: 100)).count == 34)
+            // Every later insert starts the next pass over the backlog, until it is gone.
+            for n in 101...106 {
+                try await storage.insert([row(n)], into: "readings")
+                await storage.waitForIndexing()
+            }
+            #expect(try await indexedThrough() == 106)
+            #expect(
+                try await storage.records(in: "readings", matching: RecordQuery(device: "d1", limit: 100)).count == 36)
+        }
+    }
+
     @Test func aTableWithTheOldPerRowDeviceIndexMovesToTheBulkOne() async throws {
         try await withTemporaryDirectory { directory in
             let path = directory + "/" + SQLiteRecordStorage.fileName

@@ -32,10 +32,10 @@ package struct RuntimeDependencies: Sendable {
     }
 }
 
-/// Bounds how many publish requests are decoded and journaled at once. The runtime's in-flight
+/// Bounds how many publish requests are read, decoded and journaled at once. The runtime's in-flight
 /// bound counts messages once ingest has taken them; when the CPU is what runs short, requests
-/// wait before that point instead, so past this many the others are refused at once (429) rather
-/// than left to queue.
+/// wait before that point instead, so past this many the others are refused at once (429), before
+/// their bodies are read, rather than left to queue.
 package final class IngestGate: Sendable {
     private let count = Atomic<Int>(0)
     /// The most requests inside at once.
@@ -50,6 +50,11 @@ package final class IngestGate: Sendable {
         if count.add(1, ordering: .acquiringAndReleasing).newValue <= limit { return true }
         count.subtract(1, ordering: .relaxed)
         return false
+    }
+
+    /// Whether `limit` requests are inside now, so that ``enter()`` would refuse.
+    package var isFull: Bool {
+        count.load(ordering: .relaxed) >= limit
     }
 
     package func leave() {

@@ -26,8 +26,6 @@ extension SignalboxResponder {
         try checkTopic(topic, scope: try publishScope(for: principal), label: nil)
         let message = IncomingMessage(
             topic: topic, payload: body, receivedAt: SystemClock.milliseconds(), gateway: gateway)
-        guard runtime.ingestGate.enter() else { throw overloaded(retryAfter: 1) }
-        defer { runtime.ingestGate.leave() }
         let ids = try await ingest([message], batch: false)
         let id = String(ids.first ?? 0)
         var response = json(["message": "OK", "traceId": .string(id)])
@@ -62,8 +60,6 @@ extension SignalboxResponder {
         }
         // A batch that would be refused is not decoded first.
         if runtime.ingest?.isFull == true { throw overloaded(retryAfter: 1) }
-        guard runtime.ingestGate.enter() else { throw overloaded(retryAfter: 1) }
-        defer { runtime.ingestGate.leave() }
         let batch = MessageBatch.parse(
             body, format: MessageBatch.Format(contentType: contentType), maxMessages: configuration.maxBatchMessages,
             maxPayloadBytes: configuration.maxPayloadBytes)

@@ -89,6 +89,17 @@ package struct SignalboxResponder: HTTPResponder {
         guard request.headers[.authorization] != nil else {
             throw APIError.unauthorized("Missing Authorization header")
         }
+        // A publish enters the ingest gate before its body is read, so at most the gate's limit of
+        // publish bodies are in memory at once; one that would be refused is refused unread, and its
+        // body is discarded as it arrives.
+        var enteredGate = false
+        switch route {
+        case .publish, .gatewayMessages:
+            guard runtime.ingest?.isFull != true, runtime.ingestGate.enter() else { throw overloaded(retryAfter: 1) }
+            enteredGate = true
+        default: break
+        }
+        defer { if enteredGate { runtime.ingestGate.leave() } }
         let body: [UInt8]
         do {
             body = try await collectBody(request, limit: bodyLimit(route))

@@ -4,7 +4,7 @@ import PackageDescription
 // Dependencies point downwards only (see DESIGN.md §2):
 //   SignalboxJSON ← SignalboxSQL ← SignalboxCore ← SignalboxConfig, SignalboxStore, SignalboxFunctions
 //     ← SignalboxServer ← signalbox
-// The MQTT client joins this graph with its module.
+//   SignalboxMQTT (NIO only) ← SignalboxServer
 let package = Package(
     name: "Signalbox",
     platforms: [.macOS(.v15)],
@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "SignalboxCore", targets: ["SignalboxCore"]),
         .library(name: "SignalboxConfig", targets: ["SignalboxConfig"]),
         .library(name: "SignalboxStore", targets: ["SignalboxStore"]),
+        .library(name: "SignalboxMQTT", targets: ["SignalboxMQTT"]),
         .library(name: "SignalboxServer", targets: ["SignalboxServer"]),
     ],
     dependencies: [
@@ -67,6 +68,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The MQTT 3.1.1/5.0 client: packet codec, protocol state machine, NIO handlers.
+        .target(
+            name: "SignalboxMQTT",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "SignalboxServer",
             dependencies: [
@@ -109,6 +120,10 @@ let package = Package(
         .testTarget(
             name: "SignalboxFunctionsTests",
             dependencies: ["SignalboxFunctions", "SignalboxCore", "SignalboxSQL", "SignalboxJSON"]
+        ),
+        .testTarget(
+            name: "SignalboxMQTTTests",
+            dependencies: ["SignalboxMQTT", "SignalboxTestSupport", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(name: "SignalboxConfigTests", dependencies: ["SignalboxConfig", "SignalboxCore"]),
         .testTarget(

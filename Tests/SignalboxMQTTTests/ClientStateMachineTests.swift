@@ -1,0 +1,222 @@
+import Testing
+
+@testable import SignalboxMQTT
+
+/// The client protocol logic without sockets: acknowledgement order, windows, resending after a
+/// reconnect, resubscribing, keep-alive.
+struct ClientStateMachineTests {
+    static let start = ContinuousClock.now
+
+    static func connected(
+        _ configuration: ClientStateMachine.Configuration = .init(clientID: "sb"),
+        connack: Packet.ConnAck = .init()
+    ) -> ClientStateMachine {
+        var machine = ClientStateMachine(configuration: configuration, now: start)
+        _ = machine.connectionOpened(now: start)
+        _ = machine.received(.connack(connack))
+        return machine
+    }
+
+    static func sent(_ actions: [ClientStateMachine.Action]) -> [Packet] {
+        actions.compactMap { if case .send(let packet) = $0 { packet } else { nil } }
+    }
+
+    static func incoming(_ id: UInt16) -> Packet {
+        .publish(.init(topic: "t/\(id)", payload: [UInt8(truncatingIfNeeded: id)], qos: .atLeastOnce, packetID: id))
+    }
+
+    @Test func connectAsksForThePersistentSessionAndItsLimits() {
+        var machine = ClientStateMachine(
+            configuration: .init(clientID: "sb-1", username: "u", password: [1], receiveMaximum: 50), now: Self.start)
+        let actions = machine.connectionOpened(now: Self.start)
+        #expect(
+            Self.sent(actions) == [
+                .connect(
+                    .init(
+                        version: .v5, clientID: "sb-1", cleanStart: false, keepAlive: 30, username: "u", password: [1],
+                        properties: [.sessionExpiryInterval(86_400), .receiveMaximum(50), .maximumPacketSize(1 << 20)]))
+            ])
+        #expect(machine.state == .connecting)
+        // Anything but CONNACK first closes the connection.
+        #expect(machine.received(.pingresp).contains { if case .close = $0 { true } else { false } })
+    }
+
+    @Test func aRefusedConnectionClosesWithTheReason() {
+        var machine = ClientStateMachine(configuration: .init(version: .v3_1_1, clientID: "sb"), now: Self.start)
+        _ = machine.connectionOpened(now: Self.start)
+        let actions = machine.received(.connack(.init(reasonCode: 4)))
+        #expect(
+            actions == [
+                .close(
+                    MQTTProtocolError(reasonCode: 4, "The broker refused the connection (bad user name or password)"))
+            ])
+    }
+
+    @Test func pubacksGoOutInArrivalOrderWhateverTheOrderOfAcknowledgements() {
+        var machine = Self.connected()
+        var deliveries: [ClientStateMachine.Delivery] = []
+        for id: UInt16 in [7, 3, 9, 1] {
+            for action in machine.received(Self.incoming(id)) {
+                if case .deliver(_, let delivery?) = action { deliveries.append(delivery) }
+            }
+        }
+        #expect(deliveries.count == 4)
+        // The third and second are safe first: nothing may be acknowledged before the first is.
+        #expect(machine.acknowledge(deliveries[2]).isEmpty)
+        #expect(machine.acknowledge(deliveries[1]).isEmpty)
+        #expect(Self.sent(machine.acknowledge(deliveries[0])) == [7, 3, 9].map { .puback(.init(packetID: $0)) })
+        #expect(machine.unacknowledgedDeliveries == 1)
+        #expect(Self.sent(machine.acknowledge(deliveries[3])) == [.puback(.init(packetID: 1))])
+        // Acknowledging twice sends nothing more.
+        #expect(machine.acknowledge(deliveries[3]).isEmpty)
+    }
+
+    @Test func deliveriesOfAnEarlierConnectionAreNeverAcknowledged() {
+        var machine = Self.connected()
+        guard case .deliver(_, let delivery?) = machine.received(Self.incoming(5)).first else {
+            Issue.record("no delivery")
+            return
+        }
+        machine.connectionClosed()
+        _ = machine.connectionOpened(now: Self.start)
+        _ = machine.received(.connack(.init(sessionPresent: true)))
+        // The broker sends it again on the new connection; the old delivery's acknowledgement is void.
+        #expect(machine.acknowledge(delivery).isEmpty)
+        guard case .deliver(let again, let second?) = machine.received(Self.incoming(5)).first else {
+            Issue.record("no second delivery")
+            return
+        }
+        #expect(again.packetID == 5)
+        #expect(Self.sent(machine.acknowledge(second)) == [.puback(.init(packetID: 5))])
+    }
+
+    @Test func qos0IsDeliveredWithoutAcknowledgement() {
+        var machine = Self.connected()
+        let publish = Packet.Publish(topic: "a", payload: [1])
+        #expect(machine.received(.publish(publish)) == [.deliver(publish, delivery: nil)])
+    }
+
+    @Test func moreUnacknowledgedPublishesThanTheReceiveMaximumCloseTheConnection() {
+        var machine = Self.connected(.init(clientID: "sb", receiveMaximum: 2))
+        _ = machine.received(Self.incoming(1))
+        _ = machine.received(Self.incoming(2))
+        guard case .close(let error) = machine.received(Self.incoming(3)).first else {
+            Issue.record("not closed")
+            return
+        }
+        #expect(error.reasonCode == 0x93)
+    }
+
+    @Test func outgoingPublishesRespectTheBrokersWindowAndQueueBeyondIt() {
+        var machine = Self.connected(
+            .init(clientID: "sb", maxQueuedPublishes: 2), connack: .init(properties: [.receiveMaximum(2)]))
+        var sentIDs: [UInt16] = []
+        for token: UInt64 in 1...4 {
+            guard
+                case .accepted(let actions) = machine.publish(
+                    .init(topic: "out", payload: [], qos: .atLeastOnce), token: token)
+            else {
+                Issue.record("refused \(token)")
+                return
+            }
+            for case .publish(let publish) in Self.sent(actions) { sentIDs.append(publish.packetID ?? 0) }
+        }
+        #expect(sentIDs == [1, 2])
+        #expect(machine.pendingPublishes == 4)
+        // Window (2) and queue (2) are full.
+        #expect(machine.publish(.init(topic: "out", payload: [], qos: .atLeastOnce), token: 5) == .full)
+        // A PUBACK completes its publish and lets the next one out.
+        let actions = machine.received(.puback(.init(packetID: 2)))
+        #expect(actions.first == .published(token: 2, reasonCode: 0))
+        guard case .publish(let next)? = Self.sent(actions).first else {
+            Issue.record("nothing sent")
+            return
+        }
+        #expect(next.packetID == 3)
+        #expect(
+            machine.received(.puback(.init(packetID: 1, reasonCode: 0x87))).first
+                == .published(token: 1, reasonCode: 0x87))
+        // A PUBACK nobody waits for is a protocol error.
+        guard case .close = machine.received(.puback(.init(packetID: 999))).first else {
+            Issue.record("not closed")
+            return
+        }
+    }
+
+    @Test func unacknowledgedPublishesAreSentAgainFirstAfterAReconnect() {
+        var machine = Self.connected()
+        for token: UInt64 in 1...3 {
+            _ = machine.publish(.init(topic: "out/\(token)", payload: [], qos: .atLeastOnce), token: token)
+        }
+        _ = machine.received(.puback(.init(packetID: 2)))
+        machine.connectionClosed()
+        // Queued while disconnected: goes after the resent ones.
+        #expect(machine.publish(.init(topic: "out/4", payload: [], qos: .atLeastOnce), token: 4) == .accepted([]))
+        _ = machine.connectionOpened(now: Self.start)
+        let kept = Self.sent(machine.received(.connack(.init(sessionPresent: true))))
+        #expect(
+            kept == [
+                .publish(.init(topic: "out/1", payload: [], qos: .atLeastOnce, duplicate: true, packetID: 1)),
+                .publish(.init(topic: "out/3", payload: [], qos: .atLeastOnce, duplicate: true, packetID: 3)),
+                .publish(.init(topic: "out/4", payload: [], qos: .atLeastOnce, packetID: 4)),
+            ])
+        // The broker lost the session this time: the same publishes, in order, as new packets.
+        machine.connectionClosed()
+        _ = machine.connectionOpened(now: Self.start)
+        let fresh = Self.sent(machine.received(.connack(.init(sessionPresent: false))))
+        #expect(fresh.map { if case .publish(let p) = $0 { p.topic } else { "" } } == ["out/1", "out/3", "out/4"])
+        #expect(fresh.allSatisfy { if case .publish(let p) = $0 { !p.duplicate } else { false } })
+        #expect(machine.pendingPublishes == 3)
+    }
+
+    @Test func subscriptionsAreSentAgainWhenTheSessionWasNotKept() {
+        var machine = Self.connected()
+        let filters = [Packet.Subscription(filter: "b/#", qos: .atLeastOnce), .init(filter: "a/+", qos: .atLeastOnce)]
+        guard case .subscribe(let request)? = Self.sent(machine.subscribe(filters)).first else {
+            Issue.record("no SUBSCRIBE")
+            return
+        }
+        #expect(
+            machine.received(.suback(.init(packetID: request.packetID, reasonCodes: [1, 0x80])))
+                == [.subscribed(["b/#", "a/+"], reasonCodes: [1, 0x80])])
+        machine.connectionClosed()
+        _ = machine.connectionOpened(now: Self.start)
+        #expect(Self.sent(machine.received(.connack(.init(sessionPresent: true)))).isEmpty)
+        machine.connectionClosed()
+        _ = machine.connectionOpened(now: Self.start)
+        guard case .subscribe(let again)? = Self.sent(machine.received(.connack(.init(sessionPresent: false)))).first
+        else {
+            Issue.record("not resubscribed")
+            return
+        }
+        #expect(again.subscriptions.map(\.filter) == ["a/+", "b/#"])
+        guard case .unsubscribe(let unsubscribe)? = Self.sent(machine.unsubscribe(["a/+"])).first else {
+            Issue.record("no UNSUBSCRIBE")
+            return
+        }
+        #expect(machine.received(.unsuback(.init(packetID: unsubscribe.packetID))) == [.unsubscribed(["a/+"])])
+        #expect(machine.subscriptions.keys.sorted() == ["b/#"])
+    }
+
+    @Test func keepAlivePingsWhenIdleAndGivesUpWithoutAnAnswer() {
+        var machine = Self.connected(.init(clientID: "sb", keepAlive: 10))
+        #expect(machine.tick(now: Self.start + .seconds(9)).isEmpty)
+        #expect(machine.tick(now: Self.start + .seconds(10)) == [.send(.pingreq)])
+        #expect(machine.tick(now: Self.start + .seconds(15)).isEmpty)
+        _ = machine.received(.pingresp)
+        machine.sent(now: Self.start + .seconds(15))
+        #expect(machine.tick(now: Self.start + .seconds(24)).isEmpty)
+        #expect(machine.tick(now: Self.start + .seconds(25)) == [.send(.pingreq)])
+        guard case .close = machine.tick(now: Self.start + .seconds(35)).first else {
+            Issue.record("no PINGRESP, yet not closed")
+            return
+        }
+    }
+
+    @Test func theServersKeepAliveWins() {
+        var machine = Self.connected(
+            .init(clientID: "sb", keepAlive: 10), connack: .init(properties: [.serverKeepAlive(60)]))
+        #expect(machine.tick(now: Self.start + .seconds(30)).isEmpty)
+        #expect(machine.tick(now: Self.start + .seconds(60)) == [.send(.pingreq)])
+    }
+}

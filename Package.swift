@@ -82,7 +82,7 @@ let package = Package(
             name: "SignalboxServer",
             dependencies: [
                 "SignalboxJSON", "SignalboxSQL", "SignalboxCore", "SignalboxConfig", "SignalboxStore",
-                "SignalboxFunctions",
+                "SignalboxFunctions", "SignalboxMQTT",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -123,7 +123,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SignalboxMQTTTests",
-            dependencies: ["SignalboxMQTT", "SignalboxTestSupport", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                "SignalboxMQTT", "SignalboxTestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(name: "SignalboxConfigTests", dependencies: ["SignalboxConfig", "SignalboxCore"]),
         .testTarget(
@@ -144,7 +147,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "SignalboxCLITests", dependencies: ["signalbox"], exclude: ["Golden"]),
+        .testTarget(
+            name: "SignalboxCLITests", dependencies: ["signalbox", "SignalboxTestSupport"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]
 )

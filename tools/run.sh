@@ -5,6 +5,8 @@
 # in the foreground (Ctrl-C stops it). On the first run it creates an admin token and prints it once.
 # Usage: bash tools/run.sh [RULES_FILE] [extra `signalbox serve` options…]
 #   e.g. bash tools/run.sh rules.yaml --port 9000
+# With MQTT=1 it also starts Mosquitto on 127.0.0.1:1883 (deploy/mosquitto/signalbox.conf, persistence
+# under ./data/mosquitto) and connects Signalbox to it; both stop together.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/setup.sh
@@ -17,7 +19,25 @@ bin="$(swift build -c release --show-bin-path)/signalbox"
 echo "== signalbox check $rules"
 "$bin" check "$rules"
 
-echo "== signalbox serve --data ./data --rules $rules $*"
+mqtt_args=()
+if [ "${MQTT:-0}" = 1 ]; then
+    mkdir -p data/mosquitto
+    # Started as root, Mosquitto drops to its own user, which must be able to write its persistence file.
+    if [ "$(id -u)" -eq 0 ] && id mosquitto >/dev/null 2>&1; then chown mosquitto: data/mosquitto; fi
+    mosquitto_bin=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+    echo "== mosquitto -c deploy/mosquitto/signalbox.conf (127.0.0.1:1883)"
+    "$mosquitto_bin" -c deploy/mosquitto/signalbox.conf &
+    mosquitto_pid=$!
+    trap 'kill "$mosquitto_pid" 2>/dev/null || true' EXIT
+    mqtt_args=(--mqtt mqtt://127.0.0.1:1883)
+fi
+
+echo "== signalbox serve --data ./data --rules $rules ${mqtt_args[*]} $*"
 echo "Try: curl -H \"Authorization: Bearer \$TOKEN\" -d '{\"state\":{\"desired\":{\"maxTemp\":5}}}' \\"
 echo "       http://127.0.0.1:8080/things/fridge-7/shadow"
-exec "$bin" serve --data ./data --rules "$rules" "$@"
+if [ ${#mqtt_args[@]} -gt 0 ]; then
+    echo "     mosquitto_pub -q 1 -t gateways/gw1/devices/fridge-7/telemetry -m '{\"temp\": 4.5, \"battery\": 80}'"
+    "$bin" serve --data ./data --rules "$rules" "${mqtt_args[@]}" "$@"
+else
+    exec "$bin" serve --data ./data --rules "$rules" "$@"
+fi

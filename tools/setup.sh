@@ -4,8 +4,9 @@
 set -euo pipefail
 
 # Debian packages the build, the tests or the runtime need: SQLite headers for the store, Python
-# with venv for the boto3 integration tests, openssl and curl for the TLS tests. Later components add to this list.
-APT_PACKAGES=(git ca-certificates libsqlite3-dev python3 python3-venv openssl curl)
+# with venv for the boto3 integration tests, openssl and curl for the TLS tests, Mosquitto (broker and
+# clients) for the MQTT tests. Later components add to this list.
+APT_PACKAGES=(git ca-certificates libsqlite3-dev python3 python3-venv openssl curl mosquitto mosquitto-clients)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do

@@ -35,6 +35,7 @@ package struct ClientStateMachine {
     private(set) package var subscriptions: [String: Packet.Subscription] = [:]
     private var pendingRequests: [UInt16: Request] = [:]
     private var resubscribe = false
+    private var unsubscribeLater = Set<String>()
 
     // Keep-alive.
     private var keepAlive: Duration
@@ -140,14 +141,22 @@ package struct ClientStateMachine {
     /// Subscribes to `subscriptions` (also after every reconnect that did not keep the session).
     package mutating func subscribe(_ subscriptions: [Packet.Subscription]) -> [Action] {
         for subscription in subscriptions { self.subscriptions[subscription.filter] = subscription }
-        guard state == .connected, !subscriptions.isEmpty, let id = packetIDs.take() else { return [] }
+        guard state == .connected, !subscriptions.isEmpty, let id = packetIDs.take() else {
+            // Sent with all the others once connected, whether or not the broker kept the session.
+            if !subscriptions.isEmpty { resubscribe = true }
+            return []
+        }
         pendingRequests[id] = .subscribe(subscriptions)
         return [.send(.subscribe(Packet.Subscribe(packetID: id, subscriptions: subscriptions)))]
     }
 
     package mutating func unsubscribe(_ filters: [String]) -> [Action] {
         for filter in filters { subscriptions[filter] = nil }
-        guard state == .connected, !filters.isEmpty, let id = packetIDs.take() else { return [] }
+        guard state == .connected, !filters.isEmpty, let id = packetIDs.take() else {
+            // A kept session may still hold them: unsubscribed once connected.
+            if !filters.isEmpty { unsubscribeLater.formUnion(filters) }
+            return []
+        }
         pendingRequests[id] = .unsubscribe(filters)
         return [.send(.unsubscribe(Packet.Unsubscribe(packetID: id, filters: filters)))]
     }
@@ -327,6 +336,12 @@ package struct ClientStateMachine {
                     actions.append(.send(.subscribe(Packet.Subscribe(packetID: id, subscriptions: all))))
                 }
             }
+        }
+        let leave = unsubscribeLater.subtracting(subscriptions.keys).sorted()
+        unsubscribeLater.removeAll()
+        if !leave.isEmpty, let id = packetIDs.take() {
+            pendingRequests[id] = .unsubscribe(leave)
+            actions.append(.send(.unsubscribe(Packet.Unsubscribe(packetID: id, filters: leave))))
         }
         actions += sendQueued()
         return actions

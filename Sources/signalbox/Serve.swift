@@ -6,6 +6,7 @@ import ServiceLifecycle
 import SignalboxConfig
 import SignalboxCore
 import SignalboxFunctions
+import SignalboxMQTT
 import SignalboxServer
 import SignalboxStore
 
@@ -67,6 +68,28 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest shadow request body, in bytes.")
     var shadowMaxRequestBytes: Int = ShadowLimits().maxRequestBytes
 
+    @Option(
+        help: """
+            MQTT broker to take telemetry from: mqtt://[user[:password]@]host[:port], or mqtts:// for TLS. \
+            Signalbox subscribes with QoS 1 and a persistent session to its rules' topic filters.
+            """)
+    var mqtt: String?
+
+    @Option(help: "MQTT client identifier (the broker keeps the session under it).")
+    var mqttClientID: String = "signalbox"
+
+    @Option(help: "MQTT protocol version: 5 or 3.1.1.")
+    var mqttVersion: String = "5"
+
+    @Option(help: "PEM file of the CA that signed the broker's certificate (mqtts://); the system's roots by default.")
+    var mqttCA: String?
+
+    @Option(help: "PEM client certificate for the broker (mqtts://), with --mqtt-key.")
+    var mqttCert: String?
+
+    @Option(help: "PEM private key of --mqtt-cert.")
+    var mqttKey: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -80,6 +103,29 @@ struct Serve: AsyncParsableCommand {
         guard shadowMaxStateBytes > 0, shadowMaxDepth > 0, shadowMaxRequestBytes > 0 else {
             throw ValidationError("shadow limits must be positive")
         }
+        guard (mqttCert == nil) == (mqttKey == nil) else {
+            throw ValidationError("give both --mqtt-cert and --mqtt-key, or neither")
+        }
+        if mqtt != nil { _ = try mqttConfiguration() }
+    }
+
+    /// The MQTT client settings from the options, nil without `--mqtt`.
+    func mqttConfiguration() throws -> MQTTClientConfiguration? {
+        guard let mqtt else { return nil }
+        let version: ProtocolVersion
+        switch mqttVersion {
+        case "5", "5.0": version = .v5
+        case "3.1.1", "4": version = .v3_1_1
+        default: throw ValidationError("--mqtt-version must be 5 or 3.1.1")
+        }
+        var configuration: MQTTClientConfiguration
+        do {
+            configuration = try MQTTClientConfiguration(url: mqtt, clientID: mqttClientID, version: version)
+        } catch {
+            throw ValidationError("--mqtt: \(error.message)")
+        }
+        configuration.tls = MQTTClientConfiguration.TLS(caFile: mqttCA, certificateFile: mqttCert, keyFile: mqttKey)
+        return configuration
     }
 
     func run() async throws {
@@ -155,15 +201,24 @@ struct Serve: AsyncParsableCommand {
         } catch let error as SignalboxServer.StartupError {
             throw ValidationError(error.description)
         }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: ChangeLogCompactor(storage: storage, logger: Logger(label: "signalbox.store"))),
+            // Stopped in reverse order: the listener and the broker connection first, then the runtime drains.
+            .init(service: RuntimeService(runtime: runtime)),
+            .init(service: RulesReloader(runtime: runtime, path: rules, logger: logger)),
+        ]
+        if let mqttConfiguration = try mqttConfiguration() {
+            services.append(
+                .init(
+                    service: MQTTBridge(
+                        configuration: mqttConfiguration, ingest: runtime, rules: runtime,
+                        metrics: IngestMetrics(registry: server.metrics), maxPayloadBytes: configuration.maxPayloadBytes
+                    )))
+        }
+        services.append(.init(service: app))
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [
-                    .init(service: ChangeLogCompactor(storage: storage, logger: Logger(label: "signalbox.store"))),
-                    // Stopped in reverse order: the listener first, then the runtime drains.
-                    .init(service: RuntimeService(runtime: runtime)),
-                    .init(service: RulesReloader(runtime: runtime, path: rules, logger: logger)),
-                    .init(service: app),
-                ],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         try? await http.shutdown()

@@ -32,6 +32,7 @@ package struct IngestMetrics: Sendable {
     private let registry: PrometheusCollectorRegistry
     private let published: Counter
     private let batched: Counter
+    private let mqtt: Counter
 
     static var messages: MetricNameDescriptor {
         MetricNameDescriptor(
@@ -49,6 +50,12 @@ package struct IngestMetrics: Sendable {
         self.registry = registry
         published = registry.makeCounter(descriptor: Self.messages, labels: [("transport", "http")])
         batched = registry.makeCounter(descriptor: Self.messages, labels: [("transport", "http_batch")])
+        mqtt = registry.makeCounter(descriptor: Self.messages, labels: [("transport", "mqtt")])
+    }
+
+    /// Counts messages journaled from the MQTT broker.
+    package func acceptedOverMQTT(_ count: Int) {
+        mqtt.increment(by: Int64(count))
     }
 
     /// Counts `count` messages journaled through `POST /topics/{topic}` or, with `batch`, the batch

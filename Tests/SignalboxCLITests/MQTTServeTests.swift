@@ -1,0 +1,124 @@
+import Foundation
+import SignalboxTestSupport
+import Testing
+
+/// `signalbox serve --mqtt` against a real Mosquitto: telemetry published with `mosquitto_pub` is
+/// journaled, evaluated and persisted, once per message, in both protocol versions.
+@Suite("serve --mqtt", .serialized)
+struct MQTTServeTests {
+    static let rules = CLI.packageRoot.appendingPathComponent("Benchmarks/Fixtures/one-rule-persist.yaml").path
+
+    @Test(arguments: [("5", "mqttv5"), ("3.1.1", "mqttv311")])
+    func telemetryFromTheBrokerIsPersistedOnce(_ version: (signalbox: String, tool: String)) async throws {
+        let broker = try Broker()
+        let data = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let admin = try PrintedToken(
+            try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
+        let server = try await ServerProcess.start(
+            data: data,
+            extraArguments: [
+                "--rules", Self.rules, "--mqtt", "mqtt://127.0.0.1:\(broker.port)", "--mqtt-version", version.signalbox,
+                "--mqtt-client-id", "signalbox-\(version.tool)",
+            ])
+        defer { server.stop() }
+        // The subscription is in place once a probe message comes through.
+        let probe = #"{"probe":true}"#
+        #expect(
+            try await waitUntil(seconds: 20) {
+                try await offPool {
+                    try broker.run(
+                        "mosquitto_pub",
+                        ["-V", version.tool, "-q", "1", "-t", "gateways/gw1/devices/probe/telemetry", "-m", probe])
+                }
+                try await Task.sleep(for: .milliseconds(100))
+                return try await server.records("records", token: admin.token).count > 0
+            })
+        let lines = (1...500).map { #"{"n":\#($0),"temp":4.5}"# }
+        try await offPool {
+            try broker.run(
+                "mosquitto_pub", ["-V", version.tool, "-q", "1", "-t", "gateways/gw1/devices/f1/telemetry", "-l"],
+                input: lines.joined(separator: "\n") + "\n")
+        }
+        #expect(
+            try await waitUntil(seconds: 30) {
+                try await server.records("records", token: admin.token).filter {
+                    ($0["topic"] as? String)?.hasSuffix("/f1/telemetry") == true
+                }.count >= 500
+            })
+        let stored = try await server.records("records", token: admin.token)
+            .filter { ($0["topic"] as? String) == "gateways/gw1/devices/f1/telemetry" }
+            .compactMap { ($0["data"] as? [String: Any])?["n"] as? Int }
+        #expect(stored.count == 500)
+        #expect(stored.sorted() == Array(1...500))
+    }
+
+    static func rulesFile(filters: [String]) -> String {
+        var text = "version: 1\nrules:\n"
+        for (index, filter) in filters.enumerated() {
+            text += """
+                  - name: keep-\(index)
+                    sql: SELECT * FROM '\(filter)'
+                    actions:
+                      - function: persist
+                        with: { table: records }
+
+                """
+        }
+        return text
+    }
+
+    @Test func aReloadThatChangesFromFiltersChangesTheSubscriptions() async throws {
+        let broker = try Broker()
+        let data = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let rules = data.appendingPathComponent("rules.yaml")
+        try Self.rulesFile(filters: ["plant-a/+/telemetry"]).write(to: rules, atomically: true, encoding: .utf8)
+        let admin = try PrintedToken(
+            try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
+        let server = try await ServerProcess.start(
+            data: data,
+            extraArguments: ["--rules", rules.path, "--mqtt", "mqtt://127.0.0.1:\(broker.port)"])
+        defer { server.stop() }
+        func publish(_ topic: String, _ count: Int, from first: Int = 1) async throws {
+            let lines = (first..<(first + count)).map { #"{"n":\#($0)}"# }
+            try await offPool {
+                try broker.run(
+                    "mosquitto_pub", ["-q", "1", "-t", topic, "-l"], input: lines.joined(separator: "\n") + "\n")
+            }
+        }
+        func stored(_ topic: String) async throws -> [Int] {
+            try await server.records("records", token: admin.token)
+                .filter { ($0["topic"] as? String) == topic }
+                .compactMap { ($0["data"] as? [String: Any])?["n"] as? Int }.sorted()
+        }
+        func brokerLog() throws -> String {
+            try String(contentsOfFile: broker.directory + "/mosquitto.log", encoding: .utf8)
+        }
+        #expect(try await waitUntil(seconds: 20) { try brokerLog().contains("signalbox 1 plant-a/+/telemetry") })
+        try await publish("plant-a/1/telemetry", 100)
+
+        // Add a filter: plant-a's subscription stays, plant-b's is added.
+        try Self.rulesFile(filters: ["plant-a/+/telemetry", "plant-b/+/telemetry"])
+            .write(to: rules, atomically: true, encoding: .utf8)
+        #expect(try await server.json("POST", "/admin/rules/reload", token: admin.token).status == 200)
+        #expect(try await waitUntil(seconds: 20) { try brokerLog().contains("signalbox 1 plant-b/+/telemetry") })
+        try await publish("plant-a/1/telemetry", 100, from: 101)
+        try await publish("plant-b/1/telemetry", 50)
+
+        // Drop plant-a: unsubscribed at the broker; plant-b keeps flowing.
+        try Self.rulesFile(filters: ["plant-b/+/telemetry"]).write(to: rules, atomically: true, encoding: .utf8)
+        #expect(try await server.json("POST", "/admin/rules/reload", token: admin.token).status == 200)
+        #expect(try await waitUntil(seconds: 20) { try brokerLog().contains("Received UNSUBSCRIBE from signalbox") })
+        try await publish("plant-b/1/telemetry", 50, from: 51)
+
+        #expect(try await waitUntil(seconds: 30) { try await stored("plant-b/1/telemetry").count >= 100 })
+        #expect(try await stored("plant-a/1/telemetry") == Array(1...200))
+        #expect(try await stored("plant-b/1/telemetry") == Array(1...100))
+        // plant-a was subscribed once, never again, and left once; plant-b subscribed once.
+        let log = try brokerLog()
+        #expect(log.components(separatedBy: "signalbox 1 plant-a/+/telemetry").count == 2)
+        #expect(log.components(separatedBy: "signalbox 1 plant-b/+/telemetry").count == 2)
+        #expect(log.components(separatedBy: "Received UNSUBSCRIBE from signalbox").count == 2)
+    }
+}

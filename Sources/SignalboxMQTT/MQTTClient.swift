@@ -68,6 +68,28 @@ package final class MQTTClient: Sendable {
     /// How many connections have been accepted by the broker so far.
     package var connectionCount: Int { shared.withLock { $0.connections } }
 
+    /// The client's state at one moment, for metrics.
+    package struct Status: Sendable, Equatable {
+        package var connected: Bool
+        /// Connections the broker accepted so far (each one after the first is a reconnect).
+        package var connections: Int
+        /// Outgoing QoS 1 publishes waiting for their PUBACK or for room in the window.
+        package var outgoingPending: Int
+        /// Incoming QoS 1 publishes delivered and not yet acknowledged to the broker.
+        package var incomingUnacknowledged: Int
+        /// Incoming publishes waiting to be handed to the handler (the journal's lag).
+        package var incomingWaiting: Int
+    }
+
+    package var status: Status {
+        shared.withLock { shared in
+            Status(
+                connected: shared.machine.state == .connected, connections: shared.connections,
+                outgoingPending: shared.machine.pendingPublishes,
+                incomingUnacknowledged: shared.machine.unacknowledgedDeliveries, incomingWaiting: shared.pending.count)
+        }
+    }
+
     // MARK: Requests
 
     /// Publishes `payload` on `topic`. QoS 1 returns once the broker acknowledged it (queued while

@@ -1,8 +1,10 @@
 import Logging
+import Metrics
 import ServiceLifecycle
 import SignalboxCore
 import SignalboxMQTT
 import SignalboxSQL
+import Synchronization
 
 /// Connects the rules runtime to an MQTT broker: subscribes (QoS 1, persistent session) to the
 /// topic filters of the active rules, follows them across reloads, and journals what arrives —
@@ -15,6 +17,7 @@ package final class MQTTBridge: Service, Sendable {
     private let rules: any RulesControl
     private let logger: Logger
     private let pollInterval: Duration
+    private let mqttMetrics = MQTTMetrics()
 
     /// - Parameters:
     ///   - pollInterval: How often the active rule set is checked for changed filters.
@@ -74,8 +77,32 @@ package final class MQTTBridge: Service, Sendable {
                 }
                 subscribed = wanted
             }
+            mqttMetrics.update(client.status)
             try? await Task.sleep(for: pollInterval)
         }
+    }
+}
+
+/// The client's connection state, reconnects and windows as metrics (DESIGN.md §11), refreshed
+/// every poll.
+private final class MQTTMetrics: Sendable {
+    private let connected = Gauge(label: "signalbox_mqtt_connected")
+    private let connections = Counter(label: "signalbox_mqtt_connections_total")
+    private let outgoing = Gauge(label: "signalbox_mqtt_in_flight", dimensions: [("direction", "out")])
+    private let incoming = Gauge(label: "signalbox_mqtt_in_flight", dimensions: [("direction", "in")])
+    private let waiting = Gauge(label: "signalbox_mqtt_journal_lag_messages")
+    private let counted = Mutex(0)
+
+    func update(_ status: MQTTClient.Status) {
+        connected.record(status.connected ? 1 : 0)
+        let new = counted.withLock { counted in
+            defer { counted = status.connections }
+            return status.connections - counted
+        }
+        if new > 0 { connections.increment(by: Int64(new)) }
+        outgoing.record(status.outgoingPending)
+        incoming.record(status.incomingUnacknowledged)
+        waiting.record(status.incomingWaiting)
     }
 }
 

@@ -51,6 +51,15 @@ struct MQTTServeTests {
             .compactMap { ($0["data"] as? [String: Any])?["n"] as? Int }
         #expect(stored.count == 500)
         #expect(stored.sorted() == Array(1...500))
+        // The connection and the messages show in /metrics (gauges refresh every second).
+        #expect(
+            try await waitUntil(seconds: 10) {
+                let metrics = try await server.request("GET", "/metrics", token: admin.token).body
+                return metrics.contains("signalbox_mqtt_connected 1")
+                    && metrics.contains("signalbox_mqtt_connections_total 1")
+                    && metrics.contains(#"signalbox_mqtt_in_flight{direction="in"} 0"#)
+                    && metrics.contains(#"signalbox_ingest_messages_total{transport="mqtt"}"#)
+            })
     }
 
     static func rulesFile(filters: [String]) -> String {

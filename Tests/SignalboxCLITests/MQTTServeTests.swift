@@ -130,4 +130,44 @@ struct MQTTServeTests {
         #expect(log.components(separatedBy: "signalbox 1 plant-b/+/telemetry").count == 2)
         #expect(log.components(separatedBy: "Received UNSUBSCRIBE from signalbox").count == 2)
     }
+
+    @Test(arguments: ["5", "3.1.1"])
+    func telemetryFromPahoIsPersistedOnce(_ version: String) async throws {
+        let venv = try await CLI.runProgramAsync(
+            "/bin/sh", [CLI.packageRoot.appendingPathComponent("Tests/Integration/venv.sh").path])
+        try #require(venv.status == 0, "creating the Python venv failed: \(venv.stderr)")
+        let python = venv.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        let broker = try Broker()
+        let data = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let admin = try PrintedToken(
+            try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
+        let server = try await ServerProcess.start(
+            data: data,
+            extraArguments: [
+                "--rules", Self.rules, "--mqtt", "mqtt://127.0.0.1:\(broker.port)", "--mqtt-version", version,
+            ])
+        defer { server.stop() }
+        let log = broker.directory + "/mosquitto.log"
+        #expect(
+            try await waitUntil(seconds: 20) {
+                (try? String(contentsOfFile: log, encoding: .utf8))?.contains(
+                    "signalbox 1 gateways/+/devices/+/telemetry")
+                    == true
+            })
+        let topic = "gateways/gw1/devices/paho-\(version)/telemetry"
+        let outcome = try await CLI.runProgramAsync(
+            python, [CLI.packageRoot.appendingPathComponent("Tests/Integration/paho_publish.py").path],
+            environment: [
+                "MQTT_PORT": "\(broker.port)", "MQTT_VERSION": version, "MQTT_TOPIC": topic, "MQTT_COUNT": "300",
+            ])
+        #expect(outcome.status == 0, "paho_publish.py failed: \(outcome.stderr)")
+        func stored() async throws -> [Int] {
+            try await server.records("records", token: admin.token)
+                .filter { ($0["topic"] as? String) == topic }
+                .compactMap { ($0["data"] as? [String: Any])?["n"] as? Int }.sorted()
+        }
+        #expect(try await waitUntil(seconds: 30) { try await stored().count >= 300 })
+        #expect(try await stored() == Array(1...300))
+    }
 }

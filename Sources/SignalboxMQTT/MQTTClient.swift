@@ -123,6 +123,21 @@ package final class MQTTClient: Sendable {
         }
     }
 
+    /// Queues `payload` for `topic` without waiting for the broker: QoS 1 messages are sent (again after
+    /// a reconnect) until acknowledged. Returns false when the queue is full or the message is larger
+    /// than the broker takes (and a QoS 0 message while disconnected).
+    @discardableResult
+    package func enqueue(topic: String, payload: [UInt8], qos: QoS = .atLeastOnce, retain: Bool = false) -> Bool {
+        let publish = Packet.Publish(topic: topic, payload: payload, qos: qos, retain: retain)
+        return shared.withLock { shared in
+            let token = shared.nextToken
+            shared.nextToken += 1
+            guard case .accepted(let actions) = shared.machine.publish(publish, token: token) else { return false }
+            perform(actions, &shared)
+            return true
+        }
+    }
+
     /// Subscribes; kept across reconnects. Returns the granted QoS (or refusal code) per filter once
     /// the broker answered, which waits for a connection.
     @discardableResult

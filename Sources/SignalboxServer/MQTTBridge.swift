@@ -2,32 +2,48 @@ import Logging
 import Metrics
 import ServiceLifecycle
 import SignalboxCore
+import SignalboxJSON
 import SignalboxMQTT
 import SignalboxSQL
 import Synchronization
 
-/// Connects the rules runtime to an MQTT broker: subscribes (QoS 1, persistent session) to the
-/// topic filters of the active rules, follows them across reloads, and journals what arrives —
-/// acknowledging each QoS 1 message to the broker only once it is journaled.
+/// Connects the rules runtime and the shadow service to an MQTT broker.
 ///
-/// Filters beginning with `$` (`$aws/…` shadow events, `$signalbox/…` device events) are produced
-/// inside Signalbox and are not subscribed to at the broker.
+/// - Subscribes (QoS 1, persistent session) to the topic filters of the active rules, follows them
+///   across reloads, and journals what arrives — acknowledging each QoS 1 message to the broker
+///   only once it is journaled. Filters beginning with `$` (`$aws/…` shadow events, `$signalbox/…`
+///   device events) are produced inside Signalbox and are not subscribed to at the broker.
+/// - Subscribes to the AWS shadow request topics (`$aws/things/+/shadow/{update,get,delete}` and
+///   their named-shadow forms), answers each on `…/accepted` or `…/rejected` exactly as AWS does,
+///   and acknowledges the request once it is answered. Shadow `delta` and `documents` events —
+///   whatever changed the shadow: MQTT, HTTP or a rule — reach the broker through ``Outbox``.
 package final class MQTTBridge: Service, Sendable {
     private let client: MQTTClient
     private let rules: any RulesControl
     private let logger: Logger
     private let pollInterval: Duration
     private let mqttMetrics = MQTTMetrics()
+    private let answersShadows: Bool
+
+    /// The shadow request topics, classic and named.
+    package static let shadowRequestFilters = ["update", "get", "delete"].flatMap {
+        ["$aws/things/+/shadow/\($0)", "$aws/things/+/shadow/name/+/\($0)"]
+    }
 
     /// - Parameters:
     ///   - pollInterval: How often the active rule set is checked for changed filters.
     package init(
         configuration: MQTTClientConfiguration, ingest: any MessageIngest, rules: any RulesControl,
-        metrics: IngestMetrics, maxPayloadBytes: Int = ServerConfiguration().maxPayloadBytes,
+        shadows: ShadowService? = nil, outbox: Outbox = Outbox(), metrics: IngestMetrics,
+        maxPayloadBytes: Int = ServerConfiguration().maxPayloadBytes,
         logger: Logger = Logger(label: "signalbox.mqtt"), pollInterval: Duration = .seconds(1)
     ) {
-        let sink = IngestSink(ingest: ingest, metrics: metrics, maxPayloadBytes: maxPayloadBytes, logger: logger)
+        let sink = IngestSink(
+            ingest: ingest, shadows: shadows, outbox: outbox, metrics: metrics, maxPayloadBytes: maxPayloadBytes,
+            logger: logger)
         self.client = MQTTClient(configuration: configuration, handler: sink, logger: logger)
+        outbox.bind(client)
+        self.answersShadows = shadows != nil
         self.rules = rules
         self.logger = logger
         self.pollInterval = pollInterval
@@ -58,7 +74,8 @@ package final class MQTTBridge: Service, Sendable {
             let status = rules.rulesStatus()
             if status.version != version {
                 version = status.version
-                let wanted = Self.filters(of: status)
+                var wanted = Self.filters(of: status)
+                if answersShadows { wanted.formUnion(Self.shadowRequestFilters) }
                 let added = wanted.subtracting(subscribed).sorted()
                 let removed = subscribed.subtracting(wanted).sorted()
                 if !removed.isEmpty { client.unsubscribe(removed) }
@@ -106,9 +123,60 @@ private final class MQTTMetrics: Sendable {
     }
 }
 
-/// Journals MQTT messages through the runtime's ingest, as HTTP publishes are.
+extension MQTTBridge {
+    /// Publishes through the bridge's client (QoS 1, resent until the broker acknowledges): the shadow
+    /// service's `delta` and `documents` events. Created before the bridge, so the shadow service
+    /// can be given it; until the bridge binds it, messages are dropped.
+    package final class Outbox: MessagePublisher {
+        private let client = Mutex<MQTTClient?>(nil)
+        private let logger = Logger(label: "signalbox.mqtt")
+
+        package init() {}
+
+        func bind(_ client: MQTTClient) { self.client.withLock { $0 = client } }
+
+        package func publish(_ messages: [OutgoingMessage]) async {
+            guard let client = client.withLock({ $0 }) else { return }
+            for message in messages where !client.enqueue(topic: message.topic, payload: message.payload) {
+                logger.error(
+                    "MQTT outgoing queue full: message dropped",
+                    metadata: ["mqtt.topic": "\(message.topic)", "payload.bytes": "\(message.payload.count)"])
+            }
+        }
+    }
+}
+
+/// A shadow request topic: `$aws/things/{thing}/shadow[/name/{name}]/{update|get|delete}`.
+struct ShadowRequestTopic: Equatable {
+    enum Operation: String { case update, get, delete }
+
+    var key: ShadowKey
+    var operation: Operation
+
+    init?(_ topic: String) {
+        guard topic.hasPrefix("$aws/things/") else { return nil }
+        let levels = topic.split(separator: "/", omittingEmptySubsequences: false)
+        switch levels.count {
+        case 5 where levels[3] == "shadow":
+            guard let operation = Operation(rawValue: String(levels[4])) else { return nil }
+            self.key = ShadowKey(thing: String(levels[2]))
+            self.operation = operation
+        case 7 where levels[3] == "shadow" && levels[4] == "name":
+            guard let operation = Operation(rawValue: String(levels[6])) else { return nil }
+            self.key = ShadowKey(thing: String(levels[2]), name: String(levels[5]))
+            self.operation = operation
+        default:
+            return nil
+        }
+    }
+}
+
+/// Journals MQTT messages through the runtime's ingest, as HTTP publishes are, and answers shadow
+/// requests.
 private struct IngestSink: MQTTDeliveryHandler {
     let ingest: any MessageIngest
+    let shadows: ShadowService?
+    let outbox: MQTTBridge.Outbox
     let metrics: IngestMetrics
     let maxPayloadBytes: Int
     let logger: Logger
@@ -118,6 +186,10 @@ private struct IngestSink: MQTTDeliveryHandler {
         var messages: [IncomingMessage] = []
         messages.reserveCapacity(publishes.count)
         for publish in publishes {
+            if let shadows, let request = ShadowRequestTopic(publish.topic) {
+                await answer(request, body: publish.payload, shadows: shadows)
+                continue
+            }
             // A message that can never be taken is dropped (and acknowledged, or the broker would send
             // it forever), counted and logged without its payload.
             if publish.payload.count > maxPayloadBytes {
@@ -140,5 +212,26 @@ private struct IngestSink: MQTTDeliveryHandler {
         // A refusal (overload, journal failure) leaves the batch unacknowledged; the client offers it again.
         _ = try await ingest.ingest(messages)
         metrics.acceptedOverMQTT(messages.count)
+    }
+
+    /// Applies a shadow request and publishes its `/accepted` or `/rejected` reply, as AWS does (the
+    /// request's clientToken echoed in both).
+    private func answer(_ request: ShadowRequestTopic, body: [UInt8], shadows: ShadowService) async {
+        let topic = request.key.topicPrefix + "/" + request.operation.rawValue
+        let reply: OutgoingMessage
+        do {
+            let accepted: Value
+            switch request.operation {
+            case .update: accepted = try await shadows.update(request.key, body: body)
+            case .get: accepted = try await shadows.get(request.key, body: body)
+            case .delete: accepted = try await shadows.delete(request.key, body: body)
+            }
+            reply = OutgoingMessage(topic: topic + "/accepted", payload: JSONSerializer.bytes(accepted))
+        } catch {
+            let rejection = shadows.engine.rejection(
+                error, clientToken: shadows.engine.salvageClientToken(body), now: shadows.clock())
+            reply = OutgoingMessage(topic: topic + "/rejected", payload: JSONSerializer.bytes(rejection))
+        }
+        await outbox.publish([reply])
     }
 }

@@ -145,10 +145,14 @@ struct Serve: AsyncParsableCommand {
         let storage = SQLiteShadowStorage(database: database)
         let limits = ShadowLimits(
             maxStateBytes: shadowMaxStateBytes, maxDepth: shadowMaxDepth, maxRequestBytes: shadowMaxRequestBytes)
-        // Shadow `documents` events reach the rules through the runtime's link.
+        // Shadow `documents` events reach the rules through the runtime's link, and with --mqtt the
+        // `delta` and `documents` events go to the broker too.
         let link = RuntimeLink()
+        let mqttConfiguration = try mqttConfiguration()
+        let mqttOutbox = MQTTBridge.Outbox()
         let shadows = ShadowService(
-            storage: storage, limits: limits, publisher: link,
+            storage: storage, limits: limits,
+            publisher: mqttConfiguration == nil ? link : FanOutPublisher([link, mqttOutbox]),
             signal: ChangeSignal(sequence: try await storage.latestSequence()),
             logger: Logger(label: "signalbox.shadows"))
         let records = try SQLiteRecordStorage(directory: options.data, durability: options.durability)
@@ -207,13 +211,13 @@ struct Serve: AsyncParsableCommand {
             .init(service: RuntimeService(runtime: runtime)),
             .init(service: RulesReloader(runtime: runtime, path: rules, logger: logger)),
         ]
-        if let mqttConfiguration = try mqttConfiguration() {
+        if let mqttConfiguration {
             services.append(
                 .init(
                     service: MQTTBridge(
-                        configuration: mqttConfiguration, ingest: runtime, rules: runtime,
-                        metrics: IngestMetrics(registry: server.metrics), maxPayloadBytes: configuration.maxPayloadBytes
-                    )))
+                        configuration: mqttConfiguration, ingest: runtime, rules: runtime, shadows: shadows,
+                        outbox: mqttOutbox, metrics: IngestMetrics(registry: server.metrics),
+                        maxPayloadBytes: configuration.maxPayloadBytes)))
         }
         services.append(.init(service: app))
         let group = ServiceGroup(

@@ -170,4 +170,77 @@ struct MQTTServeTests {
         #expect(try await waitUntil(seconds: 30) { try await stored().count >= 300 })
         #expect(try await stored() == Array(1...300))
     }
+
+    @Test func shadowRequestsOverMQTTAreAnsweredAsAWSDoes() async throws {
+        let broker = try Broker()
+        let data = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let admin = try PrintedToken(
+            try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
+        let server = try await ServerProcess.start(
+            data: data, extraArguments: ["--rules", Self.rules, "--mqtt", "mqtt://127.0.0.1:\(broker.port)"])
+        defer { server.stop() }
+        let requestFilters = ["update", "get", "delete"].flatMap {
+            ["$aws/things/+/shadow/\($0)", "$aws/things/+/shadow/name/+/\($0)"]
+        }
+        let log = broker.directory + "/mosquitto.log"
+        #expect(
+            try await waitUntil(seconds: 20) {
+                let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                return requestFilters.allSatisfy { text.contains("signalbox 1 \($0)") }
+            })
+        func run(_ tool: String, _ arguments: [String]) async throws -> String {
+            try await offPool { try broker.run(tool, arguments) }
+        }
+        // A device's view: a persistent session on the replies and events of its shadows, collected at
+        // the end.
+        let prefix = "$aws/things/fridge-1/shadow/"
+        let watched = ["+/accepted", "+/rejected", "update/delta", "update/documents", "name/+/+/rejected"]
+            .flatMap { ["-t", prefix + $0] }
+        _ = try await run("mosquitto_sub", ["-c", "-i", "device", "-q", "1", "-E"] + watched)
+        _ = try await run("mosquitto_pub", ["-q", "1", "-t", prefix + "get", "-m", #"{"clientToken":"t1"}"#])
+        _ = try await run(
+            "mosquitto_pub",
+            ["-q", "1", "-t", prefix + "update", "-m", #"{"state":{"desired":{"maxTemp":5}},"clientToken":"t2"}"#])
+        #expect(
+            try await waitUntil(seconds: 10) {
+                try await server.request("GET", "/things/fridge-1/shadow", token: admin.token).status == 200
+            })
+        // A change over HTTP reaches MQTT subscribers too.
+        #expect(
+            try await server.request(
+                "POST", "/things/fridge-1/shadow", token: admin.token, body: #"{"state":{"reported":{"maxTemp":5}}}"#
+            ).status == 200)
+        _ = try await run(
+            "mosquitto_pub", ["-q", "1", "-t", prefix + "name/door/delete", "-m", #"{"clientToken":"t3"}"#])
+        let seen = try await run(
+            "mosquitto_sub", ["-c", "-i", "device", "-q", "1", "-C", "6", "-W", "10", "-v"] + watched)
+        var replies: [(topic: String, body: [String: Any])] = []
+        for line in seen.split(separator: "\n") {
+            guard let space = line.firstIndex(of: " ") else { continue }
+            let body = try JSONSerialization.jsonObject(with: Data(line[line.index(after: space)...].utf8))
+            replies.append((String(line[..<space]), body as? [String: Any] ?? [:]))
+        }
+        // In the order Signalbox answered: the events of an update come with its reply.
+        #expect(
+            Set(replies.prefix(1).map(\.topic)) == [prefix + "get/rejected"]
+                && Set(replies.dropFirst().prefix(3).map(\.topic))
+                    == Set(
+                        ["update/delta", "update/documents", "update/accepted"].map { prefix + $0 })
+                && replies.dropFirst(4).map(\.topic) == [
+                    prefix + "update/documents", prefix + "name/door/delete/rejected",
+                ],
+            "\(replies.map(\.topic))")
+        func reply(_ suffix: String) -> [String: Any] { replies.first { $0.topic == prefix + suffix }?.body ?? [:] }
+        #expect(reply("get/rejected")["code"] as? Int == 404)
+        #expect(reply("get/rejected")["clientToken"] as? String == "t1")
+        #expect(reply("update/accepted")["clientToken"] as? String == "t2")
+        #expect(reply("update/accepted")["version"] as? Int == 1)
+        #expect(reply("update/delta")["version"] as? Int == 1)
+        #expect(((reply("update/delta")["state"] as? [String: Any])?["maxTemp"]) as? Int == 5)
+        let documents = replies.filter { $0.topic == prefix + "update/documents" }.map(\.body)
+        #expect(documents.map { ($0["current"] as? [String: Any])?["version"] as? Int } == [1, 2])
+        #expect(reply("name/door/delete/rejected")["code"] as? Int == 404)
+        #expect(reply("name/door/delete/rejected")["clientToken"] as? String == "t3")
+    }
 }

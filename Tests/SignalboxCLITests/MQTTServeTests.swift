@@ -243,4 +243,31 @@ struct MQTTServeTests {
         #expect(reply("name/door/delete/rejected")["code"] as? Int == 404)
         #expect(reply("name/door/delete/rejected")["clientToken"] as? String == "t3")
     }
+
+    @Test func theAWSIoTDeviceSDKsDriveShadowsThroughTheBroker() async throws {
+        let venv = try await CLI.runProgramAsync(
+            "/bin/sh", [CLI.packageRoot.appendingPathComponent("Tests/Integration/venv.sh").path])
+        try #require(venv.status == 0, "creating the Python venv failed: \(venv.stderr)")
+        let python = venv.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        let broker = try Broker()
+        let data = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let server = try await ServerProcess.start(
+            data: data, extraArguments: ["--rules", Self.rules, "--mqtt", "mqtt://127.0.0.1:\(broker.port)"])
+        defer { server.stop() }
+        let log = broker.directory + "/mosquitto.log"
+        #expect(
+            try await waitUntil(seconds: 20) {
+                let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                return text.contains("signalbox 1 $aws/things/+/shadow/name/+/delete")
+            })
+        for (script, thing) in [
+            ("awsiotsdk_shadows.py", "fridge-sdk2"), ("awsiotpythonsdk_v1_shadow.py", "fridge-sdk1"),
+        ] {
+            let outcome = try await CLI.runProgramAsync(
+                python, [CLI.packageRoot.appendingPathComponent("Tests/Integration/\(script)").path],
+                environment: ["MQTT_PORT": "\(broker.port)", "THING": thing])
+            #expect(outcome.status == 0, "\(script) failed: \(outcome.stdout)\(outcome.stderr)")
+        }
+    }
 }

@@ -30,6 +30,14 @@ package struct ClientStateMachine {
     private var incomingStart = 0
     /// The delivery number of `incoming[incomingStart]`.
     private var firstDelivery: UInt64 = 0
+    /// The identifiers of the last PUBACKs sent (at most `receiveMaximum`), oldest first: after a
+    /// reconnect the broker sends again any whose PUBACK it did not get.
+    private var recentAcknowledgements: [UInt16] = []
+    private var recentStart = 0
+    /// Incoming publishes of the previous connection the owner had stored, whose PUBACK the broker
+    /// may not have: a redelivery of one (DUP set, same identifier) is acknowledged, not delivered
+    /// again. The broker reuses an identifier only once it has the PUBACK, and then without DUP.
+    private(set) package var stored = Set<UInt16>()
 
     // Subscriptions: what the session should hold, and the requests awaiting their acknowledgement.
     private(set) package var subscriptions: [String: Packet.Subscription] = [:]
@@ -125,6 +133,14 @@ package struct ClientStateMachine {
     /// The connection is gone. Sent, unacknowledged publishes will be sent again on the next one;
     /// incoming deliveries not yet acknowledged will be sent again by the broker.
     package mutating func connectionClosed() {
+        // The owner's batches have all finished by now: an acknowledged delivery is stored, an
+        // unacknowledged one is not (the broker sends it again and it is delivered again).
+        if state == .connected {
+            stored = Set(recentAcknowledgements[recentStart...])
+            for entry in incoming[incomingStart...] where entry.acknowledged { stored.insert(entry.id) }
+        }
+        recentAcknowledgements.removeAll()
+        recentStart = 0
         state = .disconnected
         incoming.removeAll()
         incomingStart = 0
@@ -197,15 +213,27 @@ package struct ClientStateMachine {
         let index = incomingStart + Int(delivery.number - firstDelivery)
         guard index < incoming.count else { return [] }
         incoming[index].acknowledged = true
+        return flushAcknowledgements()
+    }
+
+    /// PUBACKs for the acknowledged deliveries at the head of the arrival order.
+    private mutating func flushAcknowledgements() -> [Action] {
         var actions: [Action] = []
         while incomingStart < incoming.count, incoming[incomingStart].acknowledged {
-            actions.append(.send(.puback(Packet.Acknowledgement(packetID: incoming[incomingStart].id))))
+            let id = incoming[incomingStart].id
+            actions.append(.send(.puback(Packet.Acknowledgement(packetID: id))))
             incomingStart += 1
             firstDelivery += 1
+            recentAcknowledgements.append(id)
+            if recentAcknowledgements.count - recentStart > Int(configuration.receiveMaximum) { recentStart += 1 }
         }
         if incomingStart > 1_024, incomingStart * 2 > incoming.count {
             incoming.removeFirst(incomingStart)
             incomingStart = 0
+        }
+        if recentStart > 1_024, recentStart * 2 > recentAcknowledgements.count {
+            recentAcknowledgements.removeFirst(recentStart)
+            recentStart = 0
         }
         return actions
     }
@@ -315,6 +343,8 @@ package struct ClientStateMachine {
                 actions.append(.send(.publish(inFlight[index].publish)))
             }
         } else {
+            // Nothing of the old session comes again.
+            stored.removeAll()
             // A new session: the identifiers mean nothing to the broker any more, so the publishes
             // go back to the head of the queue and get new ones.
             let resend = inFlight.map { entry -> (publish: Packet.Publish, token: UInt64) in
@@ -353,14 +383,12 @@ package struct ClientStateMachine {
             return [.deliver(publish, delivery: nil)]
         case .atLeastOnce:
             guard let id = publish.packetID else { return [.close(.protocolError("QoS 1 PUBLISH without identifier"))] }
-            if unacknowledgedDeliveries >= Int(configuration.receiveMaximum) {
-                return [
-                    .close(
-                        MQTTProtocolError(
-                            reasonCode: 0x93,
-                            "Receive Maximum exceeded: the broker sent more than \(configuration.receiveMaximum) unacknowledged publishes"
-                        ))
-                ]
+            // More unacknowledged publishes than our Receive Maximum are taken all the same (some brokers
+            // count one over); the owner's back-pressure, not this count, bounds what is held.
+            if stored.remove(id) != nil, publish.duplicate {
+                // Stored on the previous connection, its PUBACK lost: acknowledged in its turn, not delivered.
+                incoming.append((id, true))
+                return flushAcknowledgements()
             }
             let number = firstDelivery + UInt64(incoming.count - incomingStart)
             incoming.append((id, false))

@@ -96,15 +96,69 @@ struct ClientStateMachineTests {
         #expect(machine.received(.publish(publish)) == [.deliver(publish, delivery: nil)])
     }
 
-    @Test func moreUnacknowledgedPublishesThanTheReceiveMaximumCloseTheConnection() {
+    @Test func publishesPastTheReceiveMaximumAreStillTaken() {
+        // Some brokers count one over; the owner's back-pressure bounds what is held, not a disconnect.
         var machine = Self.connected(.init(clientID: "sb", receiveMaximum: 2))
-        _ = machine.received(Self.incoming(1))
-        _ = machine.received(Self.incoming(2))
-        guard case .close(let error) = machine.received(Self.incoming(3)).first else {
-            Issue.record("not closed")
-            return
+        for id: UInt16 in 1...3 {
+            guard case .deliver = machine.received(Self.incoming(id)).first else {
+                Issue.record("publish \(id) not delivered")
+                return
+            }
         }
-        #expect(error.reasonCode == 0x93)
+        #expect(machine.unacknowledgedDeliveries == 3)
+    }
+
+    static func deliveries(_ actions: [ClientStateMachine.Action]) -> [ClientStateMachine.Delivery] {
+        actions.compactMap { if case .deliver(_, let delivery?) = $0 { delivery } else { nil } }
+    }
+
+    static func redelivered(_ id: UInt16) -> Packet {
+        .publish(.init(topic: "t/\(id)", payload: [], qos: .atLeastOnce, duplicate: true, packetID: id))
+    }
+
+    @Test func aStoredMessageRedeliveredAfterAReconnectIsAcknowledgedNotDeliveredAgain() {
+        var machine = Self.connected()
+        let first = (1...3).flatMap { Self.deliveries(machine.received(Self.incoming(UInt16($0)))) }
+        // 1 stored and acknowledged (its PUBACK may be lost), 3 stored but waiting behind 2, 2 not stored.
+        #expect(Self.sent(machine.acknowledge(first[0])) == [.puback(.init(packetID: 1))])
+        #expect(machine.acknowledge(first[2]).isEmpty)
+        machine.connectionClosed()
+        #expect(machine.stored == [1, 3])
+        _ = machine.connectionOpened(now: Self.start)
+        _ = machine.received(.connack(.init(sessionPresent: true)))
+        // The broker sends 1, 2 and 3 again: only 2 reaches the owner; 1 is acknowledged at once, 3 after 2.
+        #expect(Self.sent(machine.received(Self.redelivered(1))) == [.puback(.init(packetID: 1))])
+        let second = Self.deliveries(machine.received(Self.redelivered(2)))
+        #expect(second.count == 1)
+        #expect(machine.received(Self.redelivered(3)).isEmpty)
+        #expect(Self.sent(machine.acknowledge(second[0])) == [2, 3].map { .puback(.init(packetID: $0)) })
+        #expect(machine.stored.isEmpty)
+    }
+
+    @Test func anIdentifierReusedWithoutDUPIsANewMessage() {
+        var machine = Self.connected()
+        let first = Self.deliveries(machine.received(Self.incoming(7)))
+        _ = machine.acknowledge(first[0])
+        machine.connectionClosed()
+        _ = machine.connectionOpened(now: Self.start)
+        _ = machine.received(.connack(.init(sessionPresent: true)))
+        // The broker had the PUBACK and used 7 again for a new message: delivered.
+        #expect(Self.deliveries(machine.received(Self.incoming(7))).count == 1)
+        #expect(machine.stored.isEmpty)
+    }
+
+    @Test func aLostSessionForgetsWhatWasStored() {
+        var machine = Self.connected()
+        let first = Self.deliveries(machine.received(Self.incoming(4)))
+        _ = machine.acknowledge(first[0])
+        machine.connectionClosed()
+        // A connection that never got its CONNACK keeps what is known.
+        _ = machine.connectionOpened(now: Self.start)
+        machine.connectionClosed()
+        #expect(machine.stored == [4])
+        _ = machine.connectionOpened(now: Self.start)
+        _ = machine.received(.connack(.init(sessionPresent: false)))
+        #expect(machine.stored.isEmpty)
     }
 
     @Test func outgoingPublishesRespectTheBrokersWindowAndQueueBeyondIt() {

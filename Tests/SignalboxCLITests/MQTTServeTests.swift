@@ -270,4 +270,51 @@ struct MQTTServeTests {
             #expect(outcome.status == 0, "\(script) failed: \(outcome.stdout)\(outcome.stderr)")
         }
     }
+
+    @Test func everyMessageTheBrokerAcknowledgedIsProcessedAcrossABrokerRestart() async throws {
+        let venv = try await CLI.runProgramAsync(
+            "/bin/sh", [CLI.packageRoot.appendingPathComponent("Tests/Integration/venv.sh").path])
+        try #require(venv.status == 0, "creating the Python venv failed: \(venv.stderr)")
+        let python = venv.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        let broker = try Broker()
+        let data = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let admin = try PrintedToken(
+            try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
+        let server = try await ServerProcess.start(
+            data: data, extraArguments: ["--rules", Self.rules, "--mqtt", "mqtt://127.0.0.1:\(broker.port)"])
+        defer { server.stop() }
+        let log = broker.directory + "/mosquitto.log"
+        #expect(
+            try await waitUntil(seconds: 20) {
+                (try? String(contentsOfFile: log, encoding: .utf8))?.contains(
+                    "signalbox 1 gateways/+/devices/+/telemetry")
+                    == true
+            })
+        let topic = "gateways/gw1/devices/steady/telemetry"
+        let ackedFile = data.appendingPathComponent("acked.txt").path
+        // 3,000 messages at 1,000/s; the broker is stopped (saving its sessions) and started again
+        // one second in.
+        async let publisher = CLI.runProgramAsync(
+            python, [CLI.packageRoot.appendingPathComponent("Tests/Integration/paho_steady_publisher.py").path],
+            environment: [
+                "MQTT_PORT": "\(broker.port)", "MQTT_TOPIC": topic, "MQTT_COUNT": "3000", "MQTT_RATE": "1000",
+                "ACKED_FILE": ackedFile,
+            ])
+        try await Task.sleep(for: .seconds(1))
+        try await offPool { try broker.restart() }
+        let outcome = try await publisher
+        #expect(outcome.status == 0, "paho_steady_publisher.py: \(outcome.stdout)\(outcome.stderr)")
+        let acked = Set(
+            try String(contentsOfFile: ackedFile, encoding: .utf8).split(separator: "\n").compactMap { Int($0) })
+        #expect(acked.count == 3000)
+        func stored() async throws -> Set<Int> {
+            Set(
+                try await server.records("records", token: admin.token)
+                    .filter { ($0["topic"] as? String) == topic }
+                    .compactMap { ($0["data"] as? [String: Any])?["n"] as? Int })
+        }
+        #expect(try await waitUntil(seconds: 30) { try await stored().isSuperset(of: acked) })
+        #expect(try await stored().isSuperset(of: acked))
+    }
 }

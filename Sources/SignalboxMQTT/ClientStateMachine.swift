@@ -310,7 +310,7 @@ package struct ClientStateMachine {
                 .close(
                     MQTTProtocolError(
                         reasonCode: disconnect.reasonCode,
-                        "The broker disconnected (reason code 0x\(String(disconnect.reasonCode, radix: 16, uppercase: true))\(reason))"
+                        "The broker disconnected (reason code \(ReasonCodes.hex(disconnect.reasonCode))\(reason))"
                     ))
             ]
         case (.connected, _):
@@ -451,7 +451,7 @@ package struct ClientStateMachine {
         case 0x8A: return "banned"
         case 0x95: return "packet too large"
         case 0x97: return "quota exceeded"
-        default: return "reason code 0x\(String(code, radix: 16, uppercase: true))"
+        default: return "reason code \(ReasonCodes.hex(code))"
         }
     }
 }

@@ -119,7 +119,7 @@ package final class MQTTClient: Sendable {
         }
         if code >= 0x80 {
             throw MQTTClientError(
-                "The broker refused the message (reason code 0x\(String(code, radix: 16, uppercase: true)))")
+                "The broker refused the message (reason code \(ReasonCodes.hex(code)))")
         }
     }
 

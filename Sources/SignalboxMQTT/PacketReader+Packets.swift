@@ -189,9 +189,13 @@ package enum ReasonCodes {
 
     static func check(_ code: UInt8, in allowed: Set<UInt8>, of kind: Packet.Kind) throws(MQTTProtocolError) {
         guard allowed.contains(code) else {
-            throw .malformed(
-                "\(kind) carries reason code 0x\(String(code, radix: 16, uppercase: true)), which it cannot")
+            throw .malformed("\(kind) carries reason code \(hex(code)), which it cannot")
         }
+    }
+
+    /// `code` as the specification writes it: `0x87`.
+    package static func hex(_ code: UInt8) -> String {
+        "0x" + String(code, radix: 16, uppercase: true)
     }
 }
 

@@ -185,9 +185,10 @@ private struct IngestSink: MQTTDeliveryHandler {
         let receivedAt = SystemClock.milliseconds()
         var messages: [IncomingMessage] = []
         messages.reserveCapacity(publishes.count)
+        var shadowRequests: [(request: ShadowRequestTopic, body: [UInt8])] = []
         for publish in publishes {
-            if let shadows, let request = ShadowRequestTopic(publish.topic) {
-                await answer(request, body: publish.payload, shadows: shadows)
+            if shadows != nil, let request = ShadowRequestTopic(publish.topic) {
+                shadowRequests.append((request, publish.payload))
                 continue
             }
             // A message that can never be taken is dropped (and acknowledged, or the broker would send
@@ -208,10 +209,15 @@ private struct IngestSink: MQTTDeliveryHandler {
             }
             messages.append(IncomingMessage(topic: publish.topic, payload: publish.payload, receivedAt: receivedAt))
         }
-        guard !messages.isEmpty else { return }
-        // A refusal (overload, journal failure) leaves the batch unacknowledged; the client offers it again.
-        _ = try await ingest.ingest(messages)
-        metrics.acceptedOverMQTT(messages.count)
+        if !messages.isEmpty {
+            // A refusal (overload, journal failure) leaves the batch unacknowledged; the client offers
+            // it again — so the shadow requests are applied only after this, never twice.
+            _ = try await ingest.ingest(messages)
+            metrics.acceptedOverMQTT(messages.count)
+        }
+        if let shadows {
+            for (request, body) in shadowRequests { await answer(request, body: body, shadows: shadows) }
+        }
     }
 
     /// Applies a shadow request and publishes its `/accepted` or `/rejected` reply, as AWS does (the

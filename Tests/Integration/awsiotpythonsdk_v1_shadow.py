@@ -9,26 +9,11 @@ desired (accepted), the delta callback, report (accepted), get (accepted, no del
 Environment: MQTT_PORT, THING. Exits non-zero with a message on the first failed check.
 """
 import json
-import os
 import queue
-import sys
 
 from AWSIoTPythonSDK.MQTTLib import AWSIoTMQTTShadowClient
 
-PORT = int(os.environ["MQTT_PORT"])
-THING = os.environ["THING"]
-TIMEOUT = 10
-
-
-def fail(message):
-    print(f"FAILED: {message}", file=sys.stderr)
-    sys.exit(1)
-
-
-def check(condition, message):
-    if not condition:
-        fail(message)
-
+from shadow_checks import PORT, THING, TIMEOUT, check, fail
 
 client = AWSIoTMQTTShadowClient(f"v1-{THING}")
 client.configureEndpoint("127.0.0.1", PORT)

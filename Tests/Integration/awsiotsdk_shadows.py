@@ -7,27 +7,12 @@ the request's clientToken.
 
 Environment: MQTT_PORT, THING. Exits non-zero with a message on the first failed check.
 """
-import os
 import queue
-import sys
 
 from awscrt import io, mqtt
 from awsiot import iotshadow
 
-PORT = int(os.environ["MQTT_PORT"])
-THING = os.environ["THING"]
-TIMEOUT = 10
-
-
-def fail(message):
-    print(f"FAILED: {message}", file=sys.stderr)
-    sys.exit(1)
-
-
-def check(condition, message):
-    if not condition:
-        fail(message)
-
+from shadow_checks import PORT, THING, TIMEOUT, check, fail
 
 group = io.EventLoopGroup(1)
 resolver = io.DefaultHostResolver(group)

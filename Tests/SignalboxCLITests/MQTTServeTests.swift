@@ -10,45 +10,27 @@ struct MQTTServeTests {
 
     @Test(arguments: [("5", "mqttv5"), ("3.1.1", "mqttv311")])
     func telemetryFromTheBrokerIsPersistedOnce(_ version: (signalbox: String, tool: String)) async throws {
-        let broker = try Broker()
-        let data = try makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: data) }
-        let admin = try PrintedToken(
-            try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
-        let server = try await ServerProcess.start(
-            data: data,
-            extraArguments: [
-                "--rules", Self.rules, "--mqtt", "mqtt://127.0.0.1:\(broker.port)", "--mqtt-version", version.signalbox,
-                "--mqtt-client-id", "signalbox-\(version.tool)",
-            ])
-        defer { server.stop() }
+        let deployment = try await MQTTDeployment.start([
+            "--rules", Self.rules, "--mqtt-version", version.signalbox, "--mqtt-client-id", "signalbox-\(version.tool)",
+        ])
+        let (server, admin) = (deployment.server, deployment.admin)
         // The subscription is in place once a probe message comes through.
         let probe = #"{"probe":true}"#
         #expect(
             try await waitUntil(seconds: 20) {
-                try await offPool {
-                    try broker.run(
-                        "mosquitto_pub",
-                        ["-V", version.tool, "-q", "1", "-t", "gateways/gw1/devices/probe/telemetry", "-m", probe])
-                }
+                try await deployment.run(
+                    "mosquitto_pub",
+                    ["-V", version.tool, "-q", "1", "-t", "gateways/gw1/devices/probe/telemetry", "-m", probe])
                 try await Task.sleep(for: .milliseconds(100))
                 return try await server.records("records", token: admin.token).count > 0
             })
         let lines = (1...500).map { #"{"n":\#($0),"temp":4.5}"# }
-        try await offPool {
-            try broker.run(
-                "mosquitto_pub", ["-V", version.tool, "-q", "1", "-t", "gateways/gw1/devices/f1/telemetry", "-l"],
-                input: lines.joined(separator: "\n") + "\n")
-        }
-        #expect(
-            try await waitUntil(seconds: 30) {
-                try await server.records("records", token: admin.token).filter {
-                    ($0["topic"] as? String)?.hasSuffix("/f1/telemetry") == true
-                }.count >= 500
-            })
-        let stored = try await server.records("records", token: admin.token)
-            .filter { ($0["topic"] as? String) == "gateways/gw1/devices/f1/telemetry" }
-            .compactMap { ($0["data"] as? [String: Any])?["n"] as? Int }
+        try await deployment.run(
+            "mosquitto_pub", ["-V", version.tool, "-q", "1", "-t", "gateways/gw1/devices/f1/telemetry", "-l"],
+            input: lines.joined(separator: "\n") + "\n")
+        let topic = "gateways/gw1/devices/f1/telemetry"
+        #expect(try await waitUntil(seconds: 30) { try await deployment.stored(topic).count >= 500 })
+        let stored = try await deployment.stored(topic)
         #expect(stored.count == 500)
         #expect(stored.sorted() == Array(1...500))
         // The connection and the messages show in /metrics (gauges refresh every second).
@@ -78,119 +60,74 @@ struct MQTTServeTests {
     }
 
     @Test func aReloadThatChangesFromFiltersChangesTheSubscriptions() async throws {
-        let broker = try Broker()
-        let data = try makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: data) }
-        let rules = data.appendingPathComponent("rules.yaml")
-        try Self.rulesFile(filters: ["plant-a/+/telemetry"]).write(to: rules, atomically: true, encoding: .utf8)
-        let admin = try PrintedToken(
-            try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
-        let server = try await ServerProcess.start(
-            data: data,
-            extraArguments: ["--rules", rules.path, "--mqtt", "mqtt://127.0.0.1:\(broker.port)"])
-        defer { server.stop() }
+        let deployment = try await MQTTDeployment.start { data in
+            let rules = data.appendingPathComponent("rules.yaml")
+            try Self.rulesFile(filters: ["plant-a/+/telemetry"]).write(to: rules, atomically: true, encoding: .utf8)
+            return ["--rules", rules.path]
+        }
+        let rules = deployment.data.appendingPathComponent("rules.yaml")
+        let (server, admin) = (deployment.server, deployment.admin)
         func publish(_ topic: String, _ count: Int, from first: Int = 1) async throws {
             let lines = (first..<(first + count)).map { #"{"n":\#($0)}"# }
-            try await offPool {
-                try broker.run(
-                    "mosquitto_pub", ["-q", "1", "-t", topic, "-l"], input: lines.joined(separator: "\n") + "\n")
-            }
+            try await deployment.run(
+                "mosquitto_pub", ["-q", "1", "-t", topic, "-l"], input: lines.joined(separator: "\n") + "\n")
         }
-        func stored(_ topic: String) async throws -> [Int] {
-            try await server.records("records", token: admin.token)
-                .filter { ($0["topic"] as? String) == topic }
-                .compactMap { ($0["data"] as? [String: Any])?["n"] as? Int }.sorted()
-        }
-        func brokerLog() throws -> String {
-            try String(contentsOfFile: broker.directory + "/mosquitto.log", encoding: .utf8)
-        }
-        #expect(try await waitUntil(seconds: 20) { try brokerLog().contains("signalbox 1 plant-a/+/telemetry") })
+        func stored(_ topic: String) async throws -> [Int] { try await deployment.stored(topic).sorted() }
+        #expect(await deployment.waitForSubscriptions(["plant-a/+/telemetry"]))
         try await publish("plant-a/1/telemetry", 100)
 
         // Add a filter: plant-a's subscription stays, plant-b's is added.
         try Self.rulesFile(filters: ["plant-a/+/telemetry", "plant-b/+/telemetry"])
             .write(to: rules, atomically: true, encoding: .utf8)
         #expect(try await server.json("POST", "/admin/rules/reload", token: admin.token).status == 200)
-        #expect(try await waitUntil(seconds: 20) { try brokerLog().contains("signalbox 1 plant-b/+/telemetry") })
+        #expect(await deployment.waitForSubscriptions(["plant-b/+/telemetry"]))
         try await publish("plant-a/1/telemetry", 100, from: 101)
         try await publish("plant-b/1/telemetry", 50)
 
         // Drop plant-a: unsubscribed at the broker; plant-b keeps flowing.
         try Self.rulesFile(filters: ["plant-b/+/telemetry"]).write(to: rules, atomically: true, encoding: .utf8)
         #expect(try await server.json("POST", "/admin/rules/reload", token: admin.token).status == 200)
-        #expect(try await waitUntil(seconds: 20) { try brokerLog().contains("Received UNSUBSCRIBE from signalbox") })
+        #expect(
+            await waitUntil(seconds: 20) { deployment.brokerLog().contains("Received UNSUBSCRIBE from signalbox") })
         try await publish("plant-b/1/telemetry", 50, from: 51)
 
         #expect(try await waitUntil(seconds: 30) { try await stored("plant-b/1/telemetry").count >= 100 })
         #expect(try await stored("plant-a/1/telemetry") == Array(1...200))
         #expect(try await stored("plant-b/1/telemetry") == Array(1...100))
         // plant-a was subscribed once, never again, and left once; plant-b subscribed once.
-        let log = try brokerLog()
+        let log = deployment.brokerLog()
         #expect(log.components(separatedBy: "signalbox 1 plant-a/+/telemetry").count == 2)
         #expect(log.components(separatedBy: "signalbox 1 plant-b/+/telemetry").count == 2)
         #expect(log.components(separatedBy: "Received UNSUBSCRIBE from signalbox").count == 2)
     }
 
+    static let telemetryFilter = "gateways/+/devices/+/telemetry"
+    static let shadowRequestFilters = ["update", "get", "delete"].flatMap {
+        ["$aws/things/+/shadow/\($0)", "$aws/things/+/shadow/name/+/\($0)"]
+    }
+
     @Test(arguments: ["5", "3.1.1"])
     func telemetryFromPahoIsPersistedOnce(_ version: String) async throws {
-        let venv = try await CLI.runProgramAsync(
-            "/bin/sh", [CLI.packageRoot.appendingPathComponent("Tests/Integration/venv.sh").path])
-        try #require(venv.status == 0, "creating the Python venv failed: \(venv.stderr)")
-        let python = venv.stdout.split(separator: "\n").last.map(String.init) ?? ""
-        let broker = try Broker()
-        let data = try makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: data) }
-        let admin = try PrintedToken(
-            try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
-        let server = try await ServerProcess.start(
-            data: data,
-            extraArguments: [
-                "--rules", Self.rules, "--mqtt", "mqtt://127.0.0.1:\(broker.port)", "--mqtt-version", version,
-            ])
-        defer { server.stop() }
-        let log = broker.directory + "/mosquitto.log"
-        #expect(
-            try await waitUntil(seconds: 20) {
-                (try? String(contentsOfFile: log, encoding: .utf8))?.contains(
-                    "signalbox 1 gateways/+/devices/+/telemetry")
-                    == true
-            })
+        let deployment = try await MQTTDeployment.start(["--rules", Self.rules, "--mqtt-version", version])
+        #expect(await deployment.waitForSubscriptions([Self.telemetryFilter]))
         let topic = "gateways/gw1/devices/paho-\(version)/telemetry"
-        let outcome = try await CLI.runProgramAsync(
-            python, [CLI.packageRoot.appendingPathComponent("Tests/Integration/paho_publish.py").path],
+        let outcome = try await MQTTDeployment.runScript(
+            "paho_publish.py",
             environment: [
-                "MQTT_PORT": "\(broker.port)", "MQTT_VERSION": version, "MQTT_TOPIC": topic, "MQTT_COUNT": "300",
+                "MQTT_PORT": "\(deployment.broker.port)", "MQTT_VERSION": version, "MQTT_TOPIC": topic,
+                "MQTT_COUNT": "300",
             ])
         #expect(outcome.status == 0, "paho_publish.py failed: \(outcome.stderr)")
-        func stored() async throws -> [Int] {
-            try await server.records("records", token: admin.token)
-                .filter { ($0["topic"] as? String) == topic }
-                .compactMap { ($0["data"] as? [String: Any])?["n"] as? Int }.sorted()
-        }
-        #expect(try await waitUntil(seconds: 30) { try await stored().count >= 300 })
-        #expect(try await stored() == Array(1...300))
+        #expect(try await waitUntil(seconds: 30) { try await deployment.stored(topic).count >= 300 })
+        #expect(try await deployment.stored(topic).sorted() == Array(1...300))
     }
 
     @Test func shadowRequestsOverMQTTAreAnsweredAsAWSDoes() async throws {
-        let broker = try Broker()
-        let data = try makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: data) }
-        let admin = try PrintedToken(
-            try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
-        let server = try await ServerProcess.start(
-            data: data, extraArguments: ["--rules", Self.rules, "--mqtt", "mqtt://127.0.0.1:\(broker.port)"])
-        defer { server.stop() }
-        let requestFilters = ["update", "get", "delete"].flatMap {
-            ["$aws/things/+/shadow/\($0)", "$aws/things/+/shadow/name/+/\($0)"]
-        }
-        let log = broker.directory + "/mosquitto.log"
-        #expect(
-            try await waitUntil(seconds: 20) {
-                let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-                return requestFilters.allSatisfy { text.contains("signalbox 1 \($0)") }
-            })
+        let deployment = try await MQTTDeployment.start(["--rules", Self.rules])
+        let (server, admin) = (deployment.server, deployment.admin)
+        #expect(await deployment.waitForSubscriptions(Self.shadowRequestFilters))
         func run(_ tool: String, _ arguments: [String]) async throws -> String {
-            try await offPool { try broker.run(tool, arguments) }
+            try await deployment.run(tool, arguments)
         }
         // A device's view: a persistent session on the replies and events of its shadows, collected at
         // the end.
@@ -245,76 +182,117 @@ struct MQTTServeTests {
     }
 
     @Test func theAWSIoTDeviceSDKsDriveShadowsThroughTheBroker() async throws {
-        let venv = try await CLI.runProgramAsync(
-            "/bin/sh", [CLI.packageRoot.appendingPathComponent("Tests/Integration/venv.sh").path])
-        try #require(venv.status == 0, "creating the Python venv failed: \(venv.stderr)")
-        let python = venv.stdout.split(separator: "\n").last.map(String.init) ?? ""
-        let broker = try Broker()
-        let data = try makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: data) }
-        let server = try await ServerProcess.start(
-            data: data, extraArguments: ["--rules", Self.rules, "--mqtt", "mqtt://127.0.0.1:\(broker.port)"])
-        defer { server.stop() }
-        let log = broker.directory + "/mosquitto.log"
-        #expect(
-            try await waitUntil(seconds: 20) {
-                let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-                return text.contains("signalbox 1 $aws/things/+/shadow/name/+/delete")
-            })
+        let deployment = try await MQTTDeployment.start(["--rules", Self.rules])
+        #expect(await deployment.waitForSubscriptions(Self.shadowRequestFilters))
         for (script, thing) in [
             ("awsiotsdk_shadows.py", "fridge-sdk2"), ("awsiotpythonsdk_v1_shadow.py", "fridge-sdk1"),
         ] {
-            let outcome = try await CLI.runProgramAsync(
-                python, [CLI.packageRoot.appendingPathComponent("Tests/Integration/\(script)").path],
-                environment: ["MQTT_PORT": "\(broker.port)", "THING": thing])
+            let outcome = try await MQTTDeployment.runScript(
+                script, environment: ["MQTT_PORT": "\(deployment.broker.port)", "THING": thing])
             #expect(outcome.status == 0, "\(script) failed: \(outcome.stdout)\(outcome.stderr)")
         }
     }
 
     @Test func everyMessageTheBrokerAcknowledgedIsProcessedAcrossABrokerRestart() async throws {
-        let venv = try await CLI.runProgramAsync(
-            "/bin/sh", [CLI.packageRoot.appendingPathComponent("Tests/Integration/venv.sh").path])
-        try #require(venv.status == 0, "creating the Python venv failed: \(venv.stderr)")
-        let python = venv.stdout.split(separator: "\n").last.map(String.init) ?? ""
-        let broker = try Broker()
-        let data = try makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: data) }
-        let admin = try PrintedToken(
-            try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
-        let server = try await ServerProcess.start(
-            data: data, extraArguments: ["--rules", Self.rules, "--mqtt", "mqtt://127.0.0.1:\(broker.port)"])
-        defer { server.stop() }
-        let log = broker.directory + "/mosquitto.log"
-        #expect(
-            try await waitUntil(seconds: 20) {
-                (try? String(contentsOfFile: log, encoding: .utf8))?.contains(
-                    "signalbox 1 gateways/+/devices/+/telemetry")
-                    == true
-            })
+        let deployment = try await MQTTDeployment.start(["--rules", Self.rules])
+        #expect(await deployment.waitForSubscriptions([Self.telemetryFilter]))
         let topic = "gateways/gw1/devices/steady/telemetry"
-        let ackedFile = data.appendingPathComponent("acked.txt").path
+        let ackedFile = deployment.data.appendingPathComponent("acked.txt").path
         // 3,000 messages at 1,000/s; the broker is stopped (saving its sessions) and started again
         // one second in.
-        async let publisher = CLI.runProgramAsync(
-            python, [CLI.packageRoot.appendingPathComponent("Tests/Integration/paho_steady_publisher.py").path],
+        let python = try await MQTTDeployment.python()
+        async let publisher = MQTTDeployment.runScript(
+            "paho_steady_publisher.py", python: python,
             environment: [
-                "MQTT_PORT": "\(broker.port)", "MQTT_TOPIC": topic, "MQTT_COUNT": "3000", "MQTT_RATE": "1000",
-                "ACKED_FILE": ackedFile,
+                "MQTT_PORT": "\(deployment.broker.port)", "MQTT_TOPIC": topic, "MQTT_COUNT": "3000",
+                "MQTT_RATE": "1000", "ACKED_FILE": ackedFile,
             ])
         try await Task.sleep(for: .seconds(1))
-        try await offPool { try broker.restart() }
+        try await offPool { try deployment.broker.restart() }
         let outcome = try await publisher
         #expect(outcome.status == 0, "paho_steady_publisher.py: \(outcome.stdout)\(outcome.stderr)")
         let acked = Set(
             try String(contentsOfFile: ackedFile, encoding: .utf8).split(separator: "\n").compactMap { Int($0) })
         #expect(acked.count == 3000)
-        func stored() async throws -> Set<Int> {
-            Set(
-                try await server.records("records", token: admin.token)
-                    .filter { ($0["topic"] as? String) == topic }
-                    .compactMap { ($0["data"] as? [String: Any])?["n"] as? Int })
-        }
-        #expect(try await waitUntil(seconds: 30) { try await stored().isSuperset(of: acked) })
-        #expect(try await stored().isSuperset(of: acked))
+        #expect(try await waitUntil(seconds: 30) { Set(try await deployment.stored(topic)).isSuperset(of: acked) })
+        #expect(Set(try await deployment.stored(topic)).isSuperset(of: acked))
+    }
+}
+
+/// A Mosquitto, a data directory with an admin token, and `signalbox serve --mqtt` connected to the
+/// broker; the server is stopped and the directory removed when it goes away.
+final class MQTTDeployment: @unchecked Sendable {  // set up in `start`, only read afterwards
+    let broker: Broker
+    let data: URL
+    let admin: PrintedToken
+    let server: ServerProcess
+
+    private init(broker: Broker, data: URL, admin: PrintedToken, server: ServerProcess) {
+        self.broker = broker
+        self.data = data
+        self.admin = admin
+        self.server = server
+    }
+
+    /// Starts it all; `arguments`, then what `prepare` returns, go to `serve` after `--mqtt`.
+    /// `prepare` runs on the data directory before the server starts.
+    static func start(_ arguments: [String] = [], prepare: (URL) throws -> [String] = { _ in [] }) async throws
+        -> MQTTDeployment
+    {
+        let broker = try Broker()
+        let data = try makeTemporaryDirectory()
+        let arguments = arguments + (try prepare(data))
+        let admin = try PrintedToken(
+            try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
+        let server = try await ServerProcess.start(
+            data: data, extraArguments: ["--mqtt", "mqtt://127.0.0.1:\(broker.port)"] + arguments)
+        return MQTTDeployment(broker: broker, data: data, admin: admin, server: server)
+    }
+
+    deinit {
+        server.stop()
+        try? FileManager.default.removeItem(at: data)
+    }
+
+    /// Mosquitto's log (`log_type all`: every SUBSCRIBE reads `CLIENT QOS FILTER`).
+    func brokerLog() -> String {
+        (try? String(contentsOfFile: broker.directory + "/mosquitto.log", encoding: .utf8)) ?? ""
+    }
+
+    /// Waits until Signalbox (client id `client`) has subscribed to every one of `filters`.
+    func waitForSubscriptions(_ filters: [String], client: String = "signalbox") async -> Bool {
+        await waitUntil(seconds: 20) { filters.allSatisfy { self.brokerLog().contains("\(client) 1 \($0)") } }
+    }
+
+    /// Runs `mosquitto_pub` or `mosquitto_sub` against the broker.
+    @discardableResult
+    func run(_ tool: String, _ arguments: [String], input: String? = nil) async throws -> String {
+        try await offPool { try self.broker.run(tool, arguments, input: input) }
+    }
+
+    /// The `n` of every row persisted from `topic`, in row order.
+    func stored(_ topic: String) async throws -> [Int] {
+        try await server.records("records", token: admin.token)
+            .filter { ($0["topic"] as? String) == topic }
+            .compactMap { ($0["data"] as? [String: Any])?["n"] as? Int }
+    }
+
+    /// The Python of the integration tests' venv (created on first use).
+    static func python() async throws -> String {
+        let venv = try await CLI.runProgramAsync(
+            "/bin/sh", [CLI.packageRoot.appendingPathComponent("Tests/Integration/venv.sh").path])
+        try #require(venv.status == 0, "creating the Python venv failed: \(venv.stderr)")
+        return venv.stdout.split(separator: "\n").last.map(String.init) ?? ""
+    }
+
+    /// Runs `Tests/Integration/SCRIPT` with `python` (the venv's by default).
+    static func runScript(_ script: String, python: String? = nil, environment: [String: String]) async throws
+        -> CLI.Result
+    {
+        var interpreter = python
+        if interpreter == nil { interpreter = try await self.python() }
+        return try await CLI.runProgramAsync(
+            interpreter ?? "", [CLI.packageRoot.appendingPathComponent("Tests/Integration/\(script)").path],
+            environment: environment)
     }
 }

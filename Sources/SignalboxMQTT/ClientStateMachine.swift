@@ -38,6 +38,10 @@ package struct ClientStateMachine {
     /// may not have: a redelivery of one (DUP set, same identifier) is acknowledged, not delivered
     /// again. The broker reuses an identifier only once it has the PUBACK, and then without DUP.
     private(set) package var stored = Set<UInt16>()
+    /// Incoming publishes an earlier process stored (identifier → ``Packet/Publish/digest``), whose
+    /// PUBACK the broker may not have: a redelivery (DUP set, same identifier and digest) is
+    /// acknowledged, not delivered. An identifier counts once: whatever arrives with it first decides.
+    private(set) package var recovered: [UInt16: UInt64]
 
     // Subscriptions: what the session should hold, and the requests awaiting their acknowledgement.
     private(set) package var subscriptions: [String: Packet.Subscription] = [:]
@@ -51,8 +55,12 @@ package struct ClientStateMachine {
     private var pingSentAt: ContinuousClock.Instant?
     private var maximumPacketSize = Int(VariableByteInteger.max) + 5
 
-    package init(configuration: Configuration, now: ContinuousClock.Instant) {
+    /// - Parameters:
+    ///   - recovered: Incoming publishes an earlier process stored and may not have acknowledged
+    ///     (identifier → ``Packet/Publish/digest``), from the owner's storage.
+    package init(configuration: Configuration, now: ContinuousClock.Instant, recovered: [UInt16: UInt64] = [:]) {
         self.configuration = configuration
+        self.recovered = recovered
         self.window = Int(configuration.outgoingWindow)
         self.keepAlive = .seconds(Int(configuration.keepAlive))
         self.lastSent = now
@@ -345,6 +353,7 @@ package struct ClientStateMachine {
         } else {
             // Nothing of the old session comes again.
             stored.removeAll()
+            recovered.removeAll()
             // A new session: the identifiers mean nothing to the broker any more, so the publishes
             // go back to the head of the queue and get new ones.
             let resend = inFlight.map { entry -> (publish: Packet.Publish, token: UInt64) in
@@ -385,7 +394,9 @@ package struct ClientStateMachine {
             guard let id = publish.packetID else { return [.close(.protocolError("QoS 1 PUBLISH without identifier"))] }
             // More unacknowledged publishes than our Receive Maximum are taken all the same (some brokers
             // count one over); the owner's back-pressure, not this count, bounds what is held.
-            if stored.remove(id) != nil, publish.duplicate {
+            let storedHere = stored.remove(id) != nil
+            let storedBefore = recovered.removeValue(forKey: id).map { $0 == publish.digest } ?? false
+            if publish.duplicate, storedHere || storedBefore {
                 // Stored on the previous connection, its PUBACK lost: acknowledged in its turn, not delivered.
                 incoming.append((id, true))
                 return flushAcknowledgements()

@@ -48,9 +48,11 @@ package final class MQTTClient: Sendable {
     }
 
     /// - Parameters:
+    ///   - recovered: QoS 1 publishes the handler stored in an earlier process, identifier →
+    ///     ``Packet/Publish/digest``: the broker's redeliveries of them are acknowledged, not delivered.
     ///   - retryAfter: How long a batch the handler failed to store waits before it is offered again.
     package init(
-        configuration: MQTTClientConfiguration, handler: any MQTTDeliveryHandler,
+        configuration: MQTTClientConfiguration, handler: any MQTTDeliveryHandler, recovered: [UInt16: UInt64] = [:],
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
         retryAfter: Duration = .milliseconds(100)
     ) {
@@ -59,7 +61,8 @@ package final class MQTTClient: Sendable {
         self.group = group
         self.logger = logger
         self.retryAfter = retryAfter
-        self.shared = Mutex(Shared(machine: ClientStateMachine(configuration: configuration.session, now: .now)))
+        self.shared = Mutex(
+            Shared(machine: ClientStateMachine(configuration: configuration.session, now: .now, recovered: recovered)))
     }
 
     /// Whether a connection is up and acknowledged by the broker.

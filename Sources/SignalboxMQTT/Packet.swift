@@ -178,6 +178,19 @@ extension Packet {
             self.packetID = packetID
             self.properties = properties
         }
+
+        /// A 64-bit FNV-1a hash of the topic and payload, the same in every process: tells the broker's
+        /// redelivery of a message from a different message under the same packet identifier.
+        package var digest: UInt64 {
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            func mix(_ byte: UInt8) {
+                hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+            }
+            for byte in topic.utf8 { mix(byte) }
+            mix(0xFF)  // never in UTF-8: the topic ends here
+            for byte in payload { mix(byte) }
+            return hash
+        }
     }
 
     /// PUBACK, PUBREC, PUBREL and PUBCOMP: a packet identifier and, in 5.0, a reason.

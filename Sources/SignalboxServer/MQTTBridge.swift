@@ -30,18 +30,34 @@ package final class MQTTBridge: Service, Sendable {
         ["$aws/things/+/shadow/\($0)", "$aws/things/+/shadow/name/+/\($0)"]
     }
 
+    /// How many of the most recent broker receipts ``recoveredDeliveries(in:clientID:)`` reads back.
+    /// Everything the broker can redeliver is within its in-flight window (our Receive Maximum, or
+    /// Mosquitto's `max_inflight_messages` in MQTT 3.1.1), far below this; and this is far below the
+    /// 65,535 messages after which a broker numbering them in turn reuses an identifier.
+    package static let receiptWindow = 16_384
+
+    /// The QoS 1 messages an earlier process journaled from the broker under `clientID` (the most
+    /// recent ``receiptWindow``), to pass as `recovered`: the broker's redeliveries of them after a
+    /// crash are acknowledged, not journaled again.
+    package static func recoveredDeliveries(in journal: any MessageJournal, clientID: String) async throws
+        -> [UInt16: UInt64]
+    {
+        try await journal.brokerReceipts(session: clientID, limit: receiptWindow)
+    }
+
     /// - Parameters:
+    ///   - recovered: From ``recoveredDeliveries(in:clientID:)``.
     ///   - pollInterval: How often the active rule set is checked for changed filters.
     package init(
         configuration: MQTTClientConfiguration, ingest: any MessageIngest, rules: any RulesControl,
         shadows: ShadowService? = nil, outbox: Outbox = Outbox(), metrics: IngestMetrics,
-        maxPayloadBytes: Int = ServerConfiguration().maxPayloadBytes,
+        recovered: [UInt16: UInt64] = [:], maxPayloadBytes: Int = ServerConfiguration().maxPayloadBytes,
         logger: Logger = Logger(label: "signalbox.mqtt"), pollInterval: Duration = .seconds(1)
     ) {
         let sink = IngestSink(
-            ingest: ingest, shadows: shadows, outbox: outbox, metrics: metrics, maxPayloadBytes: maxPayloadBytes,
-            logger: logger)
-        self.client = MQTTClient(configuration: configuration, handler: sink, logger: logger)
+            ingest: ingest, shadows: shadows, outbox: outbox, metrics: metrics, session: configuration.session.clientID,
+            maxPayloadBytes: maxPayloadBytes, logger: logger)
+        self.client = MQTTClient(configuration: configuration, handler: sink, recovered: recovered, logger: logger)
         outbox.bind(client)
         self.answersShadows = shadows != nil
         self.rules = rules
@@ -178,6 +194,8 @@ private struct IngestSink: MQTTDeliveryHandler {
     let shadows: ShadowService?
     let outbox: MQTTBridge.Outbox
     let metrics: IngestMetrics
+    /// The client identifier, the session the receipts belong to.
+    let session: String
     let maxPayloadBytes: Int
     let logger: Logger
 
@@ -207,7 +225,12 @@ private struct IngestSink: MQTTDeliveryHandler {
                 logger.warning("MQTT message dropped: invalid topic", metadata: ["error": "\(error.message)"])
                 continue
             }
-            messages.append(IncomingMessage(topic: publish.topic, payload: publish.payload, receivedAt: receivedAt))
+            let receipt = publish.packetID.map {
+                BrokerReceipt(session: session, packetID: $0, digest: publish.digest)
+            }
+            messages.append(
+                IncomingMessage(
+                    topic: publish.topic, payload: publish.payload, receivedAt: receivedAt, receipt: receipt))
         }
         if !messages.isEmpty {
             // A refusal (overload, journal failure) leaves the batch unacknowledged; the client offers

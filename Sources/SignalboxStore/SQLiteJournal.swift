@@ -112,6 +112,23 @@ package final class SQLiteJournal: MessageJournal {
         }
     }
 
+    package func brokerReceipts(session: String, limit: Int) async throws -> [UInt16: UInt64] {
+        guard limit > 0 else { return [:] }
+        return try await pool.read { db in
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT packet_id, digest FROM broker_receipts WHERE session = ? ORDER BY entry_id DESC LIMIT ?
+                    """, arguments: [session, limit])
+            var receipts: [UInt16: UInt64] = [:]
+            while let row = try rows.next() {
+                guard let packetID = UInt16(exactly: row[0] as Int64) else { continue }
+                receipts[packetID] = UInt64(bitPattern: row[1])
+            }
+            return receipts
+        }
+    }
+
     package func checkpoint(_ id: Int64) async throws {
         guard id > storedCheckpoint.withLock({ $0 }) else { return }
         try await withCheckedThrowingContinuation { continuation in
@@ -167,6 +184,21 @@ extension SQLiteJournal {
                     INSERT INTO journal_state (singleton, checkpoint, last_id) VALUES (1, 0, 0);
                     """)
         }
+        migrator.registerMigration("v2") { db in
+            try db.execute(
+                sql: """
+                    -- The last packet identifier of each MQTT session seen with each identifier, written with
+                    -- the entry that carried it and kept when entries are trimmed: at most 65,535 rows a
+                    -- session. The digest is a 64-bit hash stored as its bit pattern.
+                    CREATE TABLE broker_receipts (
+                        session TEXT NOT NULL,
+                        packet_id INTEGER NOT NULL,
+                        digest INTEGER NOT NULL,
+                        entry_id INTEGER NOT NULL,
+                        PRIMARY KEY (session, packet_id)
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }
@@ -180,6 +212,10 @@ extension SQLiteJournal {
 private final class AppendJob: GroupCommitJob, @unchecked Sendable {
     private static let insertSQL = """
         INSERT INTO journal (id, topic, payload, received_at, client_id, gateway) VALUES (?, ?, ?, ?, ?, ?)
+        """
+    private static let receiptSQL = """
+        INSERT INTO broker_receipts (session, packet_id, digest, entry_id) VALUES (?, ?, ?, ?)
+        ON CONFLICT (session, packet_id) DO UPDATE SET digest = excluded.digest, entry_id = excluded.entry_id
         """
 
     private let entries: [JournalEntry]
@@ -207,6 +243,14 @@ private final class AppendJob: GroupCommitJob, @unchecked Sendable {
                     if let clientID = entry.clientID { try insert.bind(clientID, at: 5) }
                     if let gateway = entry.gateway { try insert.bind(gateway, at: 6) }
                     _ = try insert.step()
+                    if let receipt = entry.receipt {
+                        let upsert = try HotStatement(db, sql: Self.receiptSQL)
+                        try upsert.bind(receipt.session, at: 1)
+                        try upsert.bind(Int64(receipt.packetID), at: 2)
+                        try upsert.bind(Int64(bitPattern: receipt.digest), at: 3)
+                        try upsert.bind(entry.id, at: 4)
+                        _ = try upsert.step()
+                    }
                 }
                 return .commit
             }

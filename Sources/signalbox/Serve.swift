@@ -156,6 +156,11 @@ struct Serve: AsyncParsableCommand {
             signal: ChangeSignal(sequence: try await storage.latestSequence()),
             logger: Logger(label: "signalbox.shadows"))
         let records = try SQLiteRecordStorage(directory: options.data, durability: options.durability)
+        let journal = try SQLiteJournal(directory: options.data, durability: options.durability)
+        let recovered =
+            if let mqttConfiguration {
+                try await MQTTBridge.recoveredDeliveries(in: journal, clientID: mqttConfiguration.session.clientID)
+            } else { [UInt16: UInt64]() }
         let http = AsyncHTTPClientAdapter()
         let runtime: RulesRuntime
         do {
@@ -163,7 +168,7 @@ struct Serve: AsyncParsableCommand {
                 configuration: RuntimeConfiguration(lanes: lanes, capacity: maxInFlight),
                 source: RulesFileSource(path: rules), registry: HandlerRegistry(HandlerCatalog.all),
                 storage: RuntimeStorage(
-                    journal: try SQLiteJournal(directory: options.data, durability: options.durability),
+                    journal: journal,
                     deadLetters: SQLiteDeadLetterStorage(database: database),
                     throttles: SQLiteThrottleStorage(database: database), records: records),
                 shadows: shadows, http: http, publisher: DiscardingPublisher(), link: link,
@@ -216,7 +221,7 @@ struct Serve: AsyncParsableCommand {
                 .init(
                     service: MQTTBridge(
                         configuration: mqttConfiguration, ingest: runtime, rules: runtime, shadows: shadows,
-                        outbox: mqttOutbox, metrics: IngestMetrics(registry: server.metrics),
+                        outbox: mqttOutbox, metrics: IngestMetrics(registry: server.metrics), recovered: recovered,
                         maxPayloadBytes: configuration.maxPayloadBytes)))
         }
         services.append(.init(service: app))

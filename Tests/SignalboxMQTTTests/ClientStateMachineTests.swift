@@ -161,6 +161,66 @@ struct ClientStateMachineTests {
         #expect(machine.stored.isEmpty)
     }
 
+    /// A machine starting as after a crash: an earlier process stored `recovered`.
+    static func restarted(recovered: [UInt16: UInt64], sessionPresent: Bool = true) -> ClientStateMachine {
+        var machine = ClientStateMachine(configuration: .init(clientID: "sb"), now: start, recovered: recovered)
+        _ = machine.connectionOpened(now: start)
+        _ = machine.received(.connack(.init(sessionPresent: sessionPresent)))
+        return machine
+    }
+
+    static func digest(_ packet: Packet) -> UInt64 {
+        if case .publish(let publish) = packet { publish.digest } else { 0 }
+    }
+
+    @Test func aRedeliveryOfWhatAnEarlierProcessStoredIsAcknowledgedNotDelivered() {
+        var machine = Self.restarted(recovered: [
+            1: Self.digest(Self.redelivered(1)), 2: Self.digest(Self.redelivered(2)),
+        ])
+        #expect(Self.sent(machine.received(Self.redelivered(1))) == [.puback(.init(packetID: 1))])
+        // The same identifier with another topic or payload is another message.
+        let other = Packet.publish(.init(topic: "t/2", payload: [9], qos: .atLeastOnce, duplicate: true, packetID: 2))
+        #expect(Self.deliveries(machine.received(other)).count == 1)
+        #expect(machine.recovered.isEmpty)
+    }
+
+    @Test func aRecoveredIdentifierCountsOnlyForItsFirstArrival() {
+        let stored = Self.redelivered(5)
+        var machine = Self.restarted(recovered: [5: Self.digest(stored)])
+        // Without DUP the broker is sending a new message (it had the PUBACK): delivered, and 5 is forgotten.
+        let first = Self.deliveries(machine.received(Self.incoming(5)))
+        #expect(first.count == 1)
+        #expect(machine.recovered.isEmpty)
+        _ = machine.acknowledge(first[0])
+        // A later redelivery under 5 (this process never stored it) is delivered.
+        machine.connectionClosed()
+        _ = machine.connectionOpened(now: Self.start)
+        _ = machine.received(.connack(.init(sessionPresent: true)))
+        #expect(machine.stored == [5])
+        #expect(Self.sent(machine.received(stored)) == [.puback(.init(packetID: 5))])
+        #expect(Self.deliveries(machine.received(Self.redelivered(5))).count == 1)
+    }
+
+    @Test func aNewSessionForgetsWhatAnEarlierProcessStored() {
+        let machine = Self.restarted(recovered: [3: 42], sessionPresent: false)
+        #expect(machine.recovered.isEmpty)
+        // A connection that never got its CONNACK keeps it.
+        var waiting = ClientStateMachine(configuration: .init(clientID: "sb"), now: Self.start, recovered: [3: 42])
+        _ = waiting.connectionOpened(now: Self.start)
+        waiting.connectionClosed()
+        #expect(waiting.recovered == [3: 42])
+    }
+
+    @Test func theDigestCoversTopicAndPayloadAndIsStable() {
+        let publish = Packet.Publish(topic: "a/b", payload: Array("{}".utf8))
+        // FNV-1a 64 of "a/b", 0xFF, "{}": the same in every process, as stored receipts need.
+        #expect(publish.digest == Packet.Publish(topic: "a/b", payload: Array("{}".utf8), qos: .atLeastOnce).digest)
+        #expect(publish.digest != Packet.Publish(topic: "a/b{", payload: Array("}".utf8)).digest)
+        #expect(publish.digest != Packet.Publish(topic: "a/c", payload: Array("{}".utf8)).digest)
+        #expect(Packet.Publish(topic: "", payload: []).digest == 0xaf64_724c_8602_eb6e)
+        #expect(publish.digest == 0x028d_90e7_be36_420a)
+    }
+
     @Test func outgoingPublishesRespectTheBrokersWindowAndQueueBeyondIt() {
         var machine = Self.connected(
             .init(clientID: "sb", maxQueuedPublishes: 2), connack: .init(properties: [.receiveMaximum(2)]))

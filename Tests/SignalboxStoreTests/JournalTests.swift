@@ -173,6 +173,44 @@ struct JournalTests {
         }
     }
 
+    /// Entry `id`, delivered by a broker under `packetID` on `session`.
+    private func delivered(_ id: Int64, packetID: UInt16, session: String = "signalbox") -> JournalEntry {
+        var entry = entries([id])[0]
+        entry.receipt = BrokerReceipt(session: session, packetID: packetID, digest: UInt64(id) &* 0x9E37_79B9_7F4A_7C15)
+        return entry
+    }
+
+    @Test(arguments: Kind.allCases)
+    func brokerReceiptsAreStoredWithTheirEntriesAndOutliveThem(_ kind: Kind) async throws {
+        try await withJournal(kind) { journal in
+            #expect(try await journal.brokerReceipts(session: "signalbox", limit: 10) == [:])
+            try await journal.append([delivered(1, packetID: 10), entries([2])[0], delivered(3, packetID: 11)])
+            try await journal.append([delivered(4, packetID: 1, session: "other")])
+            let digest = { (id: Int64) in UInt64(id) &* 0x9E37_79B9_7F4A_7C15 }
+            #expect(
+                try await journal.brokerReceipts(session: "signalbox", limit: 10) == [10: digest(1), 11: digest(3)])
+            #expect(try await journal.brokerReceipts(session: "other", limit: 10) == [1: digest(4)])
+            // Read back, entries carry no receipt.
+            #expect(try await journal.entries(after: 0, limit: 1).first?.receipt == nil)
+
+            // A later message under the same identifier replaces the earlier; trimmed entries keep theirs.
+            try await journal.append([delivered(5, packetID: 10)])
+            try await journal.checkpoint(5)
+            #expect(
+                try await journal.brokerReceipts(session: "signalbox", limit: 10) == [10: digest(5), 11: digest(3)])
+            // The limit keeps the most recent.
+            #expect(try await journal.brokerReceipts(session: "signalbox", limit: 1) == [10: digest(5)])
+            #expect(try await journal.brokerReceipts(session: "signalbox", limit: 0) == [:])
+
+            // An append that fails stores none of its receipts.
+            try await journal.append(entries([6]))
+            await #expect(throws: (any Error).self) {
+                try await journal.append([delivered(7, packetID: 12), delivered(6, packetID: 13)])
+            }
+            #expect(try await journal.brokerReceipts(session: "signalbox", limit: 10).keys.sorted() == [10, 11])
+        }
+    }
+
     @Test(arguments: AppDatabase.Durability.allCases)
     func theSQLiteJournalSurvivesReopening(_ durability: AppDatabase.Durability) async throws {
         try await withTemporaryDirectory { directory in

@@ -18,6 +18,8 @@ package final class InMemoryJournal: MessageJournal {
         var ids: Set<Int64> = []
         var checkpoint: Int64 = 0
         var lastID: Int64 = 0
+        /// Session → packet identifier → (digest, id of the entry that carried it).
+        var receipts: [String: [UInt16: (digest: UInt64, entry: Int64)]] = [:]
     }
 
     private let state = Mutex(State())
@@ -37,9 +39,26 @@ package final class InMemoryJournal: MessageJournal {
             // The common case, ids above everything stored and in order, needs no sort.
             let inOrder = zip(entries, entries.dropFirst()).allSatisfy { $0.id < $1.id }
             let startsAfterStored = (entries.first?.id ?? .max) > (state.entries.last?.id ?? .min)
-            state.entries.append(contentsOf: entries)
+            // Read back, entries carry no receipt (as from SQLite).
+            state.entries.append(
+                contentsOf: entries.lazy.map { entry in
+                    var entry = entry
+                    entry.receipt = nil
+                    return entry
+                })
             if !(inOrder && startsAfterStored) { state.entries.sort { $0.id < $1.id } }
             if let highest = entries.lazy.map(\.id).max() { state.lastID = max(state.lastID, highest) }
+            for entry in entries {
+                guard let receipt = entry.receipt else { continue }
+                state.receipts[receipt.session, default: [:]][receipt.packetID] = (receipt.digest, entry.id)
+            }
+        }
+    }
+
+    package func brokerReceipts(session: String, limit: Int) async throws -> [UInt16: UInt64] {
+        state.withLock { state in
+            let recent = (state.receipts[session] ?? [:]).sorted { $0.value.entry > $1.value.entry }.prefix(limit)
+            return Dictionary(uniqueKeysWithValues: recent.map { ($0.key, $0.value.digest) })
         }
     }
 

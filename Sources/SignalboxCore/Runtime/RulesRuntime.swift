@@ -182,7 +182,7 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
             entries.append(
                 JournalEntry(
                     id: id, topic: message.topic, payload: message.payload, receivedAt: message.receivedAt,
-                    clientID: message.clientID, gateway: message.gateway))
+                    clientID: message.clientID, gateway: message.gateway, receipt: message.receipt))
         }
         do {
             try await storage.journal.append(entries)

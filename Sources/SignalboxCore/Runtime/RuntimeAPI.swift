@@ -10,14 +10,39 @@ package struct IncomingMessage: Sendable, Hashable {
     package var clientID: String?
     /// The gateway whose token published it over HTTP, if any.
     package var gateway: String?
+    /// How the broker delivered it, if it came from one with QoS 1: journaled with the message.
+    package var receipt: BrokerReceipt?
 
     /// Bundles a message.
-    package init(topic: String, payload: [UInt8], receivedAt: Int64, clientID: String? = nil, gateway: String? = nil) {
+    package init(
+        topic: String, payload: [UInt8], receivedAt: Int64, clientID: String? = nil, gateway: String? = nil,
+        receipt: BrokerReceipt? = nil
+    ) {
         self.topic = topic
         self.payload = payload
         self.receivedAt = receivedAt
         self.clientID = clientID
         self.gateway = gateway
+        self.receipt = receipt
+    }
+}
+
+/// How an MQTT broker delivered a QoS 1 message: stored in the journal's transaction, so that after a
+/// crash the broker's redelivery of a message already journaled (its PUBACK never sent) is recognised
+/// and acknowledged instead of journaled twice.
+package struct BrokerReceipt: Sendable, Hashable {
+    /// The MQTT session (the client identifier) it arrived on.
+    package var session: String
+    /// The broker's packet identifier.
+    package var packetID: UInt16
+    /// A hash of the topic and payload, telling a redelivery from a new message reusing the identifier.
+    package var digest: UInt64
+
+    /// Bundles a receipt.
+    package init(session: String, packetID: UInt16, digest: UInt64) {
+        self.session = session
+        self.packetID = packetID
+        self.digest = digest
     }
 }
 

@@ -12,11 +12,14 @@ package struct JournalEntry: Sendable, Hashable {
     package var clientID: String?
     /// The gateway whose token published it over HTTP, if any.
     package var gateway: String?
+    /// How an MQTT broker delivered it, if it did with QoS 1. Stored with the entry; entries read
+    /// back have none.
+    package var receipt: BrokerReceipt?
 
     /// Bundles an entry.
     package init(
         id: Int64, topic: String, payload: [UInt8], receivedAt: Int64, clientID: String? = nil,
-        gateway: String? = nil
+        gateway: String? = nil, receipt: BrokerReceipt? = nil
     ) {
         self.id = id
         self.topic = topic
@@ -24,6 +27,7 @@ package struct JournalEntry: Sendable, Hashable {
         self.receivedAt = receivedAt
         self.clientID = clientID
         self.gateway = gateway
+        self.receipt = receipt
     }
 }
 
@@ -45,6 +49,11 @@ package protocol MessageJournal: Sendable {
 
     /// Records that every message with an id ≤ `id` is done; their entries may be dropped.
     func checkpoint(_ id: Int64) async throws
+
+    /// The broker receipts of `session` stored with the `limit` most recent entries that had one
+    /// (kept when the entries are trimmed), as packet identifier → digest. A later receipt for the same
+    /// identifier replaces the earlier.
+    func brokerReceipts(session: String, limit: Int) async throws -> [UInt16: UInt64]
 }
 
 /// One row a `persist` action writes.

@@ -2,8 +2,9 @@ import SignalboxCore
 import SignalboxJSON
 import SignalboxSQL
 
-/// `republish`: publishes the SELECT output to another topic (through the broker when connected,
-/// otherwise back into ingest, so other rules see it).
+/// `republish`: publishes the SELECT output to another topic: through the broker when Signalbox is
+/// connected to one (the invocation succeeds once the broker acknowledged it; rules whose FROM
+/// matches get it back from the broker), otherwise straight back into ingest, so other rules see it.
 ///
 /// ```yaml
 /// - function: republish
@@ -43,7 +44,7 @@ struct Republish: HandlerFunction {
         if let problem = Self.problem(with: topic) {
             throw PermanentHandlerError("republish: the rendered topic is not a topic to republish to: \(problem)")
         }
-        await publisher.publish([OutgoingMessage(topic: topic, payload: invocation.output.bytes)])
+        try await publisher.deliver([OutgoingMessage(topic: topic, payload: invocation.output.bytes)])
     }
 
     /// Why `topic` cannot be republished to, or nil when it can.

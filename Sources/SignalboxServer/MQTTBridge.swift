@@ -141,8 +141,9 @@ private final class MQTTMetrics: Sendable {
 
 extension MQTTBridge {
     /// Publishes through the bridge's client (QoS 1, resent until the broker acknowledges): the shadow
-    /// service's `delta` and `documents` events. Created before the bridge, so the shadow service
-    /// can be given it; until the bridge binds it, messages are dropped.
+    /// service's replies and events, and `republish` output. Created before the bridge, so the shadow
+    /// service and the runtime can be given it; until the bridge binds it, ``publish(_:)`` drops
+    /// messages and ``deliver(_:)`` throws.
     package final class Outbox: MessagePublisher {
         private let client = Mutex<MQTTClient?>(nil)
         private let logger = Logger(label: "signalbox.mqtt")
@@ -158,6 +159,14 @@ extension MQTTBridge {
                     "MQTT outgoing queue full: message dropped",
                     metadata: ["mqtt.topic": "\(message.topic)", "payload.bytes": "\(message.payload.count)"])
             }
+        }
+
+        /// Publishes with QoS 1 and waits for each PUBACK (the client resends across reconnects).
+        package func deliver(_ messages: [OutgoingMessage]) async throws {
+            guard let client = client.withLock({ $0 }) else {
+                throw MQTTClientError("The MQTT connection is not set up yet")
+            }
+            for message in messages { try await client.publish(topic: message.topic, payload: message.payload) }
         }
     }
 }

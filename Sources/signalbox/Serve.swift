@@ -145,10 +145,11 @@ struct Serve: AsyncParsableCommand {
         let storage = SQLiteShadowStorage(database: database)
         let limits = ShadowLimits(
             maxStateBytes: shadowMaxStateBytes, maxDepth: shadowMaxDepth, maxRequestBytes: shadowMaxRequestBytes)
-        // Shadow `documents` events reach the rules through the runtime's link, and with --mqtt the
-        // `delta` and `documents` events go to the broker too.
-        let link = RuntimeLink()
+        // Shadow `documents` events reach the rules through the runtime's link. With --mqtt, shadow
+        // replies and events and republished messages go to the broker, and the link carries only `$`
+        // topics (the broker brings the others back to the rules that subscribe to them).
         let mqttConfiguration = try mqttConfiguration()
+        let link = RuntimeLink(brokered: mqttConfiguration != nil)
         let mqttOutbox = MQTTBridge.Outbox()
         let shadows = ShadowService(
             storage: storage, limits: limits,
@@ -171,7 +172,8 @@ struct Serve: AsyncParsableCommand {
                     journal: journal,
                     deadLetters: SQLiteDeadLetterStorage(database: database),
                     throttles: SQLiteThrottleStorage(database: database), records: records),
-                shadows: shadows, http: http, publisher: DiscardingPublisher(), link: link,
+                shadows: shadows, http: http,
+                publisher: mqttConfiguration == nil ? DiscardingPublisher() : mqttOutbox, link: link,
                 logger: Logger(label: "signalbox.rules"))
         } catch let error as RulesError {
             try? await http.shutdown()

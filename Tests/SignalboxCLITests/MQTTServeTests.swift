@@ -218,6 +218,56 @@ struct MQTTServeTests {
         #expect(Set(try await deployment.stored(topic)).isSuperset(of: acked))
     }
 
+    static let republishRules = """
+        version: 1
+        rules:
+          - name: too-warm
+            sql: SELECT n, temp FROM 'gateways/+/devices/+/telemetry' WHERE temp > 8
+            actions:
+              - function: republish
+                with: { topic: "alerts/${topic(4)}/too-warm" }
+          - name: keep-alerts
+            sql: SELECT * FROM 'alerts/+/too-warm'
+            actions:
+              - function: persist
+                with: { table: records }
+
+        """
+
+    @Test(arguments: [("5", false), ("3.1.1", false), ("5", true), ("3.1.1", true)])
+    func republishedMessagesGoThroughTheBroker(_ setup: (version: String, tls: Bool)) async throws {
+        let deployment = try await MQTTDeployment.start(["--mqtt-version", setup.version], tls: setup.tls) { data in
+            let rules = data.appendingPathComponent("rules.yaml")
+            try Self.republishRules.write(to: rules, atomically: true, encoding: .utf8)
+            return ["--rules", rules.path]
+        }
+        #expect(await deployment.waitForSubscriptions([Self.telemetryFilter, "alerts/+/too-warm"]))
+        // 200 readings, every odd one too warm: paho publishes them and, with mosquitto_sub, watches
+        // the 100 alerts Signalbox republishes through the broker.
+        let tool = setup.version == "5" ? "mqttv5" : "mqttv311"
+        async let watched = deployment.run(
+            "mosquitto_sub", ["-V", tool, "-q", "1", "-t", "alerts/#", "-C", "100", "-W", "40", "-v"])
+        try await Task.sleep(for: .milliseconds(500))  // mosquitto_sub is subscribed
+        var environment = [
+            "MQTT_PORT": "\(deployment.broker.port)", "MQTT_VERSION": setup.version,
+            "MQTT_TOPIC": "gateways/gw1/devices/f7/telemetry", "MQTT_WATCH": "alerts/#", "MQTT_COUNT": "200",
+            "MQTT_EXPECT": "100",
+        ]
+        if let certificates = deployment.certificates { environment["MQTT_CAFILE"] = certificates.caFile }
+        let paho = try await MQTTDeployment.runScript("paho_republish.py", environment: environment)
+        #expect(paho.status == 0, "paho_republish.py: \(paho.stderr)")
+        let odd = Array(stride(from: 1, through: 199, by: 2))
+        #expect(paho.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "\(odd)")
+        let lines = try await watched.split(separator: "\n")
+        #expect(lines.count == 100)
+        #expect(lines.allSatisfy { $0.hasPrefix("alerts/f7/too-warm {") })
+        // The alerts come back from the broker to the rule that keeps them: once each.
+        let topic = "alerts/f7/too-warm"
+        #expect(try await waitUntil(seconds: 30) { try await deployment.stored(topic).count >= 100 })
+        try await Task.sleep(for: .seconds(1))
+        #expect(try await deployment.stored(topic).sorted() == odd)
+    }
+
     @Test func killingSignalboxUnderLoadLosesAndDuplicatesNothing() async throws {
         let deployment = try await MQTTDeployment.start(["--rules", Self.rules])
         #expect(await deployment.waitForSubscriptions([Self.telemetryFilter]))
@@ -259,30 +309,45 @@ final class MQTTDeployment: @unchecked Sendable {  // used by one test at a time
     let data: URL
     let admin: PrintedToken
     private(set) var server: ServerProcess
+    /// The broker's certificates when it serves TLS only.
+    let certificates: TestCertificates?
     private let serveArguments: [String]
 
-    private init(broker: Broker, data: URL, admin: PrintedToken, server: ServerProcess, serveArguments: [String]) {
+    private init(
+        broker: Broker, data: URL, admin: PrintedToken, server: ServerProcess, certificates: TestCertificates?,
+        serveArguments: [String]
+    ) {
         self.broker = broker
         self.data = data
         self.admin = admin
         self.server = server
+        self.certificates = certificates
         self.serveArguments = serveArguments
     }
 
     /// Starts it all; `arguments`, then what `prepare` returns, go to `serve` after `--mqtt`.
-    /// `prepare` runs on the data directory before the server starts.
-    static func start(_ arguments: [String] = [], prepare: (URL) throws -> [String] = { _ in [] }) async throws
-        -> MQTTDeployment
-    {
-        let broker = try Broker()
+    /// `prepare` runs on the data directory before the server starts. With `tls`, the broker serves
+    /// TLS only, with certificates from a CA made for the test, and Signalbox connects with `mqtts://`.
+    static func start(
+        _ arguments: [String] = [], tls: Bool = false, prepare: (URL) throws -> [String] = { _ in [] }
+    ) async throws -> MQTTDeployment {
+        let certificates = tls ? try TestCertificates() : nil
+        let broker = try Broker(configuration: certificates?.brokerConfiguration ?? "")
         let data = try makeTemporaryDirectory()
         let arguments = arguments + (try prepare(data))
         let admin = try PrintedToken(
             try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
-        let serveArguments = ["--mqtt", "mqtt://127.0.0.1:\(broker.port)"] + arguments
+        let brokerURL =
+            if let certificates {
+                ["--mqtt", "mqtts://localhost:\(broker.port)", "--mqtt-ca", certificates.caFile]
+            } else {
+                ["--mqtt", "mqtt://127.0.0.1:\(broker.port)"]
+            }
+        let serveArguments = brokerURL + arguments
         let server = try await ServerProcess.start(data: data, extraArguments: serveArguments)
         return MQTTDeployment(
-            broker: broker, data: data, admin: admin, server: server, serveArguments: serveArguments)
+            broker: broker, data: data, admin: admin, server: server, certificates: certificates,
+            serveArguments: serveArguments)
     }
 
     /// Kills the server with SIGKILL and starts it again on the same data directory.
@@ -309,7 +374,8 @@ final class MQTTDeployment: @unchecked Sendable {  // used by one test at a time
     /// Runs `mosquitto_pub` or `mosquitto_sub` against the broker.
     @discardableResult
     func run(_ tool: String, _ arguments: [String], input: String? = nil) async throws -> String {
-        try await offPool { try self.broker.run(tool, arguments, input: input) }
+        let arguments = (certificates.map { ["--cafile", $0.caFile] } ?? []) + arguments
+        return try await offPool { try self.broker.run(tool, arguments, input: input) }
     }
 
     /// The `n` of every row persisted from `topic`, in row order.

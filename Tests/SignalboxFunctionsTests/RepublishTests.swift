@@ -20,6 +20,21 @@ struct RepublishTests {
             ])
     }
 
+    @Test("a message the broker cannot take now fails the attempt, to be tried again")
+    func brokerUnavailable() async throws {
+        let harness = HandlerHarness()
+        let republish = try harness.build(Republish.self, ["topic": "alerts/copy"])
+        harness.publisher.refuseDeliveries(true)
+        let refused = await harness.invoke(republish, HarnessMessage(output: ["a": 1]))
+        #expect(!refused.succeeded)
+        #expect(refused.permanentError == nil)
+        #expect(refused.published.isEmpty)
+        harness.publisher.refuseDeliveries(false)
+        let retried = await harness.invoke(republish, HarnessMessage(output: ["a": 1]))
+        #expect(retried.succeeded)
+        #expect(retried.published == [OutgoingMessage(topic: "alerts/copy", payload: Array(#"{"a":1}"#.utf8))])
+    }
+
     @Test("a binary output is published as it is")
     func binary() async throws {
         let harness = HandlerHarness()

@@ -127,43 +127,13 @@ struct MosquittoClientTests {
         #expect(seen.split(separator: "\n") == ["out/while-down q"])
     }
 
-    /// A CA and a broker certificate for `localhost` and 127.0.0.1, made with openssl.
-    static func makeCertificates(in directory: String) throws {
-        let script = """
-            set -e
-            cd '\(directory)'
-            openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj '/CN=Signalbox Test CA' 2>/dev/null
-            openssl req -newkey rsa:2048 -nodes -keyout broker.key -out broker.csr -subj '/CN=localhost' 2>/dev/null
-            printf 'subjectAltName=DNS:localhost,IP:127.0.0.1' > ext.cnf
-            openssl x509 -req -in broker.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out broker.crt -days 2 -extfile ext.cnf 2>/dev/null
-            openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other-ca.crt -days 2 -subj '/CN=Another CA' 2>/dev/null
-            chmod 644 broker.key
-            """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", script]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw BrokerError("openssl failed") }
-    }
-
     @Test(arguments: ProtocolVersion.allCases)
     func tlsWithASelfSignedCA(_ version: ProtocolVersion) async throws {
-        let certificates = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "signalbox-tls-\(UUID().uuidString)"
-        ).path
-        try FileManager.default.createDirectory(atPath: certificates, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: certificates) }
-        try Self.makeCertificates(in: certificates)
-        let broker = try Broker(
-            configuration: """
-                cafile \(certificates)/ca.crt
-                certfile \(certificates)/broker.crt
-                keyfile \(certificates)/broker.key
-                """)
+        let certificates = try TestCertificates()
+        let broker = try Broker(configuration: certificates.brokerConfiguration)
         var configuration = MQTTClientConfiguration(
             host: "127.0.0.1", port: broker.port, useTLS: true,
-            tls: .init(caFile: "\(certificates)/ca.crt", serverName: "localhost"),
+            tls: .init(caFile: certificates.caFile, serverName: "localhost"),
             session: .init(version: version, clientID: "signalbox-tls"))
         configuration.reconnectDelay = .milliseconds(50)
         let recorder = Recorder()
@@ -174,7 +144,7 @@ struct MosquittoClientTests {
         try broker.run(
             "mosquitto_pub",
             [
-                "--cafile", "\(certificates)/ca.crt", "-V", Self.flag(version), "-q", "1", "-t", "sensors/x", "-m",
+                "--cafile", certificates.caFile, "-V", Self.flag(version), "-q", "1", "-t", "sensors/x", "-m",
                 "over tls",
             ])
         try await recorder.waitFor(1)
@@ -183,7 +153,7 @@ struct MosquittoClientTests {
         await running.value
 
         // A broker certificate from a CA the client does not trust: never connected.
-        configuration.tls.caFile = "\(certificates)/other-ca.crt"
+        configuration.tls.caFile = certificates.otherCAFile
         let untrusting = MQTTClient(
             configuration: configuration, handler: Recorder(), logger: Logger(label: "test.mqtt"))
         let refused = Task { await untrusting.run() }

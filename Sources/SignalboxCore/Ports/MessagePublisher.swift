@@ -20,13 +20,22 @@ package protocol MessagePublisher: Sendable {
     /// Whether published messages go anywhere; when false, producers may skip building them.
     var isConnected: Bool { get }
 
-    /// Publishes `messages`, in order.
+    /// Publishes `messages`, in order; what cannot be sent now (a full queue) is dropped and logged.
     func publish(_ messages: [OutgoingMessage]) async
+
+    /// Publishes `messages`, in order, and returns once the transport has them for good (the broker
+    /// acknowledged them); throws when it cannot take them now, so the caller can try again later.
+    func deliver(_ messages: [OutgoingMessage]) async throws
 }
 
 extension MessagePublisher {
     /// Publishers deliver what they are given unless they say otherwise.
     package var isConnected: Bool { true }
+
+    /// For publishers that hand messages on at once: ``publish(_:)``.
+    package func deliver(_ messages: [OutgoingMessage]) async throws {
+        await publish(messages)
+    }
 }
 
 /// A ``MessagePublisher`` that drops everything.
@@ -38,15 +47,31 @@ package struct DiscardingPublisher: MessagePublisher {
     package func publish(_ messages: [OutgoingMessage]) async {}
 }
 
-/// A ``MessagePublisher`` that keeps what it is given, for tests.
+/// A ``MessagePublisher`` that keeps what it is given, for tests; ``deliver(_:)`` can be made to fail
+/// as a disconnected broker's does.
 package final class RecordingPublisher: MessagePublisher {
     private let recorded = Mutex<[OutgoingMessage]>([])
+    private let refusing = Mutex(false)
 
     /// Creates an empty recorder.
     package init() {}
 
     package func publish(_ messages: [OutgoingMessage]) async {
         recorded.withLock { $0.append(contentsOf: messages) }
+    }
+
+    /// Keeps `messages`, or throws ``Refused`` (keeping nothing) while ``refuseDeliveries(_:)`` is on.
+    package func deliver(_ messages: [OutgoingMessage]) async throws {
+        if refusing.withLock({ $0 }) { throw Refused() }
+        await publish(messages)
+    }
+
+    /// Makes ``deliver(_:)`` throw (`true`) or keep messages again (`false`).
+    package func refuseDeliveries(_ refuse: Bool) { refusing.withLock { $0 = refuse } }
+
+    /// What ``deliver(_:)`` throws while refusing.
+    package struct Refused: Error, CustomStringConvertible {
+        package var description: String { "the publisher is not taking messages" }
     }
 
     /// Everything published so far, in order.
@@ -70,5 +95,9 @@ package struct FanOutPublisher: MessagePublisher {
 
     package func publish(_ messages: [OutgoingMessage]) async {
         for publisher in publishers where publisher.isConnected { await publisher.publish(messages) }
+    }
+
+    package func deliver(_ messages: [OutgoingMessage]) async throws {
+        for publisher in publishers where publisher.isConnected { try await publisher.deliver(messages) }
     }
 }

@@ -696,9 +696,16 @@ struct ActionOutbox {
 /// bound to the runtime when it starts.
 package final class RuntimeLink: MessagePublisher {
     private let runtime = Mutex<RulesRuntime?>(nil)
+    private let brokered: Bool
 
     /// An unbound link: until the runtime starts, what it is given is dropped.
-    package init() {}
+    ///
+    /// - Parameter brokered: Whether a broker carries published messages back to the runtime (with
+    ///   MQTT on, Signalbox subscribes to its rules' filters that don't begin with `$`). Then only
+    ///   topics beginning with `$` go through the link, and nothing reaches the rules twice.
+    package init(brokered: Bool = false) {
+        self.brokered = brokered
+    }
 
     func bind(_ value: RulesRuntime) { runtime.withLock { $0 = value } }
 
@@ -706,7 +713,9 @@ package final class RuntimeLink: MessagePublisher {
         guard let runtime = runtime.withLock({ $0 }) else { return }
         let ruleSet = runtime.activeRuleSet()
         let now = runtime.now()
-        let wanted = messages.filter { !ruleSet.candidates(forTopic: $0.topic).isEmpty }.map {
+        let wanted = messages.filter {
+            (!brokered || $0.topic.hasPrefix("$")) && !ruleSet.candidates(forTopic: $0.topic).isEmpty
+        }.map {
             IncomingMessage(topic: $0.topic, payload: $0.payload, receivedAt: now)
         }
         guard !wanted.isEmpty else { return }

@@ -45,6 +45,8 @@ package final class MQTTClient: Sendable {
         var wake: AsyncStream<Void>.Continuation?
         var closeReason: MQTTProtocolError?
         var connections = 0
+        var received = 0
+        var published = 0
     }
 
     /// - Parameters:
@@ -82,6 +84,10 @@ package final class MQTTClient: Sendable {
         package var incomingUnacknowledged: Int
         /// Incoming publishes waiting to be handed to the handler (the journal's lag).
         package var incomingWaiting: Int
+        /// Publishes received from the broker so far (redeliveries of stored ones not counted).
+        package var received: Int
+        /// Publishes sent and acknowledged by the broker (QoS 1) or written (QoS 0) so far.
+        package var published: Int
     }
 
     package var status: Status {
@@ -89,7 +95,8 @@ package final class MQTTClient: Sendable {
             Status(
                 connected: shared.machine.state == .connected, connections: shared.connections,
                 outgoingPending: shared.machine.pendingPublishes,
-                incomingUnacknowledged: shared.machine.unacknowledgedDeliveries, incomingWaiting: shared.pending.count)
+                incomingUnacknowledged: shared.machine.unacknowledgedDeliveries, incomingWaiting: shared.pending.count,
+                received: shared.received, published: shared.published)
         }
     }
 
@@ -98,31 +105,53 @@ package final class MQTTClient: Sendable {
     /// Publishes `payload` on `topic`. QoS 1 returns once the broker acknowledged it (queued while
     /// disconnected and sent on the next connection); QoS 0 once it is written.
     /// - Throws: ``MQTTClientError`` when the queue is full, the message is larger than the broker
-    ///   takes, or the broker refused it (an MQTT 5 reason code of 0x80 or more).
+    ///   takes, or the broker refused it (an MQTT 5 reason code of 0x80 or more);
+    ///   `CancellationError` when the task is cancelled first (a queued message is still sent).
     package func publish(topic: String, payload: [UInt8], qos: QoS = .atLeastOnce, retain: Bool = false) async throws {
         let publish = Packet.Publish(topic: topic, payload: payload, qos: qos, retain: retain)
-        let code = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<UInt8, any Error>) in
-            shared.withLock { shared in
-                let token = shared.nextToken
-                shared.nextToken += 1
-                switch shared.machine.publish(publish, token: token) {
-                case .accepted(let actions):
-                    shared.publishWaiters[token] = continuation
-                    perform(actions, &shared)
-                case .full:
-                    continuation.resume(
-                        throwing: MQTTClientError(
-                            qos == .atMostOnce
-                                ? "Not connected to the broker: a QoS 0 message is not queued"
-                                : "The outgoing queue is full; retry once earlier messages are acknowledged"))
-                case .tooLarge:
-                    continuation.resume(throwing: MQTTClientError("The message is larger than the broker accepts"))
+        let token = shared.withLock { shared in
+            defer { shared.nextToken += 1 }
+            return shared.nextToken
+        }
+        let code = try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<UInt8, any Error>) in
+                shared.withLock { shared in
+                    // Checked under the lock the cancellation handler takes: one of the two resumes.
+                    guard !Task.isCancelled else {
+                        continuation.resume(throwing: CancellationError())
+                        return
+                    }
+                    submit(publish, token: token, continuation, &shared)
                 }
             }
+        } onCancel: {
+            let waiter = shared.withLock { $0.publishWaiters.removeValue(forKey: token) }
+            waiter?.resume(throwing: CancellationError())
         }
         if code >= 0x80 {
             throw MQTTClientError(
                 "The broker refused the message (reason code \(ReasonCodes.hex(code)))")
+        }
+    }
+
+    /// Hands `publish` to the state machine; `continuation` gets the broker's reason code.
+    private func submit(
+        _ publish: Packet.Publish, token: UInt64, _ continuation: CheckedContinuation<UInt8, any Error>,
+        _ shared: inout Shared
+    ) {
+        let qos = publish.qos
+        switch shared.machine.publish(publish, token: token) {
+        case .accepted(let actions):
+            shared.publishWaiters[token] = continuation
+            perform(actions, &shared)
+        case .full:
+            continuation.resume(
+                throwing: MQTTClientError(
+                    qos == .atMostOnce
+                        ? "Not connected to the broker: a QoS 0 message is not queued"
+                        : "The outgoing queue is full; retry once earlier messages are acknowledged"))
+        case .tooLarge:
+            continuation.resume(throwing: MQTTClientError("The message is larger than the broker accepts"))
         }
     }
 
@@ -389,9 +418,11 @@ package final class MQTTClient: Sendable {
                 for waiter in shared.connectedWaiters { waiter.resume() }
                 shared.connectedWaiters.removeAll()
             case .deliver(let publish, let delivery):
+                shared.received += 1
                 shared.pending.append((publish, delivery))
                 shared.wake?.yield()
             case .published(let token, let reasonCode):
+                shared.published += 1
                 shared.publishWaiters.removeValue(forKey: token)?.resume(returning: reasonCode)
             case .subscribed(let filters, let reasonCodes):
                 // A request is answered by the SUBACK that covers all its filters (a resubscription

@@ -24,6 +24,7 @@ package final class MQTTBridge: Service, Sendable {
     private let pollInterval: Duration
     private let mqttMetrics = MQTTMetrics()
     private let answersShadows: Bool
+    private let shareGroup: String?
 
     /// The shadow request topics, classic and named.
     package static let shadowRequestFilters = ["update", "get", "delete"].flatMap {
@@ -45,13 +46,22 @@ package final class MQTTBridge: Service, Sendable {
         try await journal.brokerReceipts(session: clientID, limit: receiptWindow)
     }
 
+    /// Whether `name` can be a shared subscription's group: not empty, and no `/`, `+` or `#`.
+    package static func isValidShareGroup(_ name: String) -> Bool {
+        !name.isEmpty && !name.contains { $0 == "/" || $0 == "+" || $0 == "#" }
+    }
+
     /// - Parameters:
+    ///   - shadows: Answers the shadow request topics; nil leaves them to other instances.
     ///   - recovered: From ``recoveredDeliveries(in:clientID:)``.
+    ///   - shareGroup: Subscribe to the rules' filters as `$share/{shareGroup}/{filter}`, so the
+    ///     instances of the group split the messages (each goes to one of them).
     ///   - pollInterval: How often the active rule set is checked for changed filters.
     package init(
         configuration: MQTTClientConfiguration, ingest: any MessageIngest, rules: any RulesControl,
         shadows: ShadowService? = nil, outbox: Outbox = Outbox(), metrics: IngestMetrics,
-        recovered: [UInt16: UInt64] = [:], maxPayloadBytes: Int = ServerConfiguration().maxPayloadBytes,
+        recovered: [UInt16: UInt64] = [:], shareGroup: String? = nil,
+        maxPayloadBytes: Int = ServerConfiguration().maxPayloadBytes,
         logger: Logger = Logger(label: "signalbox.mqtt"), pollInterval: Duration = .seconds(1)
     ) {
         let sink = IngestSink(
@@ -60,6 +70,7 @@ package final class MQTTBridge: Service, Sendable {
         self.client = MQTTClient(configuration: configuration, handler: sink, recovered: recovered, logger: logger)
         outbox.bind(client)
         self.answersShadows = shadows != nil
+        self.shareGroup = shareGroup
         self.rules = rules
         self.logger = logger
         self.pollInterval = pollInterval
@@ -91,6 +102,7 @@ package final class MQTTBridge: Service, Sendable {
             if status.version != version {
                 version = status.version
                 var wanted = Self.filters(of: status)
+                if let shareGroup { wanted = Set(wanted.map { "$share/\(shareGroup)/\($0)" }) }
                 if answersShadows { wanted.formUnion(Self.shadowRequestFilters) }
                 let added = wanted.subtracting(subscribed).sorted()
                 let removed = subscribed.subtracting(wanted).sorted()
@@ -124,15 +136,23 @@ private final class MQTTMetrics: Sendable {
     private let outgoing = Gauge(label: "signalbox_mqtt_in_flight", dimensions: [("direction", "out")])
     private let incoming = Gauge(label: "signalbox_mqtt_in_flight", dimensions: [("direction", "in")])
     private let waiting = Gauge(label: "signalbox_mqtt_journal_lag_messages")
-    private let counted = Mutex(0)
+    private let received = Counter(label: "signalbox_mqtt_messages_total", dimensions: [("direction", "in")])
+    private let published = Counter(label: "signalbox_mqtt_messages_total", dimensions: [("direction", "out")])
+    /// The client's totals as of the last update: the counters advance by the difference.
+    private let counted = Mutex((connections: 0, received: 0, published: 0))
 
     func update(_ status: MQTTClient.Status) {
         connected.record(status.connected ? 1 : 0)
-        let new = counted.withLock { counted in
-            defer { counted = status.connections }
-            return status.connections - counted
+        let last = counted.withLock { counted in
+            defer { counted = (status.connections, status.received, status.published) }
+            return counted
         }
-        if new > 0 { connections.increment(by: Int64(new)) }
+        for (counter, now, before) in [
+            (connections, status.connections, last.connections), (received, status.received, last.received),
+            (published, status.published, last.published),
+        ] where now > before {
+            counter.increment(by: Int64(now - before))
+        }
         outgoing.record(status.outgoingPending)
         incoming.record(status.incomingUnacknowledged)
         waiting.record(status.incomingWaiting)

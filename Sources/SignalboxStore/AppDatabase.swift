@@ -170,6 +170,16 @@ package struct AppDatabase: Sendable {
                     CREATE INDEX throttle_windows_expiry ON throttle_windows (expires_at);
                     """)
         }
+        migrator.registerMigration("v3") { db in
+            // How far in shadow_changes Signalbox's own consumers have got (the MQTT gateway sync stream).
+            try db.execute(
+                sql: """
+                    CREATE TABLE stream_cursors (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        cursor INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }

@@ -73,26 +73,32 @@ package final class SQLiteShadowStorage: ShadowStorage {
         }
     }
 
-    package func desiredChanges(after sequence: Int64, things: Set<String>, limit: Int) async throws -> [ShadowChange] {
-        guard limit > 0, !things.isEmpty else { return [] }
-        let thingList = String(decoding: JSONSerializer.bytes(.array(things.map { .string($0) })), as: UTF8.self)
+    package func desiredChanges(after sequence: Int64, things: Set<String>?, limit: Int) async throws -> [ShadowChange]
+    {
+        guard limit > 0, things?.isEmpty != true else { return [] }
+        let thingList = things.map {
+            String(decoding: JSONSerializer.bytes(.array($0.map { .string($0) })), as: UTF8.self)
+        }
         return try await pool.read { db in
             // The bare columns of a MAX() aggregate come from the row holding the maximum: the
             // latest change per shadow. The filter repeats the partial index's condition verbatim so
-            // the index serves it.
+            // the index serves it; for every shadow, the primary key's range after `sequence` does.
+            let thingFilter = thingList == nil ? "" : "thing IN (SELECT value FROM json_each(?)) AND"
             let statement = try db.cachedStatement(
                 sql: """
                     SELECT sequence, thing, shadow_name, kind, version, desired_changed, timestamp FROM (
                         SELECT MAX(sequence) AS sequence, thing, shadow_name, kind, version, desired_changed,
                             timestamp
                         FROM shadow_changes
-                        WHERE thing IN (SELECT value FROM json_each(?)) AND sequence > ?
+                        WHERE \(thingFilter) sequence > ?
                             AND (desired_changed = 1 OR kind = 'deleted')
                         GROUP BY thing, shadow_name
                     )
                     ORDER BY sequence LIMIT ?
                     """)
-            let rows = try Row.fetchCursor(statement, arguments: [thingList, sequence, limit])
+            let arguments: StatementArguments =
+                if let thingList { [thingList, sequence, limit] } else { [sequence, limit] }
+            let rows = try Row.fetchCursor(statement, arguments: arguments)
             var changes: [ShadowChange] = []
             while let row = try rows.next() {
                 changes.append(try Self.decodeChange(row))

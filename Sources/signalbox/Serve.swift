@@ -90,6 +90,19 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "PEM private key of --mqtt-cert.")
     var mqttKey: String?
 
+    @Option(
+        help: """
+            Subscribe to the rules' topic filters as $share/GROUP/filter (MQTT shared subscriptions):             instances in the same group split the telemetry between them.
+            """)
+    var mqttShareGroup: String?
+
+    @Flag(
+        inversion: .prefixedNo,
+        help: """
+            Answer the AWS shadow request topics over MQTT (and publish the gateway sync stream). Turn off             on instances that only share the telemetry load.
+            """)
+    var mqttShadows = true
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -107,6 +120,11 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("give both --mqtt-cert and --mqtt-key, or neither")
         }
         if mqtt != nil { _ = try mqttConfiguration() }
+        if let mqttShareGroup, !MQTTBridge.isValidShareGroup(mqttShareGroup) {
+            throw ValidationError(
+                "--mqtt-share-group must be a non-empty name without '/', '+' or '#' (got \(mqttShareGroup.count) characters)"
+            )
+        }
     }
 
     /// The MQTT client settings from the options, nil without `--mqtt`.
@@ -222,9 +240,18 @@ struct Serve: AsyncParsableCommand {
             services.append(
                 .init(
                     service: MQTTBridge(
-                        configuration: mqttConfiguration, ingest: runtime, rules: runtime, shadows: shadows,
-                        outbox: mqttOutbox, metrics: IngestMetrics(registry: server.metrics), recovered: recovered,
-                        maxPayloadBytes: configuration.maxPayloadBytes)))
+                        configuration: mqttConfiguration, ingest: runtime, rules: runtime,
+                        shadows: mqttShadows ? shadows : nil, outbox: mqttOutbox,
+                        metrics: IngestMetrics(registry: server.metrics), recovered: recovered,
+                        shareGroup: mqttShareGroup, maxPayloadBytes: configuration.maxPayloadBytes)))
+            // After the bridge, so stopped before it; a page cut short by shutdown is published again at start.
+            if mqttShadows {
+                services.append(
+                    .init(
+                        service: GatewaySyncStream(
+                            shadows: shadows, registry: registry, cursors: SQLiteStreamCursors(database: database),
+                            publisher: mqttOutbox)))
+            }
         }
         services.append(.init(service: app))
         let group = ServiceGroup(

@@ -41,7 +41,13 @@ struct MQTTServeTests {
                     && metrics.contains("signalbox_mqtt_connections_total 1")
                     && metrics.contains(#"signalbox_mqtt_in_flight{direction="in"} 0"#)
                     && metrics.contains(#"signalbox_ingest_messages_total{transport="mqtt"}"#)
+                    && Self.metric(#"signalbox_mqtt_messages_total{direction="in"}"#, in: metrics) ?? 0 > 500
             })
+    }
+
+    /// The value of the sample named `name` (with its labels) in a Prometheus text exposition.
+    static func metric(_ name: String, in text: String) -> Double? {
+        text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.dropFirst(name.count + 1)) }
     }
 
     static func rulesFile(filters: [String]) -> String {
@@ -266,6 +272,177 @@ struct MQTTServeTests {
         #expect(try await waitUntil(seconds: 30) { try await deployment.stored(topic).count >= 100 })
         try await Task.sleep(for: .seconds(1))
         #expect(try await deployment.stored(topic).sorted() == odd)
+        // 100 republished, counted once the gauges refresh.
+        #expect(
+            try await waitUntil(seconds: 10) {
+                let metrics = try await deployment.server.request("GET", "/metrics", token: deployment.admin.token).body
+                return Self.metric(#"signalbox_mqtt_messages_total{direction="out"}"#, in: metrics) == 100
+            })
+    }
+
+    @Test func desiredStateChangesStreamToEachGatewayThroughTheBroker() async throws {
+        let deployment = try await MQTTDeployment.start(["--rules", Self.rules]) { data in
+            for command in [
+                ["gateways", "add", "gw-01"], ["gateways", "bind", "gw-01", "fridge-7", "fridge-8"],
+                ["gateways", "add", "gw-02"], ["gateways", "bind", "gw-02", "pump-1"],
+            ] {
+                let result = try CLI.run(command + ["--data", data.path])
+                try #require(result.status == 0, "\(command): \(result.stderr)")
+            }
+            return []
+        }
+        let admin = deployment.admin
+        #expect(await deployment.waitForSubscriptions(Self.shadowRequestFilters))
+        // Each gateway's persistent session on its stream.
+        func stream(_ gateway: String) -> [String] {
+            ["-c", "-i", "\(gateway)-sync", "-q", "1", "-t", "$signalbox/gateways/\(gateway)/sync"]
+        }
+        for gateway in ["gw-01", "gw-02"] { try await deployment.run("mosquitto_sub", stream(gateway) + ["-E"]) }
+        /// The next message on `gateway`'s stream: its changes by thing (and shadow name), and its cursor.
+        func next(_ gateway: String) async throws -> (changes: [String: [String: Any]], cursor: Int) {
+            let text = try await deployment.run("mosquitto_sub", stream(gateway) + ["-C", "1", "-W", "15"])
+            let message = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] ?? [:]
+            #expect(message["more"] as? Bool == false)
+            var changes: [String: [String: Any]] = [:]
+            for change in message["changes"] as? [[String: Any]] ?? [] {
+                let name = (change["shadow"] as? String).map { ":\($0)" } ?? ""
+                changes["\(change["thing"] as? String ?? "?")\(name)"] = change
+            }
+            return (changes, message["cursor"] as? Int ?? -1)
+        }
+        func update(_ thing: String, _ body: String) async throws {
+            let reply = try await deployment.server.request(
+                "POST", "/things/\(thing)/shadow", token: admin.token, body: body)
+            #expect(reply.status == 200)
+        }
+
+        try await update("fridge-7", #"{"state":{"desired":{"maxTemp":5}}}"#)
+        let first = try await next("gw-01")
+        #expect(Array(first.changes.keys) == ["fridge-7"])
+        #expect((first.changes["fridge-7"]?["desired"] as? [String: Any])?["maxTemp"] as? Int == 5)
+        #expect((first.changes["fridge-7"]?["delta"] as? [String: Any])?["maxTemp"] as? Int == 5)
+        #expect(first.changes["fridge-7"]?["version"] as? Int == 1)
+
+        // A reported-only update streams nothing; other gateways' devices and unbound things go
+        // elsewhere or nowhere; a named shadow changed over MQTT streams like any other.
+        try await update("fridge-7", #"{"state":{"reported":{"maxTemp":5}}}"#)
+        try await update("pump-1", #"{"state":{"desired":{"speed":2}}}"#)
+        try await update("unbound-9", #"{"state":{"desired":{"x":1}}}"#)
+        try await deployment.run(
+            "mosquitto_pub",
+            [
+                "-q", "1", "-t", "$aws/things/fridge-8/shadow/name/config/update", "-m",
+                #"{"state":{"desired":{"door":"locked"}}}"#,
+            ])
+        let second = try await next("gw-01")
+        #expect(Array(second.changes.keys) == ["fridge-8:config"])
+        #expect(second.cursor > first.cursor)
+        let pump = try await next("gw-02")
+        #expect((pump.changes["pump-1"]?["desired"] as? [String: Any])?["speed"] as? Int == 2)
+
+        // A change made while the broker is down, then Signalbox killed before it could publish it:
+        // streamed once both are back.
+        deployment.broker.stop()
+        try await update("fridge-7", #"{"state":{"desired":{"maxTemp":3}}}"#)
+        try await Task.sleep(for: .milliseconds(300))
+        try await deployment.killAndRestartServer { try deployment.broker.start() }
+        let third = try await next("gw-01")
+        #expect(Array(third.changes.keys) == ["fridge-7"])
+        #expect((third.changes["fridge-7"]?["desired"] as? [String: Any])?["maxTemp"] as? Int == 3)
+        #expect(third.changes["fridge-7"]?["version"] as? Int == 3)
+        #expect(third.cursor > second.cursor)
+    }
+
+    @Test(arguments: [
+        (["--mqtt", "ftp://broker"], "--mqtt:"),
+        (["--mqtt", "mqtt://broker", "--mqtt-version", "3"], "--mqtt-version must be 5 or 3.1.1"),
+        (["--mqtt", "mqtt://broker", "--mqtt-cert", "c.pem"], "give both --mqtt-cert and --mqtt-key, or neither"),
+        (["--mqtt", "mqtt://broker", "--mqtt-share-group", "a/b"], "--mqtt-share-group must be a non-empty name"),
+    ])
+    func badMQTTOptionsAreRefusedBeforeStarting(_ arguments: [String], _ message: String) async throws {
+        let data = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let result = try await CLI.runAsync(["serve", "--data", data.path, "--port", "0"] + arguments)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+    }
+
+    @Test func instancesInAShareGroupSplitTheTelemetry() async throws {
+        let shared = ["--rules", Self.rules, "--mqtt-share-group", "plant"]
+        let first = try await MQTTDeployment.start(shared + ["--mqtt-client-id", "sb-a"])
+        // A second instance with its own data directory, taking telemetry only.
+        let data = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let admin = try PrintedToken(
+            try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
+        let second = try await ServerProcess.start(
+            data: data,
+            extraArguments: [
+                "--mqtt", "mqtt://127.0.0.1:\(first.broker.port)", "--mqtt-client-id", "sb-b", "--no-mqtt-shadows",
+            ]
+                + shared)
+        defer { second.stop() }
+        let filter = "$share/plant/\(Self.telemetryFilter)"
+        #expect(await first.waitForSubscriptions([filter] + Self.shadowRequestFilters, client: "sb-a"))
+        #expect(await first.waitForSubscriptions([filter], client: "sb-b"))
+        #expect(!first.brokerLog().contains("sb-b 1 $aws/"))
+
+        let topic = "gateways/gw1/devices/f1/telemetry"
+        let lines = (1...1_000).map { #"{"n":\#($0)}"# }
+        try await first.run(
+            "mosquitto_pub", ["-q", "1", "-t", topic, "-l"], input: lines.joined(separator: "\n") + "\n")
+        func stored(_ server: ServerProcess, _ token: String) async throws -> [Int] {
+            try await server.records("records", token: token).filter { ($0["topic"] as? String) == topic }
+                .compactMap { ($0["data"] as? [String: Any])?["n"] as? Int }
+        }
+        #expect(
+            try await waitUntil(seconds: 30) {
+                try await stored(first.server, first.admin.token).count + stored(second, admin.token).count >= 1_000
+            })
+        let (a, b) = (try await stored(first.server, first.admin.token), try await stored(second, admin.token))
+        #expect(!a.isEmpty && !b.isEmpty, "one instance got everything: \(a.count) and \(b.count)")
+        #expect((a + b).sorted() == Array(1...1_000))
+    }
+
+    @Test func theShippedACLKeepsEachGatewayToItsOwnTopics() async throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let passwords = directory.appendingPathComponent("passwords").path
+        for (user, password) in [("signalbox", "s"), ("gw-01", "g1"), ("gw-02", "g2")] {
+            let made = try CLI.runProgram(
+                "/usr/bin/mosquitto_passwd", ["-b"] + (user == "signalbox" ? ["-c"] : []) + [passwords, user, password])
+            try #require(made.status == 0, "mosquitto_passwd: \(made.stderr)")
+        }
+        let acl = CLI.packageRoot.appendingPathComponent("deploy/mosquitto/acl.example").path
+        let broker = try Broker(configuration: "password_file \(passwords)\nacl_file \(acl)", anonymous: false)
+        func run(_ user: (String, String), _ tool: String, _ arguments: [String]) throws -> String {
+            try broker.run(tool, ["-V", "mqttv311", "-u", user.0, "-P", user.1] + arguments)
+        }
+        let (signalbox, gw1) = (("signalbox", "s"), ("gw-01", "g1"))
+        // Signalbox's session on telemetry and shadow requests; gw-01's on every sync stream.
+        let watched = ["-t", "gateways/#", "-t", "$aws/things/+/shadow/update"]
+        _ = try run(signalbox, "mosquitto_sub", ["-c", "-i", "sb", "-q", "1", "-E"] + watched)
+        _ = try run(gw1, "mosquitto_sub", ["-c", "-i", "gw1", "-q", "1", "-E", "-t", "$signalbox/gateways/+/sync"])
+        for (topic, message) in [
+            ("gateways/gw-01/devices/fridge-7/telemetry", "own telemetry"),
+            ("gateways/gw-02/devices/pump-1/telemetry", "another gateway's telemetry"),
+            ("$aws/things/fridge-7/shadow/update", "own device's shadow"),
+            ("$aws/things/pump-1/shadow/update", "another gateway's device's shadow"),
+            ("gateways/gw-01/devices/fridge-8/telemetry", "last"),
+        ] {
+            _ = try run(gw1, "mosquitto_pub", ["-q", "1", "-t", topic, "-m", message])
+        }
+        let seen = try run(signalbox, "mosquitto_sub", ["-c", "-i", "sb", "-q", "1", "-C", "3", "-W", "10"] + watched)
+        #expect(seen.split(separator: "\n") == ["own telemetry", "own device's shadow", "last"])
+        // A gateway gets only its own sync stream, even subscribed to all of them.
+        for gateway in ["gw-02", "gw-01"] {
+            _ = try run(
+                signalbox, "mosquitto_pub", ["-q", "1", "-t", "$signalbox/gateways/\(gateway)/sync", "-m", gateway])
+        }
+        let stream = try run(
+            gw1, "mosquitto_sub",
+            ["-c", "-i", "gw1", "-q", "1", "-C", "1", "-W", "10", "-v", "-t", "$signalbox/gateways/+/sync"])
+        #expect(stream == "$signalbox/gateways/gw-01/sync gw-01\n")
     }
 
     @Test func killingSignalboxUnderLoadLosesAndDuplicatesNothing() async throws {
@@ -350,9 +527,11 @@ final class MQTTDeployment: @unchecked Sendable {  // used by one test at a time
             serveArguments: serveArguments)
     }
 
-    /// Kills the server with SIGKILL and starts it again on the same data directory.
-    func killAndRestartServer() async throws {
+    /// Kills the server with SIGKILL and starts it again on the same data directory, running
+    /// `meanwhile` in between.
+    func killAndRestartServer(meanwhile: () throws -> Void = {}) async throws {
         await server.kill()
+        try meanwhile()
         server = try await ServerProcess.start(data: data, extraArguments: serveArguments)
     }
 

@@ -104,6 +104,30 @@ struct MosquittoClientTests {
         }
     }
 
+    @Test func aPublishWaitingForTheBrokerEndsWhenCancelledAndTheMessageStillGoes() async throws {
+        let broker = try Broker()
+        try broker.run("mosquitto_sub", ["-c", "-i", "watcher", "-q", "1", "-t", "out/#", "-E"])
+        try await Self.withClient(broker, version: .v5) { client, _ in
+            broker.stop()
+            let waiting = Task { try await client.publish(topic: "out/late", payload: Array("l".utf8)) }
+            try await Task.sleep(for: .milliseconds(200))
+            waiting.cancel()
+            await #expect(throws: CancellationError.self) { try await waiting.value }
+            // Cancelled before it even started waiting: the same.
+            let early = Task {
+                withUnsafeCurrentTask { $0?.cancel() }
+                try await client.publish(topic: "out/never-waited", payload: [])
+            }
+            await #expect(throws: CancellationError.self) { try await early.value }
+            // The queued message is sent once the broker is back.
+            try broker.start()
+            try await client.publish(topic: "out/after", payload: Array("a".utf8))
+        }
+        let seen = try broker.run(
+            "mosquitto_sub", ["-c", "-i", "watcher", "-q", "1", "-t", "out/#", "-C", "2", "-W", "10", "-v"])
+        #expect(seen.split(separator: "\n") == ["out/late l", "out/after a"])
+    }
+
     @Test func aBrokerRestartIsSurvived() async throws {
         let broker = try Broker()
         try broker.run("mosquitto_sub", ["-c", "-i", "watcher", "-q", "1", "-t", "out/#", "-E"])

@@ -178,7 +178,7 @@ struct SQLiteShadowStorageTests {
                 _ = try await change("a", nil, .updated, desired: false)  // 2: reported only
                 let b1 = try await change("b", "x", .updated, desired: true)  // 3
                 let a2 = try await change("a", nil, .updated, desired: true)  // 4
-                _ = try await change("c", nil, .updated, desired: true)  // 5: not in the set
+                let c1 = try await change("c", nil, .updated, desired: true)  // 5: not in the set
                 let b2 = try await change("b", "y", .deleted, desired: false)  // 6: a deletion always counts
                 _ = try await change("a", nil, .updated, desired: false)  // 7: reported only, a2 stays latest
 
@@ -190,6 +190,9 @@ struct SQLiteShadowStorageTests {
                 #expect(try await storage.desiredChanges(after: 6, things: ["a", "b"], limit: 10) == [])
                 #expect(try await storage.desiredChanges(after: 0, things: [], limit: 10) == [])
                 #expect(try await storage.desiredChanges(after: 0, things: ["b"], limit: 10) == [b1, b2])
+                // Without a set: every shadow.
+                #expect(try await storage.desiredChanges(after: 0, things: nil, limit: 10) == [b1, a2, c1, b2])
+                #expect(try await storage.desiredChanges(after: 4, things: nil, limit: 1) == [c1])
             }
         }
     }
@@ -228,7 +231,7 @@ struct SQLiteShadowStorageTests {
                 }
                 let latest = try await reference.storage.latestSequence()
                 for after in stride(from: 0, through: latest, by: 37) {
-                    for set in [["t1"], ["t1", "t3"], Set(things)] as [Set<String>] {
+                    for set in [["t1"], ["t1", "t3"], Set(things), nil] as [Set<String>?] {
                         #expect(
                             try await sqlite.storage.desiredChanges(after: after, things: set, limit: 7)
                                 == reference.storage.desiredChanges(after: after, things: set, limit: 7))

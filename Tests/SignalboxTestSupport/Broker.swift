@@ -16,8 +16,9 @@ public final class Broker: @unchecked Sendable {  // the process is started and 
         } ?? "mosquitto"
     }
 
-    /// Starts a broker; `configuration` lines are added to the generated file.
-    public init(configuration: String = "") throws {
+    /// Starts a broker; `configuration` lines are added to the generated file. Without `anonymous`,
+    /// clients must log in (give a `password_file` in `configuration`).
+    public init(configuration: String = "", anonymous: Bool = true) throws {
         port = try Self.freePort()
         directory =
             FileManager.default.temporaryDirectory.appendingPathComponent("signalbox-broker-\(UUID().uuidString)")
@@ -25,7 +26,7 @@ public final class Broker: @unchecked Sendable {  // the process is started and 
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let file = """
             listener \(port) 127.0.0.1
-            allow_anonymous true
+            allow_anonymous \(anonymous)
             persistence true
             persistence_location \(directory)/
             autosave_interval 1

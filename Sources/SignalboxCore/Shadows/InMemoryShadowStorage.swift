@@ -47,10 +47,12 @@ package final class InMemoryShadowStorage: ShadowStorage {
         }
     }
 
-    package func desiredChanges(after sequence: Int64, things: Set<String>, limit: Int) async throws -> [ShadowChange] {
+    package func desiredChanges(after sequence: Int64, things: Set<String>?, limit: Int) async throws -> [ShadowChange]
+    {
         state.withLock { state in
             var latest: [ShadowKey: ShadowChange] = [:]
-            for change in state.log where change.sequence > sequence && things.contains(change.key.thing) {
+            for change in state.log
+            where change.sequence > sequence && (things?.contains(change.key.thing) ?? true) {
                 if change.desiredChanged || change.kind == .deleted { latest[change.key] = change }
             }
             return Array(latest.values.sorted { $0.sequence < $1.sequence }.prefix(limit))

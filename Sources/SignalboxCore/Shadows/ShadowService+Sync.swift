@@ -35,6 +35,26 @@ extension ShadowService {
         }
     }
 
+    /// The gateway sync stream's next page: the desired-state changes of every shadow after
+    /// `cursor`, as the entries of a sync reply with their thing, at most `limit` shadows; and the
+    /// cursor that page brings a reader to.
+    package func syncPage(after cursor: Int64, limit: Int) async throws(ShadowError)
+        -> (entries: [(thing: String, entry: Value)], cursor: Int64)
+    {
+        let latest = signal.sequence
+        let changes: [ShadowChange]
+        do {
+            changes = try await storage.desiredChanges(after: cursor, things: nil, limit: limit + 1)
+        } catch {
+            throw internalFailure(error, key: ShadowKey(thing: "-"))
+        }
+        let page = changes.prefix(limit)
+        var entries: [(thing: String, entry: Value)] = []
+        entries.reserveCapacity(page.count)
+        for change in page { entries.append((change.key.thing, try await syncEntry(change))) }
+        return (entries, Self.cursor(after: page, from: cursor, latest: latest, more: changes.count > limit))
+    }
+
     private func syncReply(_ changes: [ShadowChange], cursor: Int64, latest: Int64, limit: Int)
         async throws(ShadowError)
         -> Value
@@ -43,39 +63,46 @@ extension ShadowService {
         let page = changes.prefix(limit)
         var entries: [Value] = []
         entries.reserveCapacity(page.count)
-        for change in page {
-            let record: ShadowRecord?
-            do {
-                record = try await storage.record(for: change.key)
-            } catch {
-                throw internalFailure(error, key: change.key)
-            }
-            var entry = JSONObject()
-            entry.appendUnique(key: "thing", value: .string(change.key.thing))
-            entry.appendUnique(key: "shadow", value: change.key.name.map(Value.string) ?? .null)
-            if let live = record?.live {
-                entry.appendUnique(key: "version", value: .int(live.version))
-                entry.appendUnique(key: "timestamp", value: .int(live.timestamp))
-                entry.appendUnique(key: "deleted", value: false)
-                entry.appendUnique(key: "desired", value: live.desired.map(Value.object) ?? .null)
-                entry.appendUnique(key: "delta", value: live.delta.map(Value.object) ?? .object(JSONObject()))
-            } else {
-                entry.appendUnique(key: "version", value: .int(record?.version ?? change.version))
-                entry.appendUnique(key: "timestamp", value: .int(record?.timestamp ?? change.timestamp))
-                entry.appendUnique(key: "deleted", value: true)
-            }
-            entries.append(.object(entry))
-        }
-        let next: Int64
-        if more, let last = page.last {
-            next = last.sequence
-        } else {
-            next = max(cursor, latest, page.last?.sequence ?? 0)
-        }
+        for change in page { entries.append(try await syncEntry(change)) }
         var reply = JSONObject()
-        reply.appendUnique(key: "cursor", value: .int(next))
+        reply.appendUnique(
+            key: "cursor", value: .int(Self.cursor(after: page, from: cursor, latest: latest, more: more)))
         reply.appendUnique(key: "changes", value: .array(entries))
         reply.appendUnique(key: "more", value: .bool(more))
         return .object(reply)
+    }
+
+    /// One entry of a sync reply: the shadow's current desired state and delta, or its deletion.
+    private func syncEntry(_ change: ShadowChange) async throws(ShadowError) -> Value {
+        let record: ShadowRecord?
+        do {
+            record = try await storage.record(for: change.key)
+        } catch {
+            throw internalFailure(error, key: change.key)
+        }
+        var entry = JSONObject()
+        entry.appendUnique(key: "thing", value: .string(change.key.thing))
+        entry.appendUnique(key: "shadow", value: change.key.name.map(Value.string) ?? .null)
+        if let live = record?.live {
+            entry.appendUnique(key: "version", value: .int(live.version))
+            entry.appendUnique(key: "timestamp", value: .int(live.timestamp))
+            entry.appendUnique(key: "deleted", value: false)
+            entry.appendUnique(key: "desired", value: live.desired.map(Value.object) ?? .null)
+            entry.appendUnique(key: "delta", value: live.delta.map(Value.object) ?? .object(JSONObject()))
+        } else {
+            entry.appendUnique(key: "version", value: .int(record?.version ?? change.version))
+            entry.appendUnique(key: "timestamp", value: .int(record?.timestamp ?? change.timestamp))
+            entry.appendUnique(key: "deleted", value: true)
+        }
+        return .object(entry)
+    }
+
+    /// Where a reader of `page` (read after `cursor`, when the change log had reached `latest`)
+    /// continues: after the page's last change when it was cut short, else at the newest change.
+    private static func cursor(after page: ArraySlice<ShadowChange>, from cursor: Int64, latest: Int64, more: Bool)
+        -> Int64
+    {
+        if more, let last = page.last { return last.sequence }
+        return max(cursor, latest, page.last?.sequence ?? 0)
     }
 }

@@ -82,8 +82,9 @@ package protocol ShadowStorage: Sendable {
     func namedShadows(of thing: String, after: String?, limit: Int) async throws -> [String]
 
     /// The latest change per shadow among changes after `sequence` that changed desired state or
-    /// deleted the shadow, restricted to shadows of `things`, in sequence order, at most `limit`.
-    func desiredChanges(after sequence: Int64, things: Set<String>, limit: Int) async throws -> [ShadowChange]
+    /// deleted the shadow, restricted to shadows of `things` (every shadow when nil), in sequence
+    /// order, at most `limit`.
+    func desiredChanges(after sequence: Int64, things: Set<String>?, limit: Int) async throws -> [ShadowChange]
 
     /// The sequence number of the newest change, 0 when none.
     func latestSequence() async throws -> Int64

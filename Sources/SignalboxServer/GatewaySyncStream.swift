@@ -1,0 +1,102 @@
+import Logging
+import ServiceLifecycle
+import SignalboxCore
+import SignalboxJSON
+import SignalboxStore
+
+/// Publishes the gateway sync stream over MQTT: each desired-state change of a shadow whose thing is
+/// bound to a gateway goes to `$signalbox/gateways/{gateway}/sync`, in the shape of a
+/// `GET /gateways/{gateway}/sync` reply (`{"cursor", "changes", "more": false}`).
+///
+/// It follows the shadow change log from a saved cursor. A page of up to 1,000 changed shadows is
+/// published (QoS 1, one message per gateway concerned) and the cursor saved only once the broker has
+/// acknowledged every message of the page: after a crash or a broker outage the stream resumes where
+/// it was, and a gateway may see a page again but never misses one. A gateway that lost its MQTT
+/// session catches up with `GET /gateways/{gateway}/sync?cursor=` from the last cursor it applied.
+package struct GatewaySyncStream: Service {
+    /// The name the stream's position is saved under.
+    package static let cursorName = "mqtt-gateway-sync"
+
+    private let shadows: ShadowService
+    private let registry: any IdentityRegistry
+    private let cursors: SQLiteStreamCursors
+    private let publisher: any MessagePublisher
+    private let pageSize: Int
+    private let logger: Logger
+
+    /// The topic gateway `gateway`'s stream is published on.
+    package static func topic(of gateway: String) -> String { "$signalbox/gateways/\(gateway)/sync" }
+
+    /// - Parameters:
+    ///   - publisher: The broker (``MessagePublisher/deliver(_:)`` returns once it acknowledged).
+    ///   - pageSize: The most changed shadows read, and published, at a time.
+    package init(
+        shadows: ShadowService, registry: any IdentityRegistry, cursors: SQLiteStreamCursors,
+        publisher: any MessagePublisher, pageSize: Int = 1_000, logger: Logger = Logger(label: "signalbox.mqtt")
+    ) {
+        self.shadows = shadows
+        self.registry = registry
+        self.cursors = cursors
+        self.publisher = publisher
+        self.pageSize = max(1, pageSize)
+        self.logger = logger
+    }
+
+    package func run() async throws {
+        await cancelWhenGracefulShutdown {
+            // The first start streams what changes from then on; gateways sync over HTTP for the past.
+            var cursor: Int64? = nil
+            while !Task.isCancelled {
+                do {
+                    if cursor == nil { cursor = try await startingCursor() }
+                    cursor = try await publishPage(after: cursor ?? 0)
+                } catch is CancellationError {
+                    return
+                } catch {
+                    logger.error("gateway sync stream: publishing failed", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
+        }
+    }
+
+    /// The saved cursor; on the first start, the newest change, saved at once so that a change
+    /// made before a crash is still streamed after it.
+    private func startingCursor() async throws -> Int64 {
+        if let saved = try await cursors.cursor(named: Self.cursorName) { return saved }
+        let now = shadows.signal.sequence
+        try await cursors.save(now, named: Self.cursorName)
+        return now
+    }
+
+    /// Publishes the page after `cursor` (waiting for a change when there is none); returns the new cursor.
+    private func publishPage(after cursor: Int64) async throws -> Int64 {
+        let page = try await shadows.syncPage(after: cursor, limit: pageSize)
+        if page.entries.isEmpty {
+            await shadows.signal.wait(beyond: page.cursor, timeout: .seconds(5))
+            if Task.isCancelled { throw CancellationError() }
+            return page.cursor
+        }
+        // The page's entries by gateway, in change order; things bound to no gateway are not streamed.
+        var gatewayOf: [String: String?] = [:]
+        var changes: [String: [Value]] = [:]
+        for (thing, entry) in page.entries {
+            if gatewayOf[thing] == nil { gatewayOf[thing] = .some(try await registry.gateway(of: thing)) }
+            guard let gateway = gatewayOf[thing] ?? nil else { continue }
+            changes[gateway, default: []].append(entry)
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (gateway, entries) in changes {
+                var reply = JSONObject()
+                reply.appendUnique(key: "cursor", value: .int(page.cursor))
+                reply.appendUnique(key: "changes", value: .array(entries))
+                reply.appendUnique(key: "more", value: false)
+                let message = OutgoingMessage(topic: Self.topic(of: gateway), payload: JSONSerializer.bytes(.object(reply)))
+                group.addTask { try await publisher.deliver([message]) }
+            }
+            try await group.waitForAll()
+        }
+        try await cursors.save(page.cursor, named: Self.cursorName)
+        return page.cursor
+    }
+}

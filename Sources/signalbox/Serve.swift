@@ -71,9 +71,15 @@ struct Serve: AsyncParsableCommand {
     @Option(
         help: """
             MQTT broker to take telemetry from: mqtt://[user[:password]@]host[:port], or mqtts:// for TLS. \
-            Signalbox subscribes with QoS 1 and a persistent session to its rules' topic filters.
+            Signalbox subscribes with QoS 1 and a persistent session to its rules' topic filters. \
+            Default: $SIGNALBOX_MQTT (which keeps a password off the command line).
             """)
     var mqtt: String?
+
+    /// `--mqtt`, or else a non-empty `$SIGNALBOX_MQTT`.
+    var mqttURL: String? {
+        mqtt ?? ProcessInfo.processInfo.environment["SIGNALBOX_MQTT"].flatMap { $0.isEmpty ? nil : $0 }
+    }
 
     @Option(help: "MQTT client identifier (the broker keeps the session under it).")
     var mqttClientID: String = "signalbox"
@@ -119,7 +125,7 @@ struct Serve: AsyncParsableCommand {
         guard (mqttCert == nil) == (mqttKey == nil) else {
             throw ValidationError("give both --mqtt-cert and --mqtt-key, or neither")
         }
-        if mqtt != nil { _ = try mqttConfiguration() }
+        if mqttURL != nil { _ = try mqttConfiguration() }
         if let mqttShareGroup, !MQTTBridge.isValidShareGroup(mqttShareGroup) {
             throw ValidationError(
                 "--mqtt-share-group must be a non-empty name without '/', '+' or '#' (got \(mqttShareGroup.count) characters)"
@@ -129,7 +135,7 @@ struct Serve: AsyncParsableCommand {
 
     /// The MQTT client settings from the options, nil without `--mqtt`.
     func mqttConfiguration() throws -> MQTTClientConfiguration? {
-        guard let mqtt else { return nil }
+        guard let mqtt = mqttURL else { return nil }
         let version: ProtocolVersion
         switch mqttVersion {
         case "5", "5.0": version = .v5

@@ -7,10 +7,9 @@ failure.
 """
 import json
 import os
-import sys
-import time
 
 import paho.mqtt.client as mqtt
+from paho_acks import wait_until_acknowledged
 
 port = int(os.environ["MQTT_PORT"])
 version = mqtt.MQTTv5 if os.environ.get("MQTT_VERSION", "5") == "5" else mqtt.MQTTv311
@@ -25,12 +24,7 @@ infos = [
     client.publish(topic, json.dumps({"n": n, "client": "paho"}), qos=1)
     for n in range(1, count + 1)
 ]
-deadline = time.time() + 30
-for info in infos:
-    info.wait_for_publish(timeout=max(0.1, deadline - time.time()))
-    if not info.is_published():
-        print(f"message {info.mid} was not acknowledged by the broker", file=sys.stderr)
-        sys.exit(1)
+wait_until_acknowledged(infos)
 client.disconnect()
 client.loop_stop()
 print(f"published {count} messages")

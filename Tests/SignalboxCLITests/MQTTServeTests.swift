@@ -203,22 +203,13 @@ struct MQTTServeTests {
         let deployment = try await MQTTDeployment.start(["--rules", Self.rules])
         #expect(await deployment.waitForSubscriptions([Self.telemetryFilter]))
         let topic = "gateways/gw1/devices/steady/telemetry"
-        let ackedFile = deployment.data.appendingPathComponent("acked.txt").path
         // 3,000 messages at 1,000/s; the broker is stopped (saving its sessions) and started again
         // one second in.
         let python = try await MQTTDeployment.python()
-        async let publisher = MQTTDeployment.runScript(
-            "paho_steady_publisher.py", python: python,
-            environment: [
-                "MQTT_PORT": "\(deployment.broker.port)", "MQTT_TOPIC": topic, "MQTT_COUNT": "3000",
-                "MQTT_RATE": "1000", "ACKED_FILE": ackedFile,
-            ])
+        async let publisher = deployment.publishSteadily(topic: topic, count: 3_000, rate: 1_000, python: python)
         try await Task.sleep(for: .seconds(1))
         try await offPool { try deployment.broker.restart() }
-        let outcome = try await publisher
-        #expect(outcome.status == 0, "paho_steady_publisher.py: \(outcome.stdout)\(outcome.stderr)")
-        let acked = Set(
-            try String(contentsOfFile: ackedFile, encoding: .utf8).split(separator: "\n").compactMap { Int($0) })
+        let acked = try await publisher
         #expect(acked.count == 3000)
         #expect(try await waitUntil(seconds: 30) { Set(try await deployment.stored(topic)).isSuperset(of: acked) })
         #expect(Set(try await deployment.stored(topic)).isSuperset(of: acked))
@@ -367,6 +358,26 @@ struct MQTTServeTests {
         #expect(result.stderr.contains(message), "\(result.stderr)")
     }
 
+    @Test func theBrokerURLCanComeFromTheEnvironment() async throws {
+        let broker = try Broker()
+        let data = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let server = try await ServerProcess.start(
+            data: data, extraArguments: ["--rules", Self.rules, "--mqtt-client-id", "from-env"],
+            environment: ["SIGNALBOX_MQTT": "mqtt://127.0.0.1:\(broker.port)"])
+        defer { server.stop() }
+        #expect(
+            await waitUntil(seconds: 20) {
+                let log = (try? String(contentsOfFile: broker.directory + "/mosquitto.log", encoding: .utf8)) ?? ""
+                return log.contains("from-env 1 \(Self.telemetryFilter)")
+            })
+        // A bad one is refused like a bad --mqtt.
+        let refused = try await CLI.runAsync(
+            ["serve", "--data", data.path, "--port", "0"], environment: ["SIGNALBOX_MQTT": "ftp://broker"])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("--mqtt: the broker URL must start with mqtt:// or mqtts://"))
+    }
+
     @Test func instancesInAShareGroupSplitTheTelemetry() async throws {
         let shared = ["--rules", Self.rules, "--mqtt-share-group", "plant"]
         let first = try await MQTTDeployment.start(shared + ["--mqtt-client-id", "sb-a"])
@@ -449,24 +460,17 @@ struct MQTTServeTests {
         let deployment = try await MQTTDeployment.start(["--rules", Self.rules])
         #expect(await deployment.waitForSubscriptions([Self.telemetryFilter]))
         let topic = "gateways/gw1/devices/steady/telemetry"
-        let ackedFile = deployment.data.appendingPathComponent("acked.txt").path
         // 12,000 messages at 2,000/s; Signalbox is killed (SIGKILL) three times while they flow, each
         // time with messages journaled whose PUBACK the broker never got: the broker sends those
         // again, and none may make a second row.
         let count = 12_000
         let python = try await MQTTDeployment.python()
-        async let publisher = MQTTDeployment.runScript(
-            "paho_steady_publisher.py", python: python,
-            environment: [
-                "MQTT_PORT": "\(deployment.broker.port)", "MQTT_TOPIC": topic, "MQTT_COUNT": "\(count)",
-                "MQTT_RATE": "2000", "ACKED_FILE": ackedFile,
-            ])
+        async let publisher = deployment.publishSteadily(topic: topic, count: count, rate: 2_000, python: python)
         for _ in 0..<3 {
             try await Task.sleep(for: .milliseconds(1_500))
             try await deployment.killAndRestartServer()
         }
-        let outcome = try await publisher
-        #expect(outcome.status == 0, "paho_steady_publisher.py: \(outcome.stdout)\(outcome.stderr)")
+        #expect(try await publisher.count == count)
         #expect(try await waitUntil(seconds: 60) { try await deployment.stored(topic).count >= count })
         try await Task.sleep(for: .seconds(2))  // a duplicate would come with the last messages
         let stored = try await deployment.stored(topic)
@@ -562,6 +566,21 @@ final class MQTTDeployment: @unchecked Sendable {  // used by one test at a time
         try await server.records("records", token: admin.token)
             .filter { ($0["topic"] as? String) == topic }
             .compactMap { ($0["data"] as? [String: Any])?["n"] as? Int }
+    }
+
+    /// Publishes `{"n": 1…count}` to `topic` at `rate` messages a second with paho-mqtt (QoS 1,
+    /// riding out broker restarts); returns the n the broker acknowledged. Expects all of them to be.
+    func publishSteadily(topic: String, count: Int, rate: Int, python: String) async throws -> Set<Int> {
+        let ackedFile = data.appendingPathComponent("acked-\(UUID().uuidString).txt").path
+        let outcome = try await Self.runScript(
+            "paho_steady_publisher.py", python: python,
+            environment: [
+                "MQTT_PORT": "\(broker.port)", "MQTT_TOPIC": topic, "MQTT_COUNT": "\(count)", "MQTT_RATE": "\(rate)",
+                "ACKED_FILE": ackedFile,
+            ])
+        #expect(outcome.status == 0, "paho_steady_publisher.py: \(outcome.stdout)\(outcome.stderr)")
+        return Set(
+            try String(contentsOfFile: ackedFile, encoding: .utf8).split(separator: "\n").compactMap { Int($0) })
     }
 
     /// The Python of the integration tests' venv (created on first use).

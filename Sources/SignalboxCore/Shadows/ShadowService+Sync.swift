@@ -21,12 +21,7 @@ extension ShadowService {
         let deadline = ContinuousClock.now + (wait ?? .zero)
         while true {
             let latest = signal.sequence
-            let changes: [ShadowChange]
-            do {
-                changes = try await storage.desiredChanges(after: cursor, things: things, limit: limit + 1)
-            } catch {
-                throw internalFailure(error, key: ShadowKey(thing: "-"))
-            }
+            let changes = try await desiredChanges(after: cursor, things: things, limit: limit + 1)
             if !changes.isEmpty || things.isEmpty || ContinuousClock.now >= deadline {
                 return try await syncReply(changes, cursor: cursor, latest: latest, limit: limit)
             }
@@ -42,17 +37,23 @@ extension ShadowService {
         -> (entries: [(thing: String, entry: Value)], cursor: Int64)
     {
         let latest = signal.sequence
-        let changes: [ShadowChange]
-        do {
-            changes = try await storage.desiredChanges(after: cursor, things: nil, limit: limit + 1)
-        } catch {
-            throw internalFailure(error, key: ShadowKey(thing: "-"))
-        }
+        let changes = try await desiredChanges(after: cursor, things: nil, limit: limit + 1)
         let page = changes.prefix(limit)
         var entries: [(thing: String, entry: Value)] = []
         entries.reserveCapacity(page.count)
         for change in page { entries.append((change.key.thing, try await syncEntry(change))) }
         return (entries, Self.cursor(after: page, from: cursor, latest: latest, more: changes.count > limit))
+    }
+
+    /// ``ShadowStorage/desiredChanges(after:things:limit:)``, its failures as a ``ShadowError``.
+    private func desiredChanges(after cursor: Int64, things: Set<String>?, limit: Int) async throws(ShadowError)
+        -> [ShadowChange]
+    {
+        do {
+            return try await storage.desiredChanges(after: cursor, things: things, limit: limit)
+        } catch {
+            throw internalFailure(error, key: ShadowKey(thing: "-"))
+        }
     }
 
     private func syncReply(_ changes: [ShadowChange], cursor: Int64, latest: Int64, limit: Int)

@@ -212,6 +212,15 @@ package struct ClientStateMachine {
         return .accepted(sendQueued())
     }
 
+    /// Takes back the publish of `token` if it is still queued (not yet sent): true if it was. One
+    /// already sent stays in flight until the broker acknowledges it.
+    @discardableResult
+    package mutating func withdraw(token: UInt64) -> Bool {
+        guard let index = queued[queuedStart...].firstIndex(where: { $0.token == token }) else { return false }
+        queued.remove(at: index)
+        return true
+    }
+
     /// The owner has stored the delivery: PUBACKs go out for every delivery up to the first one still
     /// waiting.
     package mutating func acknowledge(_ delivery: Delivery) -> [Action] {

@@ -13,9 +13,37 @@ package protocol MQTTDeliveryHandler: Sendable {
 
 /// Why a request to ``MQTTClient`` failed.
 package struct MQTTClientError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What went wrong, for callers deciding whether to try again.
+    package enum Kind: Sendable, Equatable {
+        /// The outgoing queue is full (or a QoS 0 message found no connection): later may work.
+        case unavailable
+        /// The message is larger than the broker takes.
+        case tooLarge
+        /// The broker refused the message with an MQTT 5 reason code of 0x80 or more.
+        case refused(reasonCode: UInt8)
+        /// The client is not running.
+        case stopped
+        /// Anything else.
+        case other
+    }
+
     package var message: String
-    package init(_ message: String) { self.message = message }
+    package var kind: Kind
+
+    package init(_ message: String, kind: Kind = .other) {
+        self.message = message
+        self.kind = kind
+    }
+
     package var description: String { message }
+
+    /// Whether sending the same message again can never succeed (too large, or refused).
+    package var isPermanent: Bool {
+        switch kind {
+        case .tooLarge, .refused: true
+        case .unavailable, .stopped, .other: false
+        }
+    }
 }
 
 /// An MQTT 3.1.1/5.0 client on SwiftNIO: one connection at a time, reconnecting with backoff and
@@ -47,6 +75,8 @@ package final class MQTTClient: Sendable {
         var connections = 0
         var received = 0
         var published = 0
+        /// ``run()`` has returned: requests fail at once instead of waiting for a connection.
+        var stopped = false
     }
 
     /// - Parameters:
@@ -106,7 +136,8 @@ package final class MQTTClient: Sendable {
     /// disconnected and sent on the next connection); QoS 0 once it is written.
     /// - Throws: ``MQTTClientError`` when the queue is full, the message is larger than the broker
     ///   takes, or the broker refused it (an MQTT 5 reason code of 0x80 or more);
-    ///   `CancellationError` when the task is cancelled first (a queued message is still sent).
+    ///   `CancellationError` when the task is cancelled first: a message not yet sent is withdrawn,
+    ///   one already sent stays until the broker acknowledges it.
     package func publish(topic: String, payload: [UInt8], qos: QoS = .atLeastOnce, retain: Bool = false) async throws {
         let publish = Packet.Publish(topic: topic, payload: payload, qos: qos, retain: retain)
         let token = shared.withLock { shared in
@@ -125,12 +156,16 @@ package final class MQTTClient: Sendable {
                 }
             }
         } onCancel: {
-            let waiter = shared.withLock { $0.publishWaiters.removeValue(forKey: token) }
+            let waiter = shared.withLock { shared in
+                shared.machine.withdraw(token: token)
+                return shared.publishWaiters.removeValue(forKey: token)
+            }
             waiter?.resume(throwing: CancellationError())
         }
         if code >= 0x80 {
             throw MQTTClientError(
-                "The broker refused the message (reason code \(ReasonCodes.hex(code)))")
+                "The broker refused the message (reason code \(ReasonCodes.hex(code)))",
+                kind: .refused(reasonCode: code))
         }
     }
 
@@ -139,6 +174,10 @@ package final class MQTTClient: Sendable {
         _ publish: Packet.Publish, token: UInt64, _ continuation: CheckedContinuation<UInt8, any Error>,
         _ shared: inout Shared
     ) {
+        guard !shared.stopped else {
+            continuation.resume(throwing: MQTTClientError("The MQTT client stopped", kind: .stopped))
+            return
+        }
         let qos = publish.qos
         switch shared.machine.publish(publish, token: token) {
         case .accepted(let actions):
@@ -149,9 +188,11 @@ package final class MQTTClient: Sendable {
                 throwing: MQTTClientError(
                     qos == .atMostOnce
                         ? "Not connected to the broker: a QoS 0 message is not queued"
-                        : "The outgoing queue is full; retry once earlier messages are acknowledged"))
+                        : "The outgoing queue is full; retry once earlier messages are acknowledged",
+                    kind: .unavailable))
         case .tooLarge:
-            continuation.resume(throwing: MQTTClientError("The message is larger than the broker accepts"))
+            continuation.resume(
+                throwing: MQTTClientError("The message is larger than the broker accepts", kind: .tooLarge))
         }
     }
 
@@ -164,7 +205,9 @@ package final class MQTTClient: Sendable {
         return shared.withLock { shared in
             let token = shared.nextToken
             shared.nextToken += 1
-            guard case .accepted(let actions) = shared.machine.publish(publish, token: token) else { return false }
+            guard !shared.stopped, case .accepted(let actions) = shared.machine.publish(publish, token: token) else {
+                return false
+            }
             perform(actions, &shared)
             return true
         }
@@ -177,6 +220,10 @@ package final class MQTTClient: Sendable {
         let filters = subscriptions.map(\.filter)
         return try await withCheckedThrowingContinuation { continuation in
             shared.withLock { shared in
+                guard !shared.stopped else {
+                    continuation.resume(throwing: MQTTClientError("The MQTT client stopped", kind: .stopped))
+                    return
+                }
                 shared.subscribeWaiters[filters, default: []].append(continuation)
                 perform(shared.machine.subscribe(subscriptions), &shared)
             }
@@ -205,6 +252,7 @@ package final class MQTTClient: Sendable {
 
     /// Connects and stays connected until the task is cancelled, then disconnects cleanly.
     package func run() async {
+        shared.withLock { $0.stopped = false }
         var delay = configuration.reconnectDelay
         while !Task.isCancelled {
             let connectedBefore = connectionCount
@@ -234,7 +282,8 @@ package final class MQTTClient: Sendable {
         }
         connectionClosed()
         shared.withLock { shared in
-            let stopped = MQTTClientError("The MQTT client stopped")
+            shared.stopped = true
+            let stopped = MQTTClientError("The MQTT client stopped", kind: .stopped)
             for waiter in shared.publishWaiters.values { waiter.resume(throwing: stopped) }
             shared.publishWaiters.removeAll()
             for waiters in shared.subscribeWaiters.values { for waiter in waiters { waiter.resume(throwing: stopped) } }

@@ -221,6 +221,24 @@ struct ClientStateMachineTests {
         #expect(publish.digest == 0x028d_90e7_be36_420a)
     }
 
+    @Test func aQueuedPublishCanBeWithdrawnButNotOneInFlight() {
+        var machine = Self.connected(.init(clientID: "sb", outgoingWindow: 1))
+        let message = Packet.Publish(topic: "out", payload: [], qos: .atLeastOnce)
+        guard case .accepted = machine.publish(message, token: 1), case .accepted = machine.publish(message, token: 2)
+        else {
+            Issue.record("publishes refused")
+            return
+        }
+        #expect(machine.pendingPublishes == 2)
+        let inFlight = machine.withdraw(token: 1)
+        let queued = machine.withdraw(token: 2)
+        let again = machine.withdraw(token: 2)
+        #expect(!inFlight)  // in flight: stays until acknowledged
+        #expect(queued)  // queued: gone
+        #expect(!again)
+        #expect(machine.pendingPublishes == 1)
+    }
+
     @Test func outgoingPublishesRespectTheBrokersWindowAndQueueBeyondIt() {
         var machine = Self.connected(
             .init(clientID: "sb", maxQueuedPublishes: 2), connack: .init(properties: [.receiveMaximum(2)]))

@@ -41,15 +41,17 @@ public final class Broker: @unchecked Sendable {  // the process is started and 
         try start()
     }
 
+    /// A Python program that clears the signal mask and executes its arguments.
+    static let unblockingExec =
+        "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])"
+
     public func start() throws {
         let process = Process()
         // The test process blocks SIGTERM in its threads and a spawned child inherits that mask, so
         // the broker would never see the signal that stops it cleanly: exec it with none blocked.
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
-            "python3", "-c",
-            "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])",
-            Self.executable, "-c", "\(directory)/mosquitto.conf",
+            "python3", "-c", Self.unblockingExec, Self.executable, "-c", "\(directory)/mosquitto.conf",
         ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -85,8 +87,10 @@ public final class Broker: @unchecked Sendable {  // the process is started and 
     @discardableResult
     public func run(_ tool: String, _ arguments: [String], input: String? = nil) throws -> String {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/\(tool)")
-        process.arguments = ["-h", "127.0.0.1", "-p", "\(port)"] + arguments
+        // With no signal blocked (see `start()`), so that `-W` (a SIGALRM) can end a mosquitto_sub.
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments =
+            ["python3", "-c", Self.unblockingExec, "/usr/bin/\(tool)", "-h", "127.0.0.1", "-p", "\(port)"] + arguments
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output

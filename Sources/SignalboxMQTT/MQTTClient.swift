@@ -9,6 +9,15 @@ package protocol MQTTDeliveryHandler: Sendable {
     /// Stores `publishes`, in order; returning means they are safe, and their QoS 1 PUBACKs go out.
     /// Throwing leaves them unacknowledged: they are offered again after `retryAfter`.
     func receive(_ publishes: [Packet.Publish]) async throws
+
+    /// The broker accepted a connection. `sessionPresent` false: it kept nothing of an earlier session,
+    /// so nothing will be redelivered. Called in order with the deliveries: no publish of the new
+    /// connection is handed over before it returns.
+    func connected(sessionPresent: Bool) async
+}
+
+extension MQTTDeliveryHandler {
+    package func connected(sessionPresent: Bool) async {}
 }
 
 /// Why a request to ``MQTTClient`` failed.
@@ -77,6 +86,8 @@ package final class MQTTClient: Sendable {
         var published = 0
         /// ``run()`` has returned: requests fail at once instead of waiting for a connection.
         var stopped = false
+        /// The last connection's `sessionPresent`, until the delivery loop tells the handler.
+        var sessionNotice: Bool?
     }
 
     /// - Parameters:
@@ -424,10 +435,14 @@ package final class MQTTClient: Sendable {
     private func deliveryLoop(_ wake: AsyncStream<Void>) async throws {
         for await _ in wake {
             while true {
-                let batch = shared.withLock { shared in
-                    defer { shared.pending.removeAll(keepingCapacity: true) }
-                    return shared.pending
+                let (notice, batch) = shared.withLock { shared in
+                    defer {
+                        shared.sessionNotice = nil
+                        shared.pending.removeAll(keepingCapacity: true)
+                    }
+                    return (shared.sessionNotice, shared.pending)
                 }
+                if let notice { await handler.connected(sessionPresent: notice) }
                 if batch.isEmpty { break }
                 while true {
                     do {
@@ -462,7 +477,9 @@ package final class MQTTClient: Sendable {
             switch action {
             case .send(let packet):
                 shared.outbox?.yield(packet)
-            case .connected:
+            case .connected(let sessionPresent, _):
+                shared.sessionNotice = sessionPresent
+                shared.wake?.yield()
                 shared.connections += 1
                 for waiter in shared.connectedWaiters { waiter.resume() }
                 shared.connectedWaiters.removeAll()

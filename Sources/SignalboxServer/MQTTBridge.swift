@@ -5,6 +5,7 @@ import SignalboxCore
 import SignalboxJSON
 import SignalboxMQTT
 import SignalboxSQL
+import SignalboxStore
 import Synchronization
 
 /// Connects the rules runtime and the shadow service to an MQTT broker.
@@ -18,6 +19,16 @@ import Synchronization
 ///   and acknowledges the request once it is answered. Shadow `delta` and `documents` events —
 ///   whatever changed the shadow: MQTT, HTTP or a rule — reach the broker through ``Outbox``.
 package final class MQTTBridge: Service, Sendable {
+    /// What outlives a process about the bridge's MQTT session.
+    package protocol SessionStore: Sendable {
+        /// The topic filters last saved for `session`.
+        func brokerSubscriptions(session: String) async throws -> Set<String>
+        /// Replaces the topic filters saved for `session`.
+        func saveBrokerSubscriptions(_ filters: Set<String>, session: String) async throws
+        /// Forgets the receipts of messages journaled from `session` (the broker lost the session).
+        func forgetBrokerReceipts(session: String) async throws
+    }
+
     private let client: MQTTClient
     private let rules: any RulesControl
     private let logger: Logger
@@ -25,6 +36,8 @@ package final class MQTTBridge: Service, Sendable {
     private let mqttMetrics = MQTTMetrics()
     private let answersShadows: Bool
     private let shareGroup: String?
+    private let sessionStore: (any SessionStore)?
+    private let session: String
 
     /// The shadow request topics, classic and named.
     package static let shadowRequestFilters = ["update", "get", "delete"].flatMap {
@@ -56,21 +69,25 @@ package final class MQTTBridge: Service, Sendable {
     ///   - recovered: From ``recoveredDeliveries(in:clientID:)``.
     ///   - shareGroup: Subscribe to the rules' filters as `$share/{shareGroup}/{filter}`, so the
     ///     instances of the group split the messages (each goes to one of them).
+    ///   - sessionStore: Keeps the subscribed filters, so that those an earlier run subscribed to and
+    ///     no longer wants are unsubscribed; forgets receipts when the broker lost the session.
     ///   - pollInterval: How often the active rule set is checked for changed filters.
     package init(
         configuration: MQTTClientConfiguration, ingest: any MessageIngest, rules: any RulesControl,
         shadows: ShadowService? = nil, outbox: Outbox = Outbox(), metrics: IngestMetrics,
-        recovered: [UInt16: UInt64] = [:], shareGroup: String? = nil,
+        recovered: [UInt16: UInt64] = [:], shareGroup: String? = nil, sessionStore: (any SessionStore)? = nil,
         maxPayloadBytes: Int = ServerConfiguration().maxPayloadBytes,
         logger: Logger = Logger(label: "signalbox.mqtt"), pollInterval: Duration = .seconds(1)
     ) {
         let sink = IngestSink(
             ingest: ingest, shadows: shadows, outbox: outbox, metrics: metrics, session: configuration.session.clientID,
-            maxPayloadBytes: maxPayloadBytes, logger: logger)
+            sessionStore: sessionStore, maxPayloadBytes: maxPayloadBytes, logger: logger)
         self.client = MQTTClient(configuration: configuration, handler: sink, recovered: recovered, logger: logger)
         outbox.bind(client)
         self.answersShadows = shadows != nil
         self.shareGroup = shareGroup
+        self.sessionStore = sessionStore
+        self.session = configuration.session.clientID
         self.rules = rules
         self.logger = logger
         self.pollInterval = pollInterval
@@ -96,6 +113,13 @@ package final class MQTTBridge: Service, Sendable {
     /// Keeps the broker subscriptions equal to the active rules' filters.
     private func followRules() async {
         var subscribed = Set<String>()
+        // Filters an earlier run left in the broker's kept session.
+        var earlier = Set<String>()
+        do {
+            earlier = try await sessionStore?.brokerSubscriptions(session: session) ?? []
+        } catch {
+            logger.error("MQTT: the earlier subscriptions could not be read", metadata: ["error": "\(error)"])
+        }
         var version: Int?
         while !Task.isCancelled {
             let status = rules.rulesStatus()
@@ -105,7 +129,8 @@ package final class MQTTBridge: Service, Sendable {
                 if let shareGroup { wanted = Set(wanted.map { "$share/\(shareGroup)/\($0)" }) }
                 if answersShadows { wanted.formUnion(Self.shadowRequestFilters) }
                 let added = wanted.subtracting(subscribed).sorted()
-                let removed = subscribed.subtracting(wanted).sorted()
+                let removed = subscribed.union(earlier).subtracting(wanted).sorted()
+                earlier = []
                 if !removed.isEmpty { client.unsubscribe(removed) }
                 if !added.isEmpty {
                     Task {
@@ -121,6 +146,11 @@ package final class MQTTBridge: Service, Sendable {
                         ])
                 }
                 subscribed = wanted
+                do {
+                    try await sessionStore?.saveBrokerSubscriptions(wanted, session: session)
+                } catch {
+                    logger.error("MQTT: the subscriptions could not be saved", metadata: ["error": "\(error)"])
+                }
             }
             mqttMetrics.update(client.status)
             try? await Task.sleep(for: pollInterval)
@@ -225,6 +255,7 @@ private struct IngestSink: MQTTDeliveryHandler {
     let metrics: IngestMetrics
     /// The client identifier, the session the receipts belong to.
     let session: String
+    let sessionStore: (any MQTTBridge.SessionStore)?
     let maxPayloadBytes: Int
     let logger: Logger
 
@@ -272,6 +303,16 @@ private struct IngestSink: MQTTDeliveryHandler {
         }
     }
 
+    func connected(sessionPresent: Bool) async {
+        guard !sessionPresent, let sessionStore else { return }
+        do {
+            try await sessionStore.forgetBrokerReceipts(session: session)
+        } catch {
+            // Kept receipts only matter after a crash, for redeliveries with their exact topic and payload.
+            logger.error("MQTT: the receipts of a lost session could not be forgotten", metadata: ["error": "\(error)"])
+        }
+    }
+
     /// Applies a shadow request and publishes its `/accepted` or `/rejected` reply, as AWS does (the
     /// request's clientToken echoed in both).
     private func answer(_ request: ShadowRequestTopic, body: [UInt8], shadows: ShadowService) async {
@@ -293,3 +334,5 @@ private struct IngestSink: MQTTDeliveryHandler {
         await outbox.publish([reply])
     }
 }
+
+extension SQLiteJournal: MQTTBridge.SessionStore {}

@@ -199,7 +199,49 @@ extension SQLiteJournal {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v3") { db in
+            try db.execute(
+                sql: """
+                    -- The topic filters each MQTT session was last subscribed to, so that filters an
+                    -- earlier run subscribed to and no longer wants are unsubscribed from a kept session.
+                    CREATE TABLE broker_subscriptions (
+                        session TEXT NOT NULL,
+                        filter TEXT NOT NULL,
+                        PRIMARY KEY (session, filter)
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
+    }
+}
+
+// MARK: - MQTT sessions
+
+extension SQLiteJournal {
+    /// Forgets the broker receipts of `session` (the broker no longer has the session: nothing of it
+    /// will be redelivered).
+    package func forgetBrokerReceipts(session: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM broker_receipts WHERE session = ?", arguments: [session])
+        }
+    }
+
+    /// The topic filters last saved for `session`.
+    package func brokerSubscriptions(session: String) async throws -> Set<String> {
+        try await pool.read { db in
+            Set(
+                try String.fetchAll(
+                    db, sql: "SELECT filter FROM broker_subscriptions WHERE session = ?", arguments: [session]))
+        }
+    }
+
+    /// Replaces the topic filters saved for `session`.
+    package func saveBrokerSubscriptions(_ filters: Set<String>, session: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM broker_subscriptions WHERE session = ?", arguments: [session])
+            let insert = try db.cachedStatement(sql: "INSERT INTO broker_subscriptions (session, filter) VALUES (?, ?)")
+            for filter in filters.sorted() { try insert.execute(arguments: [session, filter]) }
+        }
     }
 }
 
@@ -232,6 +274,8 @@ private final class AppendJob: GroupCommitJob, @unchecked Sendable {
             // A savepoint per append: an id conflict undoes this append only, not the batch.
             try db.inSavepoint {
                 let statement = try db.cachedStatement(sql: Self.insertSQL)
+                let receiptStatement =
+                    entries.contains { $0.receipt != nil } ? try db.cachedStatement(sql: Self.receiptSQL) : nil
                 for entry in entries {
                     // Each `HotStatement` resets and clears its bindings when it ends, so the optional
                     // columns left unbound below are NULL.
@@ -243,8 +287,8 @@ private final class AppendJob: GroupCommitJob, @unchecked Sendable {
                     if let clientID = entry.clientID { try insert.bind(clientID, at: 5) }
                     if let gateway = entry.gateway { try insert.bind(gateway, at: 6) }
                     _ = try insert.step()
-                    if let receipt = entry.receipt {
-                        let upsert = try HotStatement(db, sql: Self.receiptSQL)
+                    if let receipt = entry.receipt, let receiptStatement {
+                        let upsert = HotStatement(receiptStatement, in: db)
                         try upsert.bind(receipt.session, at: 1)
                         try upsert.bind(Int64(receipt.packetID), at: 2)
                         try upsert.bind(Int64(bitPattern: receipt.digest), at: 3)

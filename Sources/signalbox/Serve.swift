@@ -249,7 +249,8 @@ struct Serve: AsyncParsableCommand {
                         configuration: mqttConfiguration, ingest: runtime, rules: runtime,
                         shadows: mqttShadows ? shadows : nil, outbox: mqttOutbox,
                         metrics: IngestMetrics(registry: server.metrics), recovered: recovered,
-                        shareGroup: mqttShareGroup, maxPayloadBytes: configuration.maxPayloadBytes)))
+                        shareGroup: mqttShareGroup, sessionStore: journal,
+                        maxPayloadBytes: configuration.maxPayloadBytes)))
             // After the bridge, so stopped before it; a page cut short by shutdown is published again at start.
             if mqttShadows {
                 services.append(

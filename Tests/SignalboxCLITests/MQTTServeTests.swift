@@ -1,4 +1,5 @@
 import Foundation
+import SignalboxStore
 import SignalboxTestSupport
 import Testing
 
@@ -356,6 +357,48 @@ struct MQTTServeTests {
         let result = try await CLI.runAsync(["serve", "--data", data.path, "--port", "0"] + arguments)
         #expect(result.status != 0)
         #expect(result.stderr.contains(message), "\(result.stderr)")
+    }
+
+    @Test func filtersAnEarlierRunSubscribedToAreUnsubscribedFromTheKeptSession() async throws {
+        let deployment = try await MQTTDeployment.start { data in
+            let rules = data.appendingPathComponent("rules.yaml")
+            try Self.rulesFile(filters: ["old/+/telemetry"]).write(to: rules, atomically: true, encoding: .utf8)
+            return ["--rules", rules.path]
+        }
+        #expect(await deployment.waitForSubscriptions(["old/+/telemetry"]))
+        // Restarted with other rules (killed, so nothing is unsubscribed on the way out).
+        try await deployment.killAndRestartServer {
+            try Self.rulesFile(filters: ["new/+/telemetry"])
+                .write(to: deployment.data.appendingPathComponent("rules.yaml"), atomically: true, encoding: .utf8)
+        }
+        #expect(await deployment.waitForSubscriptions(["new/+/telemetry"]))
+        #expect(
+            await waitUntil(seconds: 20) { deployment.brokerLog().contains("Received UNSUBSCRIBE from signalbox") })
+        try await deployment.run("mosquitto_pub", ["-q", "1", "-t", "old/1/telemetry", "-m", #"{"n":1}"#])
+        try await deployment.run("mosquitto_pub", ["-q", "1", "-t", "new/1/telemetry", "-m", #"{"n":2}"#])
+        #expect(try await waitUntil(seconds: 20) { try await deployment.stored("new/1/telemetry") == [2] })
+        #expect(try await deployment.stored("old/1/telemetry") == [])
+    }
+
+    @Test func receiptsOfASessionTheBrokerLostAreForgotten() async throws {
+        let deployment = try await MQTTDeployment.start(["--rules", Self.rules])
+        #expect(await deployment.waitForSubscriptions([Self.telemetryFilter]))
+        let topic = "gateways/gw1/devices/f1/telemetry"
+        let lines = (1...20).map { #"{"n":\#($0)}"# }
+        try await deployment.run(
+            "mosquitto_pub", ["-q", "1", "-t", topic, "-l"], input: lines.joined(separator: "\n") + "\n")
+        #expect(try await waitUntil(seconds: 20) { try await deployment.stored(topic).count == 20 })
+        let journal = try SQLiteJournal(directory: deployment.data.path)
+        defer { try? journal.close() }
+        #expect(try await journal.brokerReceipts(session: "signalbox", limit: 100).count == 20)
+        // The broker restarts without its saved sessions.
+        deployment.broker.stop()
+        try FileManager.default.removeItem(atPath: deployment.broker.directory + "/mosquitto.db")
+        try deployment.broker.start()
+        #expect(
+            try await waitUntil(seconds: 20) {
+                try await journal.brokerReceipts(session: "signalbox", limit: 100).isEmpty
+            })
     }
 
     @Test func theBrokerURLCanComeFromTheEnvironment() async throws {

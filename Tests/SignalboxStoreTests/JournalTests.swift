@@ -211,6 +211,25 @@ struct JournalTests {
         }
     }
 
+    @Test func theSQLiteJournalKeepsMQTTSessionState() async throws {
+        try await withTemporaryDirectory { directory in
+            let journal = try SQLiteJournal(directory: directory)
+            defer { try? journal.close() }
+            #expect(try await journal.brokerSubscriptions(session: "a") == [])
+            try await journal.saveBrokerSubscriptions(["x/#", "$share/g/y/+"], session: "a")
+            try await journal.saveBrokerSubscriptions(["z"], session: "b")
+            #expect(try await journal.brokerSubscriptions(session: "a") == ["x/#", "$share/g/y/+"])
+            try await journal.saveBrokerSubscriptions(["x/#"], session: "a")
+            #expect(try await journal.brokerSubscriptions(session: "a") == ["x/#"])
+            #expect(try await journal.brokerSubscriptions(session: "b") == ["z"])
+
+            try await journal.append([delivered(1, packetID: 1, session: "a"), delivered(2, packetID: 1, session: "b")])
+            try await journal.forgetBrokerReceipts(session: "a")
+            #expect(try await journal.brokerReceipts(session: "a", limit: 10) == [:])
+            #expect(try await journal.brokerReceipts(session: "b", limit: 10).count == 1)
+        }
+    }
+
     @Test(arguments: AppDatabase.Durability.allCases)
     func theSQLiteJournalSurvivesReopening(_ durability: AppDatabase.Durability) async throws {
         try await withTemporaryDirectory { directory in

@@ -44,7 +44,11 @@ struct Republish: HandlerFunction {
         if let problem = Self.problem(with: topic) {
             throw PermanentHandlerError("republish: the rendered topic is not a topic to republish to: \(problem)")
         }
-        try await publisher.deliver([OutgoingMessage(topic: topic, payload: invocation.output.bytes)])
+        do {
+            try await publisher.deliver([OutgoingMessage(topic: topic, payload: invocation.output.bytes)])
+        } catch let error as UndeliverableMessage {
+            throw PermanentHandlerError("republish: the message cannot be published: \(error.reason)")
+        }
     }
 
     /// Why `topic` cannot be republished to, or nil when it can.

@@ -127,7 +127,7 @@ package final class MQTTClient: Sendable {
         package var incomingWaiting: Int
         /// Publishes received from the broker so far (redeliveries of stored ones not counted).
         package var received: Int
-        /// Publishes sent and acknowledged by the broker (QoS 1) or written (QoS 0) so far.
+        /// Publishes the broker acknowledged (QoS 1, not refused) or that were written (QoS 0) so far.
         package var published: Int
     }
 
@@ -488,7 +488,7 @@ package final class MQTTClient: Sendable {
                 shared.pending.append((publish, delivery))
                 shared.wake?.yield()
             case .published(let token, let reasonCode):
-                shared.published += 1
+                if reasonCode < 0x80 { shared.published += 1 }
                 shared.publishWaiters.removeValue(forKey: token)?.resume(returning: reasonCode)
             case .subscribed(let filters, let reasonCodes):
                 // A request is answered by the SUBACK that covers all its filters (a resubscription

@@ -22,6 +22,7 @@ package struct GatewaySyncStream: Service {
     private let cursors: SQLiteStreamCursors
     private let publisher: any MessagePublisher
     private let pageSize: Int
+    private let maxMessageBytes: Int
     private let logger: Logger
 
     /// The topic gateway `gateway`'s stream is published on.
@@ -30,15 +31,18 @@ package struct GatewaySyncStream: Service {
     /// - Parameters:
     ///   - publisher: The broker (``MessagePublisher/deliver(_:)`` returns once it acknowledged).
     ///   - pageSize: The most changed shadows read, and published, at a time.
+    ///   - maxMessageBytes: A gateway's share of a page larger than this is split into several messages.
     package init(
         shadows: ShadowService, registry: any IdentityRegistry, cursors: SQLiteStreamCursors,
-        publisher: any MessagePublisher, pageSize: Int = 1_000, logger: Logger = Logger(label: "signalbox.mqtt")
+        publisher: any MessagePublisher, pageSize: Int = 1_000, maxMessageBytes: Int = 128 * 1024,
+        logger: Logger = Logger(label: "signalbox.mqtt")
     ) {
         self.shadows = shadows
         self.registry = registry
         self.cursors = cursors
         self.publisher = publisher
         self.pageSize = max(1, pageSize)
+        self.maxMessageBytes = max(1, maxMessageBytes)
         self.logger = logger
     }
 
@@ -87,16 +91,57 @@ package struct GatewaySyncStream: Service {
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (gateway, entries) in changes {
-                var reply = JSONObject()
-                reply.appendUnique(key: "cursor", value: .int(page.cursor))
-                reply.appendUnique(key: "changes", value: .array(entries))
-                reply.appendUnique(key: "more", value: false)
-                let message = OutgoingMessage(topic: Self.topic(of: gateway), payload: JSONSerializer.bytes(.object(reply)))
-                group.addTask { try await publisher.deliver([message]) }
+                let messages = Self.messages(
+                    entries, topic: Self.topic(of: gateway), from: cursor, to: page.cursor, maxBytes: maxMessageBytes)
+                group.addTask { try await publish(messages, gateway: gateway) }
             }
             try await group.waitForAll()
         }
         try await cursors.save(page.cursor, named: Self.cursorName)
         return page.cursor
+    }
+
+    /// Publishes a gateway's messages in order. One the broker can never take (too large, refused) is
+    /// logged and skipped: the gateway catches up over HTTP. Anything else is thrown, to try again.
+    private func publish(_ messages: [OutgoingMessage], gateway: String) async throws {
+        for message in messages {
+            do {
+                try await publisher.deliver([message])
+            } catch let error as UndeliverableMessage {
+                logger.error(
+                    "gateway sync stream: message dropped",
+                    metadata: [
+                        "gateway": "\(gateway)", "mqtt.topic": "\(message.topic)",
+                        "payload.bytes": "\(message.payload.count)", "error": "\(error)",
+                    ])
+            }
+        }
+    }
+
+    /// A gateway's entries of a page (`from` → `to`) as sync replies of at most `maxBytes` each (an
+    /// entry larger than that alone). All but the last say `"more": true` and keep the cursor at
+    /// `from`, so a gateway that stops between them misses nothing when it syncs from its cursor.
+    package static func messages(_ entries: [Value], topic: String, from: Int64, to: Int64, maxBytes: Int)
+        -> [OutgoingMessage]
+    {
+        var chunks: [[Value]] = [[]]
+        var size = 0
+        for entry in entries {
+            let bytes = JSONSerializer.bytes(entry).count + 1
+            if !(chunks[chunks.count - 1].isEmpty) && size + bytes > maxBytes {
+                chunks.append([])
+                size = 0
+            }
+            chunks[chunks.count - 1].append(entry)
+            size += bytes
+        }
+        return chunks.enumerated().map { index, chunk in
+            let last = index == chunks.count - 1
+            var reply = JSONObject()
+            reply.appendUnique(key: "cursor", value: .int(last ? to : from))
+            reply.appendUnique(key: "changes", value: .array(chunk))
+            reply.appendUnique(key: "more", value: .bool(!last))
+            return OutgoingMessage(topic: topic, payload: JSONSerializer.bytes(.object(reply)))
+        }
     }
 }

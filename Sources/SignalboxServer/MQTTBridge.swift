@@ -212,11 +212,18 @@ extension MQTTBridge {
         }
 
         /// Publishes with QoS 1 and waits for each PUBACK (the client resends across reconnects).
+        /// A message the broker refuses or cannot take throws ``UndeliverableMessage``.
         package func deliver(_ messages: [OutgoingMessage]) async throws {
             guard let client = client.withLock({ $0 }) else {
                 throw MQTTClientError("The MQTT connection is not set up yet")
             }
-            for message in messages { try await client.publish(topic: message.topic, payload: message.payload) }
+            for message in messages {
+                do {
+                    try await client.publish(topic: message.topic, payload: message.payload)
+                } catch let error as MQTTClientError where error.isPermanent {
+                    throw UndeliverableMessage(reason: error.message)
+                }
+            }
         }
     }
 }

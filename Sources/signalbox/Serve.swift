@@ -98,14 +98,16 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         help: """
-            Subscribe to the rules' topic filters as $share/GROUP/filter (MQTT shared subscriptions):             instances in the same group split the telemetry between them.
+            Subscribe to the rules' topic filters as $share/GROUP/filter (MQTT shared subscriptions): \
+            instances in the same group split the telemetry between them.
             """)
     var mqttShareGroup: String?
 
     @Flag(
         inversion: .prefixedNo,
         help: """
-            Answer the AWS shadow request topics over MQTT (and publish the gateway sync stream). Turn off             on instances that only share the telemetry load.
+            Answer the AWS shadow request topics over MQTT (and publish the gateway sync stream). Turn off \
+            on instances that only share the telemetry load.
             """)
     var mqttShadows = true
 
@@ -146,7 +148,7 @@ struct Serve: AsyncParsableCommand {
         do {
             configuration = try MQTTClientConfiguration(url: mqtt, clientID: mqttClientID, version: version)
         } catch {
-            throw ValidationError("--mqtt: \(error.message)")
+            throw ValidationError("\(self.mqtt == nil ? "$SIGNALBOX_MQTT" : "--mqtt"): \(error.message)")
         }
         configuration.tls = MQTTClientConfiguration.TLS(caFile: mqttCA, certificateFile: mqttCert, keyFile: mqttKey)
         return configuration

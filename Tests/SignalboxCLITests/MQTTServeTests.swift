@@ -418,7 +418,7 @@ struct MQTTServeTests {
         let refused = try await CLI.runAsync(
             ["serve", "--data", data.path, "--port", "0"], environment: ["SIGNALBOX_MQTT": "ftp://broker"])
         #expect(refused.status != 0)
-        #expect(refused.stderr.contains("--mqtt: the broker URL must start with mqtt:// or mqtts://"))
+        #expect(refused.stderr.contains("$SIGNALBOX_MQTT: the broker URL must start with mqtt:// or mqtts://"))
     }
 
     @Test func instancesInAShareGroupSplitTheTelemetry() async throws {

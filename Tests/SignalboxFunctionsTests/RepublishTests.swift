@@ -24,15 +24,26 @@ struct RepublishTests {
     func brokerUnavailable() async throws {
         let harness = HandlerHarness()
         let republish = try harness.build(Republish.self, ["topic": "alerts/copy"])
-        harness.publisher.refuseDeliveries(true)
+        harness.publisher.refuseDeliveries(with: RecordingPublisher.Unavailable())
         let refused = await harness.invoke(republish, HarnessMessage(output: ["a": 1]))
         #expect(!refused.succeeded)
         #expect(refused.permanentError == nil)
         #expect(refused.published.isEmpty)
-        harness.publisher.refuseDeliveries(false)
+        harness.publisher.refuseDeliveries(with: nil)
         let retried = await harness.invoke(republish, HarnessMessage(output: ["a": 1]))
         #expect(retried.succeeded)
         #expect(retried.published == [OutgoingMessage(topic: "alerts/copy", payload: Array(#"{"a":1}"#.utf8))])
+    }
+
+    @Test("a message the broker can never take fails for good")
+    func undeliverable() async throws {
+        let harness = HandlerHarness()
+        let republish = try harness.build(Republish.self, ["topic": "alerts/copy"])
+        harness.publisher.refuseDeliveries(with: UndeliverableMessage(reason: "the broker refused it (0x87)"))
+        let outcome = await harness.invoke(republish, HarnessMessage(output: ["a": 1]))
+        #expect(
+            outcome.permanentError?.description
+                == "republish: the message cannot be published: the broker refused it (0x87)")
     }
 
     @Test("a binary output is published as it is")

@@ -38,6 +38,20 @@ extension MessagePublisher {
     }
 }
 
+/// What ``MessagePublisher/deliver(_:)`` throws for a message the transport can never take (too
+/// large, refused by the broker): sending it again would fail the same way.
+package struct UndeliverableMessage: Error, Sendable, CustomStringConvertible {
+    /// Why, without the payload.
+    package var reason: String
+
+    /// The error for `reason`.
+    package init(reason: String) {
+        self.reason = reason
+    }
+
+    package var description: String { reason }
+}
+
 /// A ``MessagePublisher`` that drops everything.
 package struct DiscardingPublisher: MessagePublisher {
     /// Creates the publisher.
@@ -51,7 +65,7 @@ package struct DiscardingPublisher: MessagePublisher {
 /// as a disconnected broker's does.
 package final class RecordingPublisher: MessagePublisher {
     private let recorded = Mutex<[OutgoingMessage]>([])
-    private let refusing = Mutex(false)
+    private let refusal = Mutex<(any Error & Sendable)?>(nil)
 
     /// Creates an empty recorder.
     package init() {}
@@ -60,18 +74,20 @@ package final class RecordingPublisher: MessagePublisher {
         recorded.withLock { $0.append(contentsOf: messages) }
     }
 
-    /// Keeps `messages`, or throws ``Refused`` (keeping nothing) while ``refuseDeliveries(_:)`` is on.
+    /// Keeps `messages`, or throws the error given to ``refuseDeliveries(with:)`` (keeping nothing).
     package func deliver(_ messages: [OutgoingMessage]) async throws {
-        if refusing.withLock({ $0 }) { throw Refused() }
+        if let refusal = refusal.withLock({ $0 }) { throw refusal }
         await publish(messages)
     }
 
-    /// Makes ``deliver(_:)`` throw (`true`) or keep messages again (`false`).
-    package func refuseDeliveries(_ refuse: Bool) { refusing.withLock { $0 = refuse } }
+    /// Makes ``deliver(_:)`` throw `error` (for instance ``Unavailable`` or an
+    /// ``UndeliverableMessage``), or keep messages again (`nil`).
+    package func refuseDeliveries(with error: (any Error & Sendable)?) { refusal.withLock { $0 = error } }
 
-    /// What ``deliver(_:)`` throws while refusing.
-    package struct Refused: Error, CustomStringConvertible {
-        package var description: String { "the publisher is not taking messages" }
+    /// A refusal a later attempt may overcome, as a disconnected broker's.
+    package struct Unavailable: Error, CustomStringConvertible {
+        package init() {}
+        package var description: String { "the publisher is not taking messages now" }
     }
 
     /// Everything published so far, in order.

@@ -711,6 +711,20 @@ package final class RuntimeLink: MessagePublisher {
 
     package func publish(_ messages: [OutgoingMessage]) async {
         guard let runtime = runtime.withLock({ $0 }) else { return }
+        do {
+            try await ingest(messages, into: runtime)
+        } catch {
+            runtime.logger.error("a published message could not be journaled", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Journals the messages a rule listens to; throws ``IngestRefusal`` when they could not be.
+    package func deliver(_ messages: [OutgoingMessage]) async throws {
+        guard let runtime = runtime.withLock({ $0 }) else { throw IngestRefusal.unavailable }
+        try await ingest(messages, into: runtime)
+    }
+
+    private func ingest(_ messages: [OutgoingMessage], into runtime: RulesRuntime) async throws(IngestRefusal) {
         let ruleSet = runtime.activeRuleSet()
         let now = runtime.now()
         let wanted = messages.filter {
@@ -719,11 +733,7 @@ package final class RuntimeLink: MessagePublisher {
             IncomingMessage(topic: $0.topic, payload: $0.payload, receivedAt: now)
         }
         guard !wanted.isEmpty else { return }
-        do {
-            _ = try await runtime.ingest(wanted, force: true)
-        } catch {
-            runtime.logger.error("a published message could not be journaled", metadata: ["error": "\(error)"])
-        }
+        _ = try await runtime.ingest(wanted, force: true)
     }
 }
 

@@ -243,9 +243,9 @@ struct MQTTServeTests {
         // 200 readings, every odd one too warm: paho publishes them and, with mosquitto_sub, watches
         // the 100 alerts Signalbox republishes through the broker.
         let tool = setup.version == "5" ? "mqttv5" : "mqttv311"
-        async let watched = deployment.run(
-            "mosquitto_sub", ["-V", tool, "-q", "1", "-t", "alerts/#", "-C", "100", "-W", "40", "-v"])
-        try await Task.sleep(for: .milliseconds(500))  // mosquitto_sub is subscribed
+        // mosquitto_sub's persistent session is in place before anything is published; it collects later.
+        let watcher = ["-V", tool, "-c", "-i", "alerts-watcher", "-q", "1", "-t", "alerts/#"]
+        try await deployment.run("mosquitto_sub", watcher + ["-E"])
         var environment = [
             "MQTT_PORT": "\(deployment.broker.port)", "MQTT_VERSION": setup.version,
             "MQTT_TOPIC": "gateways/gw1/devices/f7/telemetry", "MQTT_WATCH": "alerts/#", "MQTT_COUNT": "200",
@@ -256,7 +256,8 @@ struct MQTTServeTests {
         #expect(paho.status == 0, "paho_republish.py: \(paho.stderr)")
         let odd = Array(stride(from: 1, through: 199, by: 2))
         #expect(paho.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "\(odd)")
-        let lines = try await watched.split(separator: "\n")
+        let lines = try await deployment.run("mosquitto_sub", watcher + ["-C", "100", "-W", "40", "-v"])
+            .split(separator: "\n")
         #expect(lines.count == 100)
         #expect(lines.allSatisfy { $0.hasPrefix("alerts/f7/too-warm {") })
         // The alerts come back from the broker to the rule that keeps them: once each.

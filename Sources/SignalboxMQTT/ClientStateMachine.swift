@@ -107,6 +107,13 @@ package struct ClientStateMachine {
     /// How many outgoing publishes wait for a PUBACK or for room in the window.
     package var pendingPublishes: Int { inFlight.count + queued.count - queuedStart }
 
+    /// Filters unsubscribed from whose UNSUBACK has not come yet (sent, or waiting for a connection).
+    package var pendingUnsubscribes: Set<String> {
+        var filters = unsubscribeLater
+        for case .unsubscribe(let requested) in pendingRequests.values { filters.formUnion(requested) }
+        return filters
+    }
+
     /// How many incoming QoS 1 publishes are delivered and not yet acknowledged by PUBACK.
     package var unacknowledgedDeliveries: Int { incoming.count - incomingStart }
 
@@ -153,8 +160,13 @@ package struct ClientStateMachine {
         incoming.removeAll()
         incomingStart = 0
         // A request that got no answer may or may not have reached the broker: all subscriptions
-        // are sent again on the next connection.
-        if !pendingRequests.isEmpty { resubscribe = true }
+        // are sent again on the next connection, and unanswered unsubscriptions too.
+        for case .unsubscribe(let filters) in pendingRequests.values {
+            unsubscribeLater.formUnion(filters.filter { subscriptions[$0] == nil })
+        }
+        if pendingRequests.values.contains(where: { if case .subscribe = $0 { true } else { false } }) {
+            resubscribe = true
+        }
         for id in pendingRequests.keys { packetIDs.release(id) }
         pendingRequests.removeAll()
         pingSentAt = nil

@@ -10,14 +10,14 @@ package protocol MQTTDeliveryHandler: Sendable {
     /// Throwing leaves them unacknowledged: they are offered again after `retryAfter`.
     func receive(_ publishes: [Packet.Publish]) async throws
 
-    /// The broker accepted a connection. `sessionPresent` false: it kept nothing of an earlier session,
-    /// so nothing will be redelivered. Called in order with the deliveries: no publish of the new
-    /// connection is handed over before it returns.
-    func connected(sessionPresent: Bool) async
+    /// The broker accepted a connection without an earlier session: nothing of it will be
+    /// redelivered. No publish is handed over until this returns; throwing calls it again after
+    /// `retryAfter` (also across reconnects, until it succeeds once).
+    func sessionLost() async throws
 }
 
 extension MQTTDeliveryHandler {
-    package func connected(sessionPresent: Bool) async {}
+    package func sessionLost() async throws {}
 }
 
 /// Why a request to ``MQTTClient`` failed.
@@ -86,8 +86,8 @@ package final class MQTTClient: Sendable {
         var published = 0
         /// ``run()`` has returned: requests fail at once instead of waiting for a connection.
         var stopped = false
-        /// The last connection's `sessionPresent`, until the delivery loop tells the handler.
-        var sessionNotice: Bool?
+        /// A connection found no earlier session, and the handler has not been told yet.
+        var sessionLost = false
     }
 
     /// - Parameters:
@@ -240,6 +240,10 @@ package final class MQTTClient: Sendable {
             }
         }
     }
+
+    /// Filters unsubscribed from whose UNSUBACK has not come yet; they are sent again on the next
+    /// connection until it does.
+    package var pendingUnsubscribes: Set<String> { shared.withLock { $0.machine.pendingUnsubscribes } }
 
     /// Unsubscribes (not waiting for the broker's answer).
     package func unsubscribe(_ filters: [String]) {
@@ -435,14 +439,22 @@ package final class MQTTClient: Sendable {
     private func deliveryLoop(_ wake: AsyncStream<Void>) async throws {
         for await _ in wake {
             while true {
-                let (notice, batch) = shared.withLock { shared in
-                    defer {
-                        shared.sessionNotice = nil
-                        shared.pending.removeAll(keepingCapacity: true)
+                if shared.withLock({ $0.sessionLost }) {
+                    do {
+                        try await handler.sessionLost()
+                        shared.withLock { $0.sessionLost = false }
+                    } catch {
+                        try Task.checkCancellation()
+                        logger.warning(
+                            "MQTT: a lost session could not be recorded; trying again", metadata: ["error": "\(error)"])
+                        try await Task.sleep(for: retryAfter)
+                        continue
                     }
-                    return (shared.sessionNotice, shared.pending)
                 }
-                if let notice { await handler.connected(sessionPresent: notice) }
+                let batch = shared.withLock { shared in
+                    defer { shared.pending.removeAll(keepingCapacity: true) }
+                    return shared.pending
+                }
                 if batch.isEmpty { break }
                 while true {
                     do {
@@ -478,8 +490,10 @@ package final class MQTTClient: Sendable {
             case .send(let packet):
                 shared.outbox?.yield(packet)
             case .connected(let sessionPresent, _):
-                shared.sessionNotice = sessionPresent
-                shared.wake?.yield()
+                if !sessionPresent {
+                    shared.sessionLost = true
+                    shared.wake?.yield()
+                }
                 shared.connections += 1
                 for waiter in shared.connectedWaiters { waiter.resume() }
                 shared.connectedWaiters.removeAll()

@@ -93,7 +93,7 @@ package struct GatewaySyncStream: Service {
             for (gateway, entries) in changes {
                 let messages = Self.messages(
                     entries, topic: Self.topic(of: gateway), from: cursor, to: page.cursor, maxBytes: maxMessageBytes)
-                group.addTask { try await publish(messages, gateway: gateway) }
+                group.addTask { try await publish(messages, gateway: gateway, from: cursor) }
             }
             try await group.waitForAll()
         }
@@ -101,29 +101,41 @@ package struct GatewaySyncStream: Service {
         return page.cursor
     }
 
-    /// Publishes a gateway's messages in order. One the broker can never take (too large, refused) is
-    /// logged and skipped: the gateway catches up over HTTP. Anything else is thrown, to try again.
-    private func publish(_ messages: [OutgoingMessage], gateway: String) async throws {
+    /// Publishes a gateway's messages in order; anything that may pass later is thrown, to try again.
+    /// When the broker can never take one (too large, refused), the rest of the gateway's share is
+    /// replaced by `{"cursor": from, "changes": [], "more": true}`: the gateway's cursor stays before
+    /// what it missed, and `more` sends it to `GET /gateways/{gateway}/sync` for it.
+    private func publish(_ messages: [OutgoingMessage], gateway: String, from cursor: Int64) async throws {
         for message in messages {
             do {
                 try await publisher.deliver([message])
             } catch let error as UndeliverableMessage {
                 logger.error(
-                    "gateway sync stream: message dropped",
+                    "gateway sync stream: a message the broker cannot take was replaced by a pointer to HTTP sync",
                     metadata: [
                         "gateway": "\(gateway)", "mqtt.topic": "\(message.topic)",
                         "payload.bytes": "\(message.payload.count)", "error": "\(error)",
                     ])
+                let pointer = Self.messages([], topic: message.topic, from: cursor, to: cursor, maxBytes: 1, more: true)
+                do {
+                    try await publisher.deliver(pointer)
+                } catch let error as UndeliverableMessage {
+                    logger.error(
+                        "gateway sync stream: the broker refuses the gateway's stream",
+                        metadata: ["gateway": "\(gateway)", "mqtt.topic": "\(message.topic)", "error": "\(error)"])
+                }
+                return
             }
         }
     }
 
-    /// A gateway's entries of a page (`from` → `to`) as sync replies of at most `maxBytes` each (an
-    /// entry larger than that alone). All but the last say `"more": true` and keep the cursor at
-    /// `from`, so a gateway that stops between them misses nothing when it syncs from its cursor.
-    package static func messages(_ entries: [Value], topic: String, from: Int64, to: Int64, maxBytes: Int)
-        -> [OutgoingMessage]
-    {
+    /// A gateway's entries of a page (`from` → `to`) as sync replies of about `maxBytes` of entries
+    /// each (an entry larger than that alone). All but the last say `"more": true` and keep the cursor
+    /// at `from`, so a gateway that stops between them misses nothing when it syncs from its cursor;
+    /// the last says `more`.
+    package static func messages(
+        _ entries: [Value], topic: String, from: Int64, to: Int64, maxBytes: Int, more: Bool = false
+    ) -> [OutgoingMessage] {
         var chunks: [[Value]] = [[]]
         var size = 0
         for entry in entries {
@@ -140,7 +152,7 @@ package struct GatewaySyncStream: Service {
             var reply = JSONObject()
             reply.appendUnique(key: "cursor", value: .int(last ? to : from))
             reply.appendUnique(key: "changes", value: .array(chunk))
-            reply.appendUnique(key: "more", value: .bool(!last))
+            reply.appendUnique(key: "more", value: .bool(!last || more))
             return OutgoingMessage(topic: topic, payload: JSONSerializer.bytes(.object(reply)))
         }
     }

@@ -120,6 +120,7 @@ package final class MQTTBridge: Service, Sendable {
         } catch {
             logger.error("MQTT: the earlier subscriptions could not be read", metadata: ["error": "\(error)"])
         }
+        var saved = earlier
         var version: Int?
         while !Task.isCancelled {
             let status = rules.rulesStatus()
@@ -146,8 +147,14 @@ package final class MQTTBridge: Service, Sendable {
                         ])
                 }
                 subscribed = wanted
+            }
+            // What the broker's session may hold: the filters wanted, and those whose unsubscription
+            // it has not confirmed yet (tried again at the next start if this process ends first).
+            let held = subscribed.union(client.pendingUnsubscribes)
+            if held != saved {
                 do {
-                    try await sessionStore?.saveBrokerSubscriptions(wanted, session: session)
+                    try await sessionStore?.saveBrokerSubscriptions(held, session: session)
+                    saved = held
                 } catch {
                     logger.error("MQTT: the subscriptions could not be saved", metadata: ["error": "\(error)"])
                 }
@@ -222,6 +229,11 @@ extension MQTTBridge {
                     try await client.publish(topic: message.topic, payload: message.payload)
                 } catch let error as MQTTClientError where error.isPermanent {
                     throw UndeliverableMessage(reason: error.message)
+                } catch let error as MQTTClientError where error.kind == .stopped {
+                    // Shutting down: the connection is gone for good. Failing now would spend the
+                    // caller's retries in moments; waiting until the drain cancels the attempt leaves
+                    // the message to be handled again at the next start.
+                    while true { try await Task.sleep(for: .seconds(60)) }
                 }
             }
         }
@@ -310,14 +322,8 @@ private struct IngestSink: MQTTDeliveryHandler {
         }
     }
 
-    func connected(sessionPresent: Bool) async {
-        guard !sessionPresent, let sessionStore else { return }
-        do {
-            try await sessionStore.forgetBrokerReceipts(session: session)
-        } catch {
-            // Kept receipts only matter after a crash, for redeliveries with their exact topic and payload.
-            logger.error("MQTT: the receipts of a lost session could not be forgotten", metadata: ["error": "\(error)"])
-        }
+    func sessionLost() async throws {
+        try await sessionStore?.forgetBrokerReceipts(session: session)
     }
 
     /// Applies a shadow request and publishes its `/accepted` or `/rejected` reply, as AWS does (the

@@ -221,6 +221,26 @@ struct ClientStateMachineTests {
         #expect(publish.digest == 0x028d_90e7_be36_420a)
     }
 
+    @Test func anUnansweredUnsubscribeIsSentAgainOnTheNextConnection() {
+        var machine = Self.connected()
+        _ = machine.subscribe([.init(filter: "keep/#", qos: .atLeastOnce), .init(filter: "old/#", qos: .atLeastOnce)])
+        let sent = Self.sent(machine.unsubscribe(["old/#"]))
+        #expect(sent.count == 1)
+        #expect(machine.pendingUnsubscribes == ["old/#"])
+        // The connection drops before the UNSUBACK: still pending, and sent once connected again.
+        machine.connectionClosed()
+        #expect(machine.pendingUnsubscribes == ["old/#"])
+        _ = machine.connectionOpened(now: Self.start)
+        let again = Self.sent(machine.received(.connack(.init(sessionPresent: true))))
+        guard case .unsubscribe(let request)? = again.last else {
+            Issue.record("no UNSUBSCRIBE after the reconnect: \(again)")
+            return
+        }
+        #expect(request.filters == ["old/#"])
+        _ = machine.received(.unsuback(.init(packetID: request.packetID, reasonCodes: [0])))
+        #expect(machine.pendingUnsubscribes.isEmpty)
+    }
+
     @Test func aQueuedPublishCanBeWithdrawnButNotOneInFlight() {
         var machine = Self.connected(.init(clientID: "sb", outgoingWindow: 1))
         let message = Packet.Publish(topic: "out", payload: [], qos: .atLeastOnce)

@@ -32,6 +32,13 @@ struct GatewaySyncStreamTests {
         #expect(only.cursor == 9 && only.things == ["a", "b"] && only.more == false)
     }
 
+    @Test func thePointerToHTTPSyncKeepsTheCursorAndSaysMore() throws {
+        let pointer = try GatewaySyncStream.messages([], topic: "t", from: 5, to: 5, maxBytes: 1, more: true)
+            .map(Self.decoded)
+        #expect(pointer.count == 1)
+        #expect(pointer[0].cursor == 5 && pointer[0].things.isEmpty && pointer[0].more == true)
+    }
+
     @Test func aLargeShareIsSplitAndOnlyTheLastMessageMovesTheCursor() throws {
         // Each entry is about 130 bytes: two fit in 300; the 1,000-byte one goes alone.
         let entries = [

@@ -149,11 +149,8 @@ package struct GatewaySyncStream: Service {
         }
         return chunks.enumerated().map { index, chunk in
             let last = index == chunks.count - 1
-            var reply = JSONObject()
-            reply.appendUnique(key: "cursor", value: .int(last ? to : from))
-            reply.appendUnique(key: "changes", value: .array(chunk))
-            reply.appendUnique(key: "more", value: .bool(!last || more))
-            return OutgoingMessage(topic: topic, payload: JSONSerializer.bytes(.object(reply)))
+            let reply = ShadowService.syncReply(cursor: last ? to : from, entries: chunk, more: !last || more)
+            return OutgoingMessage(topic: topic, payload: JSONSerializer.bytes(reply))
         }
     }
 }

@@ -65,9 +65,14 @@ extension ShadowService {
         var entries: [Value] = []
         entries.reserveCapacity(page.count)
         for change in page { entries.append(try await syncEntry(change)) }
+        return Self.syncReply(
+            cursor: Self.cursor(after: page, from: cursor, latest: latest, more: more), entries: entries, more: more)
+    }
+
+    /// A gateway sync reply, `{"cursor", "changes", "more"}`: over HTTP and on the MQTT stream alike.
+    package static func syncReply(cursor: Int64, entries: [Value], more: Bool) -> Value {
         var reply = JSONObject()
-        reply.appendUnique(
-            key: "cursor", value: .int(Self.cursor(after: page, from: cursor, latest: latest, more: more)))
+        reply.appendUnique(key: "cursor", value: .int(cursor))
         reply.appendUnique(key: "changes", value: .array(entries))
         reply.appendUnique(key: "more", value: .bool(more))
         return .object(reply)

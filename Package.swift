@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
@@ -94,6 +95,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -116,7 +118,12 @@ let package = Package(
         .testTarget(name: "SignalboxJSONTests", dependencies: ["SignalboxJSON", "SignalboxTestSupport"]),
         .testTarget(
             name: "SignalboxSQLTests", dependencies: ["SignalboxSQL", "SignalboxJSON", "SignalboxTestSupport"]),
-        .testTarget(name: "SignalboxCoreTests", dependencies: ["SignalboxCore", "SignalboxSQL", "SignalboxJSON"]),
+        .testTarget(
+            name: "SignalboxCoreTests",
+            dependencies: [
+                "SignalboxCore", "SignalboxSQL", "SignalboxJSON", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "SignalboxFunctionsTests",
             dependencies: ["SignalboxFunctions", "SignalboxCore", "SignalboxSQL", "SignalboxJSON"]

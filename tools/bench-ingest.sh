@@ -65,6 +65,15 @@ cleanup() {
 trap cleanup EXIT
 
 gateway_token=$("$sb" gateways add gw-01 --data "$data" | awk '/token:/ {print $2}')
+# The load's devices f0…f{N-1} are gw-01's (a gateway publishes only for devices bound to it).
+devices=1000
+previous=
+for argument in "${load_args[@]}"; do
+    [ "$previous" = --devices ] && devices=$argument
+    previous=$argument
+done
+# shellcheck disable=SC2046
+"$sb" gateways bind gw-01 $(seq -f 'f%g' 0 $((devices - 1))) --data "$data" >/dev/null
 # shellcheck disable=SC2086
 server_pin=()
 load_pin=()

@@ -100,6 +100,10 @@ kill "${pids[-1]}" 2>/dev/null || true
 port=$(free_port)
 start_broker "$port" "$work/broker-signalbox"
 data=$work/data
+# The publishers are gateway gw1's devices, bound to it (a gateway's messages are taken only for its own devices).
+"$sb" gateways add gw1 --data "$data" >/dev/null
+# shellcheck disable=SC2046
+"$sb" gateways bind gw1 probe $(seq -f 'f%g' 1 "$publishers") --data "$data" >/dev/null
 "$sb" serve --data "$data" --rules Benchmarks/Fixtures/one-rule-persist.yaml --port 0 --log-level warning \
     --mqtt "mqtt://127.0.0.1:$port" --mqtt-version "$version" >"$work/serve.out" 2>"$work/serve.err" &
 server=$!

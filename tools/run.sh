@@ -36,6 +36,7 @@ echo "== signalbox serve --data ./data --rules $rules ${mqtt_args[*]} $*"
 echo "Try: curl -H \"Authorization: Bearer \$TOKEN\" -d '{\"state\":{\"desired\":{\"maxTemp\":5}}}' \\"
 echo "       http://127.0.0.1:8080/things/fridge-7/shadow"
 if [ ${#mqtt_args[@]} -gt 0 ]; then
+    echo "     signalbox gateways add gw1 && signalbox gateways bind gw1 fridge-7   # a gateway's messages count for its own devices"
     echo "     mosquitto_pub -q 1 -t gateways/gw1/devices/fridge-7/telemetry -m '{\"temp\": 4.5, \"battery\": 80}'"
     "$bin" serve --data ./data --rules "$rules" "${mqtt_args[@]}" "$@"
 else

@@ -71,17 +71,22 @@ package final class MQTTBridge: Service, Sendable {
     ///     instances of the group split the messages (each goes to one of them).
     ///   - sessionStore: Keeps the subscribed filters, so that those an earlier run subscribed to and
     ///     no longer wants are unsubscribed; forgets receipts when the broker lost the session.
+    ///   - bindings: When given, a message whose topic names a gateway (by `gatewayTopicFilters`) and a
+    ///     device (by the rules' `devices.key_level`) is taken only if the device is bound to that
+    ///     gateway (or gets bound to it, with auto-binding); others are acknowledged and dropped.
     ///   - pollInterval: How often the active rule set is checked for changed filters.
     package init(
         configuration: MQTTClientConfiguration, ingest: any MessageIngest, rules: any RulesControl,
         shadows: ShadowService? = nil, outbox: Outbox = Outbox(), metrics: IngestMetrics,
         recovered: [UInt16: UInt64] = [:], shareGroup: String? = nil, sessionStore: (any SessionStore)? = nil,
-        maxPayloadBytes: Int = ServerConfiguration().maxPayloadBytes,
+        maxPayloadBytes: Int = ServerConfiguration().maxPayloadBytes, bindings: DeviceBindings? = nil,
+        gatewayTopicFilters: [String] = ServerConfiguration().gatewayTopicFilters,
         logger: Logger = Logger(label: "signalbox.mqtt"), pollInterval: Duration = .seconds(1)
     ) {
         let sink = IngestSink(
             ingest: ingest, shadows: shadows, outbox: outbox, metrics: metrics, session: configuration.session.clientID,
-            sessionStore: sessionStore, maxPayloadBytes: maxPayloadBytes, logger: logger)
+            sessionStore: sessionStore, maxPayloadBytes: maxPayloadBytes, bindings: bindings,
+            gatewayTopicFilters: gatewayTopicFilters, logger: logger)
         self.client = MQTTClient(configuration: configuration, handler: sink, recovered: recovered, logger: logger)
         outbox.bind(client)
         self.answersShadows = shadows != nil
@@ -276,6 +281,8 @@ private struct IngestSink: MQTTDeliveryHandler {
     let session: String
     let sessionStore: (any MQTTBridge.SessionStore)?
     let maxPayloadBytes: Int
+    let bindings: DeviceBindings?
+    let gatewayTopicFilters: [String]
     let logger: Logger
 
     func receive(_ publishes: [Packet.Publish]) async throws {
@@ -311,6 +318,7 @@ private struct IngestSink: MQTTDeliveryHandler {
                 IncomingMessage(
                     topic: publish.topic, payload: publish.payload, receivedAt: receivedAt, receipt: receipt))
         }
+        if let bindings, !messages.isEmpty { messages = try await ownDevicesOnly(messages, bindings: bindings) }
         if !messages.isEmpty {
             // A refusal (overload, journal failure) leaves the batch unacknowledged; the client offers
             // it again — so the shadow requests are applied only after this, never twice.
@@ -320,6 +328,46 @@ private struct IngestSink: MQTTDeliveryHandler {
         if let shadows {
             for (request, body) in shadowRequests { await answer(request, body: body, shadows: shadows) }
         }
+    }
+
+    /// `messages` less those a gateway sent for a device that is not its own: those are dropped (and
+    /// acknowledged, or the broker would send them forever), counted and logged without their payload.
+    /// A registry failure throws, which leaves the whole batch unacknowledged, to be offered again.
+    private func ownDevicesOnly(_ messages: [IncomingMessage], bindings: DeviceBindings) async throws
+        -> [IncomingMessage]
+    {
+        let policy = ingest.devicePolicy
+        var claims: [(gateway: String, device: String)?] = []
+        claims.reserveCapacity(messages.count)
+        var devicesByGateway: [String: [String]] = [:]
+        for message in messages {
+            guard let device = policy.device(inTopic: message.topic),
+                let gateway = PublishScope.gateway(ofTopic: message.topic, filters: gatewayTopicFilters)
+            else {
+                claims.append(nil)
+                continue
+            }
+            claims.append((gateway, device))
+            devicesByGateway[gateway, default: []].append(device)
+        }
+        var refused = Set<[String]>()
+        for (gateway, devices) in devicesByGateway {
+            for device in try await bindings.unbound(devices, of: gateway) { refused.insert([gateway, device]) }
+        }
+        guard !refused.isEmpty else { return messages }
+        var kept: [IncomingMessage] = []
+        kept.reserveCapacity(messages.count)
+        for (message, claim) in zip(messages, claims) {
+            if let claim, refused.contains([claim.gateway, claim.device]) {
+                metrics.rejected(.unboundDevice)
+                logger.warning(
+                    "MQTT message dropped: device not bound to the gateway",
+                    metadata: ["device.id": "\(claim.device)", "gateway.name": "\(claim.gateway)"])
+                continue
+            }
+            kept.append(message)
+        }
+        return kept
     }
 
     func sessionLost() async throws {

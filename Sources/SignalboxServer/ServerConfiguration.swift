@@ -52,6 +52,11 @@ package struct ServerConfiguration: Sendable {
     package var publicMetrics: Bool
     /// Most publish requests decoded and journaled at once (default 64); past it, 429 at once.
     package var maxConcurrentIngests = 64
+    /// Most publish requests of one principal (one gateway, or the admins) decoded and journaled at
+    /// once (default nil: a quarter of ``maxConcurrentIngests``).
+    package var maxConcurrentIngestsPerPrincipal: Int?
+    /// Header, body and idle deadlines and the connection limit of the listener.
+    package var listener = ListenerLimits()
 
     /// Creates a configuration.
     package init(

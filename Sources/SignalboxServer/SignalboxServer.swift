@@ -44,6 +44,8 @@ package struct SignalboxServer: Sendable {
     package let metrics: PrometheusCollectorRegistry
     /// `/readyz` state.
     package let readiness = Readiness()
+    /// The connections the listener has open.
+    package let connections = ConnectionCount()
     private let logger: Logger
 
     /// Creates the server; nothing starts until the application runs.
@@ -77,7 +79,8 @@ package struct SignalboxServer: Sendable {
             configuration: configuration, shadows: shadows, registry: registry, vault: vault,
             runtime: RuntimeDependencies(
                 ingest: ingest, rules: rules, records: records, metrics: metrics,
-                maxConcurrentIngests: configuration.maxConcurrentIngests),
+                maxConcurrentIngests: configuration.maxConcurrentIngests,
+                maxConcurrentIngestsPerPrincipal: configuration.maxConcurrentIngestsPerPrincipal),
             readiness: readiness, logger: logger)
     }
 
@@ -126,7 +129,8 @@ package struct SignalboxServer: Sendable {
     }
 
     private func serverBuilder() throws -> HTTPServerBuilder {
-        guard let tls = configuration.tls else { return .http1() }
+        let http1 = HTTPServerBuilder.guardedHTTP1(limits: configuration.listener, count: connections)
+        guard let tls = configuration.tls else { return http1 }
         do {
             let chain = try NIOSSLCertificate.fromPEMFile(tls.certificatePath).map {
                 NIOSSLCertificateSource.certificate($0)
@@ -134,7 +138,7 @@ package struct SignalboxServer: Sendable {
             let key = try NIOSSLPrivateKey(file: tls.keyPath, format: .pem)
             let tlsConfiguration = TLSConfiguration.makeServerConfiguration(
                 certificateChain: chain, privateKey: .privateKey(key))
-            return try .tls(.http1(), tlsConfiguration: tlsConfiguration)
+            return try .tls(http1, tlsConfiguration: tlsConfiguration)
         } catch {
             throw StartupError(
                 description:

@@ -56,6 +56,41 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("tls-key"), help: "PEM private key file.")
     var tlsKey: String?
 
+    @Option(help: "How long a client has to send a request's header (from the connection's start or the request's first byte); then the connection is closed.")
+    var headerTimeout: String = "10s"
+
+    @Option(help: "How long a client has to send a request's body once its header is in; then the connection is closed.")
+    var bodyTimeout: String = "10s"
+
+    @Option(help: "How long a keep-alive connection may stay idle between requests.")
+    var idleTimeout: String = "60s"
+
+    @Option(help: "Most connections served at once; past it, only /healthz and /readyz are answered, the rest get 503.")
+    var maxConnections: Int = ListenerLimits().maxConnections
+
+    @Option(help: "Most publish requests read and journaled at once; past it, 429.")
+    var maxConcurrentIngests: Int = ServerConfiguration().maxConcurrentIngests
+
+    @Option(help: "Most publish requests of one gateway (or of the admins) read and journaled at once; default a quarter of --max-concurrent-ingests.")
+    var maxIngestsPerPrincipal: Int?
+
+    /// The listener limits the options give.
+    func listenerLimits() throws -> ListenerLimits {
+        func duration(_ text: String, _ option: String) throws -> Duration {
+            do {
+                let value = try DurationSyntax.parse(text)
+                guard value > .zero else { throw ValidationError("--\(option) must be positive") }
+                return value
+            } catch let error as DurationSyntax.Invalid {
+                throw ValidationError("--\(option): \(error.message)")
+            }
+        }
+        return ListenerLimits(
+            headerTimeout: try duration(headerTimeout, "header-timeout"),
+            bodyTimeout: try duration(bodyTimeout, "body-timeout"),
+            idleTimeout: try duration(idleTimeout, "idle-timeout"), maxConnections: maxConnections)
+    }
+
     @Flag(help: "Bind a thing to the first gateway that touches it, when it is bound to none.")
     var autoBindDevices = false
 
@@ -128,6 +163,11 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("give both --mqtt-cert and --mqtt-key, or neither")
         }
         if mqttURL != nil { _ = try mqttConfiguration() }
+        _ = try listenerLimits()
+        guard maxConnections > 0 else { throw ValidationError("--max-connections must be positive") }
+        guard maxConcurrentIngests > 0, (maxIngestsPerPrincipal ?? 1) > 0 else {
+            throw ValidationError("--max-concurrent-ingests and --max-ingests-per-principal must be positive")
+        }
         if let mqttShareGroup, !MQTTBridge.isValidShareGroup(mqttShareGroup) {
             throw ValidationError(
                 "--mqtt-share-group must be a non-empty name without '/', '+' or '#' (got \(mqttShareGroup.count) characters)"
@@ -159,7 +199,8 @@ struct Serve: AsyncParsableCommand {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = logLevel
-            return handler
+            // Topics, names and ids from outside are escaped: they cannot forge lines or drive a terminal.
+            return EscapingLogHandler(handler)
         }
         let logger = Logger(label: "signalbox")
         // Metrics go to the Prometheus registry /metrics shows: bootstrap before anything creates one.
@@ -215,6 +256,10 @@ struct Serve: AsyncParsableCommand {
         var configuration = ServerConfiguration(
             host: host, port: port, limits: limits, autoBindDevices: autoBindDevices,
             gatewayTopicFilters: gatewayTopics, publicMetrics: publicMetrics)
+        configuration.listener = try listenerLimits()
+        configuration.maxConcurrentIngests = maxConcurrentIngests
+        configuration.maxConcurrentIngestsPerPrincipal = maxIngestsPerPrincipal
+        FileLimits.raise(toFit: configuration.listener, logger: logger)
         if let tlsCertificate, let tlsKey {
             configuration.tls = ServerConfiguration.TLS(certificatePath: tlsCertificate, keyPath: tlsKey)
         }
@@ -252,7 +297,9 @@ struct Serve: AsyncParsableCommand {
                         shadows: mqttShadows ? shadows : nil, outbox: mqttOutbox,
                         metrics: IngestMetrics(registry: server.metrics), recovered: recovered,
                         shareGroup: mqttShareGroup, sessionStore: journal,
-                        maxPayloadBytes: configuration.maxPayloadBytes)))
+                        maxPayloadBytes: configuration.maxPayloadBytes,
+                        bindings: DeviceBindings(registry: registry, autoBind: autoBindDevices),
+                        gatewayTopicFilters: gatewayTopics)))
             // After the bridge, so stopped before it; a page cut short by shutdown is published again at start.
             if mqttShadows {
                 services.append(

@@ -430,10 +430,12 @@ struct MQTTServeTests {
         defer { try? FileManager.default.removeItem(at: data) }
         let admin = try PrintedToken(
             try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
+        #expect(try await CLI.runAsync(["gateways", "add", "gw1", "--data", data.path]).status == 0)
         let second = try await ServerProcess.start(
             data: data,
             extraArguments: [
                 "--mqtt", "mqtt://127.0.0.1:\(first.broker.port)", "--mqtt-client-id", "sb-b", "--no-mqtt-shadows",
+                "--auto-bind-devices",
             ]
                 + shared)
         defer { second.stop() }
@@ -559,7 +561,11 @@ final class MQTTDeployment: @unchecked Sendable {  // used by one test at a time
         let certificates = tls ? try TestCertificates() : nil
         let broker = try Broker(configuration: certificates?.brokerConfiguration ?? "")
         let data = try makeTemporaryDirectory()
-        let arguments = arguments + (try prepare(data))
+        // Telemetry arrives for gateway gw1's devices, bound to it as they first publish (the rules
+        // name devices at level 4, and a gateway's messages are taken only for its own devices).
+        let gateway = try await CLI.runAsync(["gateways", "add", "gw1", "--data", data.path])
+        try #require(gateway.status == 0, "gateways add gw1: \(gateway.stderr)")
+        let arguments = arguments + (try prepare(data)) + ["--auto-bind-devices"]
         let admin = try PrintedToken(
             try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
         let brokerURL =

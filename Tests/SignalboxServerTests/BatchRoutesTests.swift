@@ -289,21 +289,34 @@ struct BatchRoutesTests {
 
 @Suite struct IngestGateTests {
     @Test func admitsUpToItsLimitAndAgainAfterALeave() {
-        let gate = IngestGate(limit: 2)
-        #expect(gate.enter())
-        #expect(gate.enter())
-        #expect(!gate.enter())
-        gate.leave()
-        #expect(gate.enter())
+        let gate = IngestGate(limit: 2, perPrincipalLimit: 2)
+        #expect(gate.enter(.admin))
+        #expect(gate.enter(.admin))
+        #expect(!gate.enter(.admin))
+        gate.leave(.admin)
+        #expect(gate.enter(.admin))
         #expect(gate.isFull)
-        #expect(!gate.enter())
-        gate.leave()
+        #expect(!gate.enter(.gateway("gw-01")))
+        gate.leave(.admin)
         #expect(!gate.isFull)
+    }
+
+    @Test func onePrincipalTakesAtMostItsShare() {
+        let gate = IngestGate(limit: 8)
+        #expect(gate.perPrincipalLimit == 2)
+        #expect(gate.enter(.gateway("gwA")))
+        #expect(gate.enter(.gateway("gwA")))
+        #expect(!gate.enter(.gateway("gwA")))
+        #expect(gate.enter(.gateway("gwB")))
+        #expect(gate.enter(.admin))
+        gate.leave(.gateway("gwA"))
+        #expect(gate.enter(.gateway("gwA")))
+        #expect(!gate.enter(.gateway("gwA")))
     }
 
     @Test func requestsPastTheLimitAreRefusedWithRetryAfter() async throws {
         let ingest = HeldIngest()
-        try await RuntimeTestServer.run(ingest: ingest, configure: { $0.maxConcurrentIngests = 1 }) { server in
+        try await RuntimeTestServer.run(ingest: ingest, configure: { $0.maxConcurrentIngests = 1; $0.maxConcurrentIngestsPerPrincipal = 1 }) { server in
             let token = try await server.addGateway("gw-01")
             let body = "[\(BatchRoutesTests.good)]"
             // The first request is inside ingest, held there; the second finds the gate full.

@@ -38,6 +38,18 @@ package struct DevicePolicy: Sendable, Hashable {
         return Self.level(keyLevel, of: topic) ?? topic
     }
 
+    /// The device a gateway's message on `topic` is for: level ``keyLevel``, or nil when no level is
+    /// set, the topic has fewer levels, that level is empty, or the topic is reserved (`$…`).
+    ///
+    /// ```swift
+    /// DevicePolicy(keyLevel: 4).device(inTopic: "gateways/gw1/devices/f1/telemetry")  // "f1"
+    /// DevicePolicy(keyLevel: 4).device(inTopic: "gateways/gw1/status")                // nil
+    /// ```
+    package func device(inTopic topic: String) -> String? {
+        guard let keyLevel, topic.utf8.first != UInt8(ascii: "$") else { return nil }
+        return Self.level(keyLevel, of: topic)
+    }
+
     /// Level `n` (1-based) of `topic`, or nil when it has fewer levels or that level is empty.
     static func level(_ n: Int, of topic: String) -> String? {
         var level = 1

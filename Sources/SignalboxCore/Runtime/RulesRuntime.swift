@@ -166,6 +166,8 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
 
     package var isFull: Bool { tracker.isFull }
 
+    package var devicePolicy: DevicePolicy { state.withLock { $0.active.devices } }
+
     /// Journals and dispatches `messages`; `force` skips the capacity check (for messages Signalbox
     /// generates itself, which must not be refused).
     func ingest(_ messages: [IncomingMessage], force: Bool) async throws(IngestRefusal) -> [Int64] {

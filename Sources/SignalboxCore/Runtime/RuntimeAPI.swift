@@ -76,10 +76,15 @@ package protocol MessageIngest: Sendable {
     /// Whether ingest would refuse any message now (as overloaded): lets a caller skip decoding a
     /// request that would be refused.
     var isFull: Bool { get }
+
+    /// How the active rules name devices in topics (`devices:` of rules.yaml): which device a
+    /// gateway's message is for, so that a gateway publishes only for its own devices.
+    var devicePolicy: DevicePolicy { get }
 }
 
 extension MessageIngest {
     package var isFull: Bool { false }
+    package var devicePolicy: DevicePolicy { DevicePolicy() }
 }
 
 /// What `GET /admin/rules` shows.

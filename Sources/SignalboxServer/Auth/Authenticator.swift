@@ -56,27 +56,42 @@ package struct Authenticator: Sendable {
         self.logger = logger
     }
 
-    /// The principal `request` authenticates as.
+    /// The principal `request` authenticates as, its body included.
     ///
     /// - Throws: ``APIError`` 401 for missing or bad credentials, 500 when the registry fails.
     package func authenticate(_ request: AuthenticationRequest) async throws(APIError) -> Principal {
+        let credentials = try await authenticateHeaders(request)
+        try credentials.verify(body: request.body)
+        return credentials.principal
+    }
+
+    /// What `request`'s headers prove, before its body is read (``AuthenticationRequest/body`` is not
+    /// looked at): a bearer token is checked whole; a SigV4 signature is checked when the request
+    /// declares its payload hash (`X-Amz-Content-SHA256`), and otherwise only its key, date and
+    /// signed headers, the signature itself being checked with the body.
+    ///
+    /// - Throws: ``APIError`` 401 for missing or bad credentials, 500 when the registry fails.
+    package func authenticateHeaders(_ request: AuthenticationRequest) async throws(APIError) -> HeaderCredentials {
         guard let header = request.headers["authorization"]?.first else {
             throw .unauthorized("Missing Authorization header")
         }
         let record: TokenRecord
+        var bodyCheck: HeaderCredentials.BodyCheck?
         if header.prefix(7).lowercased() == "bearer " {
             record = try await bearer(header.dropFirst(7).drop { $0 == " " })
         } else if header.hasPrefix(SigV4.algorithm + " ") {
-            record = try await sigV4(header, request: request)
+            (record, bodyCheck) = try await sigV4(header, request: request)
         } else {
             throw .unauthorized("Unsupported Authorization scheme; use Bearer or AWS4-HMAC-SHA256")
         }
+        let principal: Principal
         switch record.role {
-        case .admin: return .admin
+        case .admin: principal = .admin
         case .gateway:
             guard let gateway = record.gateway else { throw .unauthorized() }
-            return .gateway(gateway)
+            principal = .gateway(gateway)
         }
+        return HeaderCredentials(principal: principal, bodyCheck: bodyCheck)
     }
 
     private func lookUp(_ id: some StringProtocol) async throws(APIError) -> TokenRecord? {
@@ -101,7 +116,9 @@ package struct Authenticator: Sendable {
         return record
     }
 
-    private func sigV4(_ header: String, request: AuthenticationRequest) async throws(APIError) -> TokenRecord {
+    private func sigV4(_ header: String, request: AuthenticationRequest) async throws(APIError) -> (
+        TokenRecord, HeaderCredentials.BodyCheck
+    ) {
         guard let authorization = SigV4.Authorization(header: header) else {
             throw .unauthorized("Malformed AWS4-HMAC-SHA256 Authorization header")
         }
@@ -116,32 +133,77 @@ package struct Authenticator: Sendable {
         guard abs(time - clock()) <= maxSkewSeconds else {
             throw .unauthorized("Signature expired: X-Amz-Date is too far from the server's clock")
         }
-        let bodyHash = SigV4.hexSHA256(request.body)
-        var payloadHash = bodyHash
-        if let declared = request.headers["x-amz-content-sha256"]?.first {
-            guard declared.lowercased() == bodyHash else {
-                throw .unauthorized("X-Amz-Content-SHA256 does not match the body")
-            }
-            payloadHash = declared
-        }
         for name in authorization.signedHeaders where request.headers[name] == nil {
             throw .unauthorized("Signed header '\(name)' is missing")
         }
-        guard let record = try await lookUp(authorization.accessKeyID), let secret = vault.unseal(record) else {
-            throw .unauthorized()
+        guard let record = try await lookUp(authorization.accessKeyID) else { throw .unauthorized() }
+        guard !record.sealedSecret.isEmpty else {
+            throw .unauthorized("This token is bearer-only: send it as 'Authorization: Bearer <id>.<secret>'")
         }
-        let canonical = SigV4.canonicalRequest(
-            method: request.method, rawPath: request.rawPath, rawQuery: request.rawQuery, headers: request.headers,
-            signedHeaders: authorization.signedHeaders, payloadHash: payloadHash)
-        let stringToSign = SigV4.stringToSign(
-            amzDate: amzDate, scope: authorization.scope, canonicalRequest: canonical)
-        let expected = SigV4.signature(
-            secret: secret, date: authorization.date, region: authorization.region, service: authorization.service,
-            stringToSign: stringToSign)
-        guard constantTimeEqual(Array(expected.utf8), Array(authorization.signature.utf8)) else {
-            throw .unauthorized(
-                "The request signature we calculated does not match the signature you provided")
+        guard let secret = vault.unseal(record) else { throw .unauthorized() }
+        let headers = request.headers
+        let method = request.method
+        let rawPath = request.rawPath
+        let rawQuery = request.rawQuery
+        let signature: @Sendable (_ payloadHash: String) -> Bool = { payloadHash in
+            let canonical = SigV4.canonicalRequest(
+                method: method, rawPath: rawPath, rawQuery: rawQuery, headers: headers,
+                signedHeaders: authorization.signedHeaders, payloadHash: payloadHash)
+            let stringToSign = SigV4.stringToSign(
+                amzDate: amzDate, scope: authorization.scope, canonicalRequest: canonical)
+            let expected = SigV4.signature(
+                secret: secret, date: authorization.date, region: authorization.region,
+                service: authorization.service, stringToSign: stringToSign)
+            return constantTimeEqual(Array(expected.utf8), Array(authorization.signature.utf8))
         }
-        return record
+        // A declared payload hash lets the signature be checked now, and the body against the hash
+        // once read; without one, the signature covers the body's hash and waits for it.
+        if let declared = request.headers["x-amz-content-sha256"]?.first {
+            let hash = declared.lowercased()
+            guard hash.utf8.count == 64, hash.utf8.allSatisfy({ Self.isHexDigit($0) }) else {
+                throw .unauthorized("X-Amz-Content-SHA256 must be the hex SHA-256 of the body")
+            }
+            guard signature(declared) else { throw Self.signatureMismatch }
+            return (record, .payloadHash(hash))
+        }
+        return (record, .signature(signature))
+    }
+
+    private static func isHexDigit(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
+    }
+
+    static let signatureMismatch = APIError.unauthorized(
+        "The request signature we calculated does not match the signature you provided")
+}
+
+/// What a request's headers proved: who sent it, and what its body must still show.
+package struct HeaderCredentials: Sendable {
+    /// What remains to check once the body is read.
+    package enum BodyCheck: Sendable {
+        /// The signature over the headers held; the body must hash to this (hex SHA-256).
+        case payloadHash(String)
+        /// The signature covers the body's hash: it holds when this returns true for it.
+        case signature(@Sendable (_ payloadHash: String) -> Bool)
+    }
+
+    /// Who the headers say sent the request; final once ``verify(body:)`` passes.
+    package var principal: Principal
+    /// Nil for a bearer token: nothing is left to check.
+    package var bodyCheck: BodyCheck?
+
+    /// Checks `body` against what the headers declared.
+    ///
+    /// - Throws: ``APIError`` 401 when the body does not match its declared hash or the signature.
+    package func verify(body: [UInt8]) throws(APIError) {
+        switch bodyCheck {
+        case nil: return
+        case .payloadHash(let declared):
+            guard SigV4.hexSHA256(body) == declared else {
+                throw .unauthorized("X-Amz-Content-SHA256 does not match the body")
+            }
+        case .signature(let holds):
+            guard holds(SigV4.hexSHA256(body)) else { throw Authenticator.signatureMismatch }
+        }
     }
 }

@@ -61,6 +61,37 @@ package struct PublishScope: Sendable {
 
     /// Whether `topic` is `prefix` or starts with `prefix/` (an empty prefix is the filter `#`, which
     /// matches every topic not starting with `$`).
+    /// The gateway a message on `topic` comes from, by the first of `filters` (templates with
+    /// ``placeholder`` as a whole level) that the topic matches with any gateway in that level; nil
+    /// when none does. Used for MQTT, where the broker's ACL keeps each gateway to its own topics.
+    ///
+    /// ```swift
+    /// PublishScope.gateway(ofTopic: "gateways/gw1/devices/f1/telemetry", filters: ["gateways/{gateway}/#"])  // "gw1"
+    /// ```
+    package static func gateway(ofTopic topic: String, filters: [String]) -> String? {
+        let levels = topic.split(separator: "/", omittingEmptySubsequences: false)
+        for template in filters {
+            let pattern = template.split(separator: "/", omittingEmptySubsequences: false)
+            guard let at = pattern.firstIndex(where: { $0 == placeholder }), at < levels.count, !levels[at].isEmpty
+            else { continue }
+            var matched = true
+            for (index, part) in pattern.enumerated() {
+                if part == "#" { break }
+                guard index < levels.count else {
+                    matched = false
+                    break
+                }
+                if part == "+" || index == at { continue }
+                if part != levels[index] {
+                    matched = false
+                    break
+                }
+            }
+            if matched && (pattern.last == "#" || pattern.count == levels.count) { return String(levels[at]) }
+        }
+        return nil
+    }
+
     private static func hasLevelPrefix(_ topic: String, _ prefix: [UInt8]) -> Bool {
         var topic = topic
         return topic.withUTF8 { bytes in

@@ -21,9 +21,10 @@ package struct RuntimeDependencies: Sendable {
     /// Bundles the dependencies; the metrics registry is the process-wide one by default.
     package init(
         ingest: (any MessageIngest)? = nil, rules: (any RulesControl)? = nil, records: (any RecordStorage)? = nil,
-        metrics: PrometheusCollectorRegistry = MetricsBootstrap.registry, maxConcurrentIngests: Int = 64
+        metrics: PrometheusCollectorRegistry = MetricsBootstrap.registry, maxConcurrentIngests: Int = 64,
+        maxConcurrentIngestsPerPrincipal: Int? = nil
     ) {
-        self.ingestGate = IngestGate(limit: maxConcurrentIngests)
+        self.ingestGate = IngestGate(limit: maxConcurrentIngests, perPrincipalLimit: maxConcurrentIngestsPerPrincipal)
         self.ingest = ingest
         self.rules = rules
         self.records = records
@@ -32,32 +33,50 @@ package struct RuntimeDependencies: Sendable {
     }
 }
 
-/// Bounds how many publish requests are read, decoded and journaled at once. The runtime's in-flight
-/// bound counts messages once ingest has taken them; when the CPU is what runs short, requests
-/// wait before that point instead, so past this many the others are refused at once (429), before
-/// their bodies are read, rather than left to queue.
+/// Bounds how many publish requests are read, decoded and journaled at once, in all and per principal.
+/// The runtime's in-flight bound counts messages once ingest has taken them; when the CPU is what runs
+/// short, requests wait before that point instead, so past this many the others are refused at once
+/// (429), before their bodies are read, rather than left to queue.
+///
+/// A request enters only once its credentials are checked, and one principal (one gateway, or the
+/// admins) holds at most ``perPrincipalLimit`` places, so clients that send their bodies slowly can
+/// take at most their own principal's share, never the others'.
 package final class IngestGate: Sendable {
-    private let count = Atomic<Int>(0)
+    private let state = Mutex<(total: Int, held: [Principal: Int])>((0, [:]))
     /// The most requests inside at once.
     package let limit: Int
+    /// The most requests of one principal inside at once.
+    package let perPrincipalLimit: Int
 
-    package init(limit: Int) {
+    /// A gate of `limit` places, at most `perPrincipalLimit` of them (by default a quarter) for one principal.
+    package init(limit: Int, perPrincipalLimit: Int? = nil) {
         self.limit = max(1, limit)
+        self.perPrincipalLimit = min(self.limit, max(1, perPrincipalLimit ?? self.limit / 4))
     }
 
-    /// Enters, unless `limit` requests are inside; a caller that entered must ``leave()``.
-    package func enter() -> Bool {
-        if count.add(1, ordering: .acquiringAndReleasing).newValue <= limit { return true }
-        count.subtract(1, ordering: .relaxed)
-        return false
+    /// Enters for `principal`, unless `limit` requests are inside or `perPrincipalLimit` of
+    /// `principal`'s; a caller that entered must ``leave(_:)``.
+    package func enter(_ principal: Principal) -> Bool {
+        state.withLock { state in
+            let own = state.held[principal, default: 0]
+            guard state.total < limit, own < perPrincipalLimit else { return false }
+            state.total += 1
+            state.held[principal] = own + 1
+            return true
+        }
     }
 
-    /// Whether `limit` requests are inside now, so that ``enter()`` would refuse.
+    /// Whether `limit` requests are inside now, so that ``enter(_:)`` would refuse anyone.
     package var isFull: Bool {
-        count.load(ordering: .relaxed) >= limit
+        state.withLock { $0.total >= limit }
     }
 
-    package func leave() {
-        count.subtract(1, ordering: .relaxed)
+    /// Leaves a place `principal` entered.
+    package func leave(_ principal: Principal) {
+        state.withLock { state in
+            state.total -= 1
+            let own = state.held[principal, default: 1] - 1
+            state.held[principal] = own > 0 ? own : nil
+        }
     }
 }

@@ -24,6 +24,7 @@ extension SignalboxResponder {
         var gateway: String?
         if case .gateway(let name) = principal { gateway = name }
         try checkTopic(topic, scope: try publishScope(for: principal), label: nil)
+        try await checkDevices(of: [topic], principal)
         let message = IncomingMessage(
             topic: topic, payload: body, receivedAt: SystemClock.milliseconds(), gateway: gateway)
         let ids = try await ingest([message], batch: false)
@@ -72,6 +73,7 @@ extension SignalboxResponder {
             metrics.rejected(failure.isLimit ? .tooLarge : .invalidBatch)
             throw failure.isLimit ? APIError.tooLarge(failure.message) : APIError.badRequest(failure.message)
         }
+        try await checkDevices(of: batch.messages.map(\.topic), principal)
         let receivedAt = SystemClock.milliseconds()
         let messages = batch.messages.map {
             IncomingMessage(topic: $0.topic, payload: $0.payload, receivedAt: receivedAt, gateway: gateway)
@@ -138,6 +140,28 @@ extension SignalboxResponder {
                 "\(prefix)This gateway may publish only to topics matching "
                     + scope.filters.joined(separator: ", "))
         }
+    }
+
+    /// Checks that a gateway publishes only for its own devices: the device each topic names
+    /// (`devices.key_level` of the active rules) must be bound to `principal`'s gateway, or be bound to
+    /// none and get bound to it when auto-binding is on. Admins publish for any device.
+    ///
+    /// - Throws: ``APIError`` 403 naming the first refused device (and its message, in a batch).
+    func checkDevices(of topics: [String], _ principal: Principal) async throws(APIError) {
+        guard case .gateway(let gateway) = principal, let policy = runtime.ingest?.devicePolicy else { return }
+        let devices = topics.map { policy.device(inTopic: $0) }
+        guard devices.contains(where: { $0 != nil }) else { return }
+        let refused = try await registryCall { try await bindings.unbound(devices.compactMap { $0 }, of: gateway) }
+        guard let first = refused.first, let index = devices.firstIndex(of: first) else { return }
+        runtime.ingestMetrics.rejected(.unboundDevice)
+        logger.warning(
+            "publish refused: device not bound to the gateway",
+            metadata: ["device.id": "\(first)", "gateway.name": "\(gateway)"])
+        let prefix = topics.count > 1 ? "message \(index): " : ""
+        throw APIError(
+            .forbidden, "ForbiddenException",
+            "\(prefix)Device '\(LogText.escaped(first))' is not bound to gateway '\(LogText.escaped(gateway))'; "
+                + "bind it with 'signalbox gateways bind \(LogText.escaped(gateway)) DEVICE'")
     }
 
     /// Validates `qos` (0 or 1, as AWS) and `retain` (`true` or `false`).

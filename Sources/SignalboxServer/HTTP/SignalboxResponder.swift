@@ -33,6 +33,8 @@ package struct SignalboxResponder: HTTPResponder {
     let vault: TokenVault
     let runtime: RuntimeDependencies
     let authenticator: Authenticator
+    /// Which devices each gateway may publish for.
+    let bindings: DeviceBindings
     let readiness: Readiness
     let logger: Logger
 
@@ -49,6 +51,7 @@ package struct SignalboxResponder: HTTPResponder {
         let skew = configuration.maxClockSkew.components.seconds
         self.authenticator = Authenticator(
             registry: registry, vault: vault, maxSkewSeconds: skew, clock: shadows.clock, logger: logger)
+        self.bindings = DeviceBindings(registry: registry, autoBind: configuration.autoBindDevices, logger: logger)
         self.readiness = readiness
         self.logger = logger
     }
@@ -89,17 +92,25 @@ package struct SignalboxResponder: HTTPResponder {
         guard request.headers[.authorization] != nil else {
             throw APIError.unauthorized("Missing Authorization header")
         }
+        // Credentials are checked from the headers before anything costly: before a publish takes a
+        // place in the ingest gate and before any body is read.
+        let credentials = try await authenticator.authenticateHeaders(
+            AuthenticationRequest(
+                method: request.method.rawValue, rawPath: target.rawPath, rawQuery: target.rawQuery,
+                headers: headerMap(request), body: []))
         // A publish enters the ingest gate before its body is read, so at most the gate's limit of
-        // publish bodies are in memory at once; one that would be refused is refused unread, and its
-        // body is discarded as it arrives.
-        var enteredGate = false
+        // publish bodies are in memory at once (and one principal's share of them); one that would be
+        // refused is refused unread, and its body is discarded as it arrives.
+        var entered: Principal?
         switch route {
         case .publish, .gatewayMessages:
-            guard runtime.ingest?.isFull != true, runtime.ingestGate.enter() else { throw overloaded(retryAfter: 1) }
-            enteredGate = true
+            guard runtime.ingest?.isFull != true, runtime.ingestGate.enter(credentials.principal) else {
+                throw overloaded(retryAfter: 1)
+            }
+            entered = credentials.principal
         default: break
         }
-        defer { if enteredGate { runtime.ingestGate.leave() } }
+        defer { if let entered { runtime.ingestGate.leave(entered) } }
         let body: [UInt8]
         do {
             body = try await collectBody(request, limit: bodyLimit(route))
@@ -111,10 +122,8 @@ package struct SignalboxResponder: HTTPResponder {
             }
             throw error
         }
-        let principal = try await authenticator.authenticate(
-            AuthenticationRequest(
-                method: request.method.rawValue, rawPath: target.rawPath, rawQuery: target.rawQuery,
-                headers: headerMap(request), body: body))
+        try credentials.verify(body: body)
+        let principal = credentials.principal
         guard let route else {
             throw APIError.notFound("No endpoint at this path (\(request.method.rawValue))")
         }

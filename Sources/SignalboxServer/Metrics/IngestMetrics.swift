@@ -15,6 +15,8 @@ package struct IngestMetrics: Sendable {
         case reservedTopic = "reserved_topic"
         /// A gateway published outside its topics.
         case forbiddenTopic = "forbidden_topic"
+        /// The device the topic names is not bound to the publishing gateway.
+        case unboundDevice = "unbound_device"
         /// A query parameter (`qos`, `retain`) is invalid.
         case invalidParameter = "invalid_parameter"
         /// A payload, or a batch, is larger than its limit.

@@ -30,19 +30,45 @@ package struct AppDatabase: Sendable {
     package let path: String
 
     /// The path of `fileName` in the data directory `directory`, which is created with its parents
-    /// if missing.
+    /// if missing. The directory is made private to its owner (mode 0700) and every file in it (the
+    /// databases, their WAL and shared-memory files, `secret.key`) readable and writable by its owner
+    /// only (0600): together they hold every token's secret hash and sealed copy.
     ///
-    /// - Throws: ``StoreError`` when the directory can't be created.
+    /// - Throws: ``StoreError`` when the directory can't be created or its modes can't be set.
     package static func path(of fileName: String, in directory: String) throws -> String {
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw StoreError(
                 .cannotOpen,
                 "cannot create the data directory '\(directory)': check the path and its permissions",
                 cause: error)
         }
+        try makePrivate(directory)
         return URL(fileURLWithPath: directory).appendingPathComponent(fileName).path
+    }
+
+    /// Sets `directory` to mode 0700 and each regular file in it to 0600, where they are looser.
+    ///
+    /// - Throws: ``StoreError`` when a mode can't be set.
+    package static func makePrivate(_ directory: String) throws {
+        func restrict(_ path: String, to mode: mode_t) throws {
+            var status = stat()
+            guard lstat(path, &status) == 0 else { return }
+            let isDirectory = (status.st_mode & S_IFMT) == S_IFDIR
+            let isFile = (status.st_mode & S_IFMT) == S_IFREG
+            guard isDirectory || isFile, status.st_mode & 0o777 != mode else { return }
+            guard chmod(path, mode) == 0 else {
+                throw StoreError(
+                    .cannotOpen, "cannot make '\(path)' private (mode \(String(mode, radix: 8))): check its owner")
+            }
+        }
+        try restrict(directory, to: 0o700)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in names {
+            try restrict(URL(fileURLWithPath: directory).appendingPathComponent(name).path, to: 0o600)
+        }
     }
 
     /// Opens (creating if needed) the database in `directory` and migrates it to the current schema.
@@ -58,6 +84,8 @@ package struct AppDatabase: Sendable {
         self.durability = durability
         self.pool = try DatabasePool(path: path, configuration: Self.configuration(durability: durability))
         try Self.migrator.migrate(pool)
+        // SQLite created the file, its WAL and shared-memory files under the process's umask.
+        try Self.makePrivate((path as NSString).deletingLastPathComponent)
     }
 
     /// Closes every connection. Pending writes must have finished; later accesses fail.

@@ -53,6 +53,7 @@ package final class SQLiteJournal: MessageJournal {
         self.durability = durability
         let pool = try DatabasePool(path: path, configuration: Self.configuration(durability: durability))
         try Self.migrator.migrate(pool)
+        try AppDatabase.makePrivate((path as NSString).deletingLastPathComponent)
         self.pool = pool
         self.storedCheckpoint = Mutex(
             try pool.read { db in try Int64.fetchOne(db, sql: "SELECT checkpoint FROM journal_state") ?? 0 })

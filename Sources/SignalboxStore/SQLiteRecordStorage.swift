@@ -66,6 +66,7 @@ package final class SQLiteRecordStorage: RecordStorage {
         self.durability = durability
         self.deviceIndexBatch = max(1, deviceIndexBatch)
         let pool = try DatabasePool(path: path, configuration: Self.configuration(durability: durability))
+        try AppDatabase.makePrivate((path as NSString).deletingLastPathComponent)
         self.pool = pool
         let knownTables = KnownTables()
         self.knownTables = knownTables

@@ -50,7 +50,14 @@ func printIssued(_ issued: TokenVault.IssuedToken, heading: String) {
     print(heading)
     print("  token:             \(issued.token)")
     print("  access key id:     \(issued.id)")
-    print("  secret access key: \(issued.secret)")
-    print("Store it now: Signalbox keeps only a hash of it and cannot show it again.")
+    if issued.record.sealedSecret.isEmpty {
+        print("Store it now: it is shown only once. It is bearer-only: Signalbox keeps just a SHA-256 hash of")
+        print("its secret, so it cannot sign AWS SigV4 requests.")
+    } else {
+        print("  secret access key: \(issued.secret)")
+        print("Store it now: it is shown only once. Signalbox keeps a SHA-256 hash of the secret (for bearer")
+        print("requests) and a copy encrypted with the data directory's secret.key (AWS SigV4 needs the secret")
+        print("itself): whoever can read the data directory can recover it. --bearer-only keeps just the hash.")
+    }
     fflush(nil)  // before any log line, even when standard output is a pipe
 }

@@ -16,6 +16,8 @@ struct Gateways: AsyncParsableCommand {
             abstract: "Add a gateway and print its token (shown once).")
         @OptionGroup var options: DataOptions
         @Argument(help: "The gateway's name ([a-zA-Z0-9:_-], 1-128 characters).") var name: String
+        @Flag(help: "Keep only a hash of the token's secret: a bearer token that cannot sign AWS SigV4 requests.")
+        var bearerOnly = false
 
         func run() async throws {
             let registry = try options.openRegistry()
@@ -26,7 +28,7 @@ struct Gateways: AsyncParsableCommand {
             } catch let error as IdentityError {
                 throw ValidationError(error.description)
             }
-            let issued = try vault.issue(role: .gateway, gateway: name, createdAt: now)
+            let issued = try vault.issue(role: .gateway, gateway: name, createdAt: now, bearerOnly: bearerOnly)
             try await registry.addToken(issued.record)
             printIssued(issued, heading: "Added gateway '\(name)'.")
         }

@@ -1,5 +1,11 @@
 import ArgumentParser
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The `signalbox` command: one subcommand per file in this folder, listed in `subcommands`.
 @main
 struct Signalbox: AsyncParsableCommand {
@@ -12,4 +18,20 @@ struct Signalbox: AsyncParsableCommand {
             DeadLetters.self,
         ]
     )
+
+    /// Runs the command with a umask of 077: every file Signalbox creates (the databases, their WAL
+    /// and shared-memory files, the key) is its owner's alone.
+    static func main() async {
+        umask(0o077)
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

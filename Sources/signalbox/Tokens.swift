@@ -16,6 +16,8 @@ struct Tokens: AsyncParsableCommand {
         @OptionGroup var options: DataOptions
         @Flag(help: "An admin token: may do everything.") var admin = false
         @Option(help: "A token for this gateway: its devices' shadows and its sync stream.") var gateway: String?
+        @Flag(help: "Keep only a hash of the secret: a bearer token that cannot sign AWS SigV4 requests.")
+        var bearerOnly = false
 
         func validate() throws {
             guard admin != (gateway != nil) else {
@@ -27,7 +29,8 @@ struct Tokens: AsyncParsableCommand {
             let registry = try options.openRegistry()
             let vault = try options.openVault()
             let issued = try vault.issue(
-                role: admin ? .admin : .gateway, gateway: gateway, createdAt: ShadowService.systemClock())
+                role: admin ? .admin : .gateway, gateway: gateway, createdAt: ShadowService.systemClock(),
+                bearerOnly: bearerOnly)
             do {
                 try await registry.addToken(issued.record)
             } catch let error as IdentityError {
@@ -41,13 +44,14 @@ struct Tokens: AsyncParsableCommand {
     /// `signalbox tokens list`: ids and roles, never secrets.
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List tokens (ids and roles; secrets are never stored).")
+            abstract: "List tokens (ids, roles and whether SigV4 works; secrets are never shown).")
         @OptionGroup var options: DataOptions
 
         func run() async throws {
             let registry = try options.openRegistry()
             for token in try await registry.tokens() {
-                print("\(token.id)\t\(token.role.rawValue)\t\(token.gateway ?? "-")")
+                let kind = token.sealedSecret.isEmpty ? "bearer-only" : "bearer+sigv4"
+                print("\(token.id)\t\(token.role.rawValue)\t\(token.gateway ?? "-")\t\(kind)")
             }
         }
     }

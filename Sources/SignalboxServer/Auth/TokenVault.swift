@@ -5,9 +5,12 @@ import SignalboxCore
 /// Mints API tokens and checks their secrets.
 ///
 /// A token has a public id (`SBX` + 17 base32 characters, also the SigV4 access key id) and a secret
-/// of 40 URL-safe characters (240 random bits); the bearer form is `<id>.<secret>`. The vault keeps
-/// only the secret's SHA-256 (for bearer tokens) and a copy sealed with AES-GCM under the data
-/// directory's key (SigV4 signatures need the secret itself).
+/// of 40 URL-safe characters (240 random bits); the bearer form is `<id>.<secret>`. For each token the
+/// vault keeps the secret's SHA-256 (which checks bearer tokens) and, unless the token is bearer-only,
+/// a copy of the secret sealed with AES-GCM under the data directory's key `secret.key` (checking an
+/// AWS SigV4 signature needs the secret itself). Whoever can read both the database and `secret.key`
+/// can therefore recover the secrets of tokens that are not bearer-only: the data directory is 0700
+/// and its files 0600.
 ///
 /// For example:
 /// ```swift
@@ -96,11 +99,15 @@ package struct TokenVault: Sendable {
     ///   - role: What the token may do.
     ///   - gateway: The gateway of a gateway token.
     ///   - createdAt: Seconds since the Unix epoch.
-    package func issue(role: TokenRole, gateway: String?, createdAt: Int64) throws -> IssuedToken {
+    ///   - bearerOnly: Keep only the secret's hash: the token works as a bearer token and not for SigV4.
+    package func issue(role: TokenRole, gateway: String?, createdAt: Int64, bearerOnly: Bool = false) throws
+        -> IssuedToken
+    {
         var generator = SystemRandomNumberGenerator()
         let id = "SBX" + String(decoding: (0..<17).map { _ in Self.base32[Int(generator.next() % 32)] }, as: UTF8.self)
         let secret = String(decoding: (0..<40).map { _ in Self.urlSafe[Int(generator.next() % 64)] }, as: UTF8.self)
-        let record = try record(id: id, secret: secret, role: role, gateway: gateway, createdAt: createdAt)
+        var record = try record(id: id, secret: secret, role: role, gateway: gateway, createdAt: createdAt)
+        if bearerOnly { record.sealedSecret = [] }
         return IssuedToken(record: record, token: "\(id).\(secret)", id: id, secret: secret)
     }
 
@@ -118,7 +125,8 @@ package struct TokenVault: Sendable {
             createdAt: createdAt)
     }
 
-    /// The secret sealed in `record`, or `nil` when it was sealed with another key or tampered with.
+    /// The secret sealed in `record`, or `nil` when the token is bearer-only, or its secret was sealed
+    /// with another key or tampered with.
     package func unseal(_ record: TokenRecord) -> String? {
         guard let box = try? AES.GCM.SealedBox(combined: record.sealedSecret),
             let plain = try? AES.GCM.open(box, using: key, authenticating: Array(record.id.utf8))

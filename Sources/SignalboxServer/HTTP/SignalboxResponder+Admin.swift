@@ -56,11 +56,17 @@ extension SignalboxResponder {
                 gateway = try stringField("gateway", in: request)
                 try await requireGateway(gateway ?? "")
             }
-            let issued = try await issue(role: role, gateway: gateway)
+            let bearerOnly: Bool
+            switch request["bearerOnly"] {
+            case nil, .null?: bearerOnly = false
+            case .bool(let value)?: bearerOnly = value
+            default: throw APIError.badRequest("bearerOnly must be true or false")
+            }
+            let issued = try await issue(role: role, gateway: gateway, bearerOnly: bearerOnly)
             var reply = tokenSummary(issued.record)
             reply.appendUnique(key: "token", value: .string(issued.token))
             reply.appendUnique(key: "accessKeyId", value: .string(issued.id))
-            reply.appendUnique(key: "secretAccessKey", value: .string(issued.secret))
+            if !bearerOnly { reply.appendUnique(key: "secretAccessKey", value: .string(issued.secret)) }
             return json(.object(reply), status: .created)
         case (.adminTokens, _):
             let tokens = try await registryCall { try await registry.tokens() }
@@ -76,8 +82,10 @@ extension SignalboxResponder {
         }
     }
 
-    private func issue(role: TokenRole, gateway: String?) async throws -> TokenVault.IssuedToken {
-        let issued = try vault.issue(role: role, gateway: gateway, createdAt: shadows.clock())
+    private func issue(role: TokenRole, gateway: String?, bearerOnly: Bool = false) async throws
+        -> TokenVault.IssuedToken
+    {
+        let issued = try vault.issue(role: role, gateway: gateway, createdAt: shadows.clock(), bearerOnly: bearerOnly)
         try await registryCall { try await registry.addToken(issued.record) }
         logger.info("token issued", metadata: ["token.id": "\(issued.id)", "token.role": "\(role.rawValue)"])
         return issued
@@ -90,6 +98,7 @@ extension SignalboxResponder {
         summary.appendUnique(key: "role", value: .string(record.role.rawValue))
         summary.appendUnique(key: "gateway", value: record.gateway.map(Value.string) ?? .null)
         summary.appendUnique(key: "createdAt", value: .int(record.createdAt))
+        summary.appendUnique(key: "bearerOnly", value: .bool(record.sealedSecret.isEmpty))
         return summary
     }
 

@@ -176,7 +176,9 @@ struct RuntimeEndToEndTests {
         let gateway = try PrintedToken(try await CLI.runAsync(["gateways", "add", "gw1", "--data", data.path]).stdout)
         var environment = twilio.environment
         environment["FRIDGE_SILENT_AFTER"] = "3s"
-        let server = try await ServerProcess.start(data: data, environment: environment)
+        // The gateway's fridges are bound to it as they first report.
+        let server = try await ServerProcess.start(
+            data: data, extraArguments: ["--auto-bind-devices"], environment: environment)
         for (fridge, phone) in [("f1", "+15550101"), ("f2", "+15550102")] {
             let set = try await server.request(
                 "POST", "/things/\(fridge)/shadow", token: admin.token,
@@ -265,7 +267,7 @@ struct RuntimeEndToEndTests {
         let gateway = try PrintedToken(try await CLI.runAsync(["gateways", "add", "gw1", "--data", data.path]).stdout)
         var acknowledged: Set<Int> = []
         for round in 0..<3 {
-            let server = try await ServerProcess.start(data: data)
+            let server = try await ServerProcess.start(data: data, extraArguments: ["--auto-bind-devices"])
             let acked = try await withThrowingTaskGroup(of: [Int].self) { group in
                 for writer in 0..<4 {
                     group.addTask {
@@ -291,7 +293,7 @@ struct RuntimeEndToEndTests {
             #expect(!acked.isEmpty)
             acknowledged.formUnion(acked)
         }
-        let server = try await ServerProcess.start(data: data)
+        let server = try await ServerProcess.start(data: data, extraArguments: ["--auto-bind-devices"])
         var stored: [Int] = []
         #expect(
             try await waitUntil(seconds: 120) {

@@ -67,7 +67,7 @@ struct AdminTests {
             #expect(
                 tokens.allSatisfy { token in
                     if case .object(let object) = token {
-                        return object.keys == ["id", "role", "gateway", "createdAt"]
+                        return object.keys == ["id", "role", "gateway", "createdAt", "bearerOnly"]
                     }
                     return false
                 })

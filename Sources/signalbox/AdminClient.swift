@@ -1,27 +1,31 @@
 import ArgumentParser
 import Foundation
+import SignalboxCore
 import SignalboxJSON
-
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
+import SignalboxServer
 
 /// Where a running server is and the admin token to use: for the commands whose work must happen
-/// inside the server (retrying a dead letter runs its action there).
+/// inside the server (retrying a dead letter runs its action there). The server is found as
+/// ``ServerDiscovery`` says: `--url`, `$SIGNALBOX_URL`, or the data directory's `server.json`.
 struct ServerOptions: ParsableArguments {
-    @Option(help: "The server's base URL.")
-    var url: String = "http://127.0.0.1:8080"
+    @Option(
+        help: """
+            The data directory: the server running over it is found from the address it recorded there \
+            (server.json).
+            """)
+    var data: String = "./data"
+
+    @Option(help: "The server's base URL, instead of finding it from --data. Default: $SIGNALBOX_URL.")
+    var url: String?
 
     @Option(help: "An admin token, as printed when created (ID.SECRET); default: $SIGNALBOX_TOKEN.")
     var token: String?
 
-    /// A client for the server, once the URL and token are known to be usable.
+    /// Whether a URL was given (`--url` or `$SIGNALBOX_URL`), rather than to be found from `--data`.
+    var hasExplicitURL: Bool { ServerDiscovery.explicitURL(url) != nil }
+
+    /// A client for the server, once the server is found and the token is known to be usable.
     func client() throws -> AdminClient {
-        guard let base = URL(string: url), let scheme = base.scheme, ["http", "https"].contains(scheme),
-            base.host != nil
-        else {
-            throw ValidationError("--url must be an http or https URL, such as http://127.0.0.1:8080")
-        }
         guard var token = token ?? ProcessInfo.processInfo.environment["SIGNALBOX_TOKEN"], !token.isEmpty else {
             throw ValidationError("give --token or set SIGNALBOX_TOKEN to an admin token (ID.SECRET, as printed)")
         }
@@ -29,16 +33,27 @@ struct ServerOptions: ParsableArguments {
         if !token.contains("."), let colon = token.firstIndex(of: ":") {
             token.replaceSubrange(colon...colon, with: ".")
         }
-        return AdminClient(base: base, token: token)
+        return AdminClient(base: try ServerDiscovery.locate(url: url, data: data), token: token)
     }
 }
 
 /// Sends admin requests to a running server with a bearer token.
+///
+/// Over the same HTTP client as the handlers (AsyncHTTPClient): a server that is not there fails at
+/// once, naming host, port and reason, and waiting for an answer costs no CPU (Foundation's
+/// URLSession on Linux polled its connection hundreds of times a second while it waited).
 struct AdminClient {
     /// The server's base URL.
     let base: URL
     /// The bearer token, `ID.SECRET`.
     let token: String
+
+    /// The longest a command waits for the server's answer (a dead-letter retry waits for the action,
+    /// which its own `timeout` bounds).
+    static let timeout = Duration.seconds(120)
+
+    /// The largest reply read (a page of dead letters carries their payloads).
+    static let maxReplyBytes = 256 << 20
 
     /// A reply: the status and the body parsed as JSON (null when it is not JSON).
     struct Reply {
@@ -52,25 +67,30 @@ struct AdminClient {
         }
     }
 
-    /// Sends `method path` (the path already percent-encoded) and waits for the reply.
+    /// Sends `method path` (the path already percent-encoded) and waits for the reply, at most
+    /// ``timeout``.
     ///
-    /// - Throws: ``CommandFailure`` when the server cannot be reached.
+    /// - Throws: ``CommandFailure`` when the server cannot be reached or does not answer in time.
     func send(_ method: String, _ path: String) async throws -> Reply {
-        guard let url = URL(string: path, relativeTo: base) else { throw CommandFailure("invalid request path") }
-        var request = URLRequest(url: url)
-        request.httpMethod = method
-        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-        request.timeoutInterval = 120
-        let data: Data
-        let response: URLResponse
+        var root = base.absoluteString
+        while root.hasSuffix("/") { root.removeLast() }
+        let request = OutgoingHTTPRequest(
+            method: method, url: root + path, headers: [.init("Authorization", "Bearer \(token)")])
+        let http = AsyncHTTPClientAdapter(maxResponseBytes: Self.maxReplyBytes)
+        let result: Result<HTTPResponseReceived, any Error>
         do {
-            (data, response) = try await URLSession.shared.data(for: request)
+            result = .success(try await http.send(request, deadline: .now.advanced(by: Self.timeout)))
         } catch {
-            throw CommandFailure(
-                "cannot reach the Signalbox server at \(base.absoluteString): \(error.localizedDescription); "
-                    + "is it running? (--url)")
+            result = .failure(error)
         }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        return Reply(status: status, body: (try? JSONParser.parse(Array(data))) ?? .null)
+        try? await http.shutdown()
+        switch result {
+        case .success(let response):
+            return Reply(status: response.status, body: (try? JSONParser.parse(response.body)) ?? .null)
+        case .failure(let error):
+            throw CommandFailure(
+                "cannot reach the Signalbox server at \(root): \(error); is it running? (it is found with --url, "
+                    + "$\(ServerDiscovery.environmentVariable) or the data directory's \(ServerAddressFile.name))")
+        }
     }
 }

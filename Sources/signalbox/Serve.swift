@@ -276,7 +276,15 @@ struct Serve: AsyncParsableCommand {
         let host = self.host
         let app: Application<SignalboxResponder>
         do {
+            let data = options.data
             app = try await server.makeApplication { port in
+                // Before the line scripts wait for: the commands that talk to the server find it here.
+                do {
+                    try ServerAddressFile.record(
+                        url: ServerAddressFile.clientURL(scheme: scheme, host: host, port: port), directory: data)
+                } catch {
+                    logger.warning("the server's address could not be recorded", metadata: ["error": "\(error)"])
+                }
                 print("listening on \(scheme)://\(host):\(port)")
                 fflush(nil)  // flush every stream: the line is what scripts wait for
             }
@@ -314,6 +322,7 @@ struct Serve: AsyncParsableCommand {
             configuration: ServiceGroupConfiguration(
                 services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        defer { ServerAddressFile.remove(directory: options.data) }
         try await group.run()
         try? await http.shutdown()
     }

@@ -145,9 +145,10 @@ struct TestReport {
     /// Renders one candidate rule.
     func renderCandidate(_ candidate: RuleTrial.Candidate, into out: inout String) {
         switch candidate.result {
-        case .failed(let error, let errorAction):
+        case .failed(let error):
             out += "✗ \(candidate.rule): evaluation failed: \(error)\n"
-            if let errorAction { out += "    the error action (\(errorAction)) would run\n" }
+            out += "    no action runs, not even the error action (it handles failed actions only, as in AWS IoT);\n"
+            out += "    the server counts this in the rule's errors and logs it\n"
         case .notMatched(let conditions):
             out += "✗ \(candidate.rule): WHERE is not true\n"
             for report in conditions {

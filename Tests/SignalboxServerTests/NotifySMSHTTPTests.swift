@@ -196,7 +196,7 @@ struct NotifySMSHTTPTests {
                     OutgoingHTTPRequest(url: baseURL + "/2010-04-01/Accounts/AC1/Messages.json", body: [0x61]),
                     deadline: .now + .milliseconds(300))
             } throws: { error in
-                "\(error)" == "no response before the deadline"
+                "\(error)" == "no response from \(baseURL) before the deadline"
             }
             #expect(ContinuousClock.now - start < .seconds(3))
             try await http.shutdown()
@@ -229,5 +229,26 @@ struct NotifySMSHTTPTests {
             }
             try await http.shutdown()
         }
+    }
+
+    @Test("the adapter fails a refused connection at once, naming scheme, host, port and reason only")
+    func adapterRefusedConnection() async throws {
+        // A port that was free a moment ago: bound by a listener that has stopped.
+        let port = try await Self.withProvider(reply: { _ in Self.json(.ok, "{}") }) { baseURL, _ in
+            Int(baseURL.split(separator: ":").last ?? "") ?? 0
+        }
+        let http = AsyncHTTPClientAdapter()
+        for _ in 0..<3 {
+            let start = ContinuousClock.now
+            await #expect {
+                _ = try await http.send(
+                    OutgoingHTTPRequest(url: "http://127.0.0.1:\(port)/hook?token=hook-secret", body: [0x61]),
+                    deadline: .now + .seconds(30))
+            } throws: { error in
+                "\(error)" == "cannot connect to http://127.0.0.1:\(port): connection refused"
+            }
+            #expect(ContinuousClock.now - start < .seconds(2))
+        }
+        try await http.shutdown()
     }
 }

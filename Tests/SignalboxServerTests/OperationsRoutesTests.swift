@@ -204,7 +204,7 @@ struct OperationsRoutesTests {
             #expect(
                 status.json["rules"]?[0]?["actions"]?[1] == [
                     "function": "persist", "index": 1, "invocations": 4, "succeeded": 3, "failures": 1, "retries": 2,
-                    "throttled": 0, "dead_lettered": 1, "pending": 0,
+                    "throttled": 0, "dead_lettered": 1, "pending": 0, "handled_by_error_action": 0,
                 ])
 
             let reloaded = try await server.send(.post, "/admin/rules/reload")

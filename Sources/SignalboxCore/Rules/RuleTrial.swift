@@ -32,8 +32,9 @@ package struct RuleTrial: Sendable {
         case matched(output: Output, actions: [ActionTrial])
         /// WHERE was not true; each condition's value and why.
         case notMatched(conditions: [ConditionReport])
-        /// Evaluation failed (`error` names no payload value); the error action that would run.
-        case failed(error: String, errorAction: String?)
+        /// Evaluation failed (`error` names no payload value). No action runs, not even the error
+        /// action: as in AWS IoT, the error action handles failed actions only (docs/runtime.md).
+        case failed(error: String)
     }
 
     /// One action of a matched rule, as it would be invoked.
@@ -104,7 +105,7 @@ package struct RuleTrial: Sendable {
         do {
             output = try rule.statement.evaluate(in: frame)
         } catch {
-            return .failed(error: Self.message(of: error), errorAction: rule.errorAction?.function)
+            return .failed(error: Self.message(of: error))
         }
         guard let output else { return .notMatched(conditions: rule.statement.explainCondition(in: frame)) }
         let actions = rule.actions.map { action in

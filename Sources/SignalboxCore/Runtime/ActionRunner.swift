@@ -11,6 +11,8 @@ package final class ActionCounters: Sendable {
     let retries = Atomic<Int>(0)
     let throttled = Atomic<Int>(0)
     let deadLettered = Atomic<Int>(0)
+    /// Invocations that failed for good and whose failure the rule's error action then handled.
+    let handledByErrorAction = Atomic<Int>(0)
     let pending = Atomic<Int>(0)
 
     init() {}

@@ -82,7 +82,8 @@ final class ActiveRule: Sendable {
                 invocations: c.invocations.load(ordering: .relaxed), succeeded: c.succeeded.load(ordering: .relaxed),
                 failures: c.failures.load(ordering: .relaxed), retries: c.retries.load(ordering: .relaxed),
                 throttled: c.throttled.load(ordering: .relaxed), deadLettered: c.deadLettered.load(ordering: .relaxed),
-                pending: c.pending.load(ordering: .relaxed))
+                pending: c.pending.load(ordering: .relaxed),
+                handledByErrorAction: c.handledByErrorAction.load(ordering: .relaxed))
         }
         var actions = runners.enumerated().map { status($0.element, index: $0.offset) }
         if let errorRunner { actions.append(status(errorRunner, index: nil)) }

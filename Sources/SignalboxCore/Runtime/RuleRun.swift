@@ -126,9 +126,20 @@ final class RuleRun: Sendable {
     func errorActionFinished(_ failures: [(source: ActionSource, error: String)], failure: String?) async {
         if let failure {
             await deadLetter(failures, note: "error action failed: \(failure)")
-        } else {
-            ticket.ruleDoneNow()
+            return
         }
+        for failure in failures {
+            guard let index = failure.source.actionIndex, index < rule.runners.count else { continue }
+            rule.runners[index].counters.handledByErrorAction.add(1, ordering: .relaxed)
+            rule.runners[index].metrics.handledByErrorAction.increment()
+        }
+        core.logger.notice(
+            "action failures handled by the error action",
+            metadata: [
+                "rule.name": "\(rule.name)", "rule_set.version": "\(version)", "message.id": "\(entry.id)",
+                "device.id": "\(device)", "failures": "\(failures.count)",
+            ])
+        ticket.ruleDoneNow()
     }
 
     private func deadLetter(_ failures: [(source: ActionSource, error: String)], note: String?) async {

@@ -166,10 +166,13 @@ package struct ActionStatus: Sendable, Hashable {
     package var deadLettered: Int
     /// Invocations queued or running.
     package var pending: Int
+    /// Invocations that failed for good and whose failure the rule's error action handled (they are
+    /// not dead letters; the error action's own output shows them).
+    package var handledByErrorAction: Int
 
     package init(
         function: String, index: Int?, invocations: Int, succeeded: Int, failures: Int, retries: Int, throttled: Int,
-        deadLettered: Int, pending: Int
+        deadLettered: Int, pending: Int, handledByErrorAction: Int = 0
     ) {
         self.function = function
         self.index = index
@@ -180,6 +183,7 @@ package struct ActionStatus: Sendable, Hashable {
         self.throttled = throttled
         self.deadLettered = deadLettered
         self.pending = pending
+        self.handledByErrorAction = handledByErrorAction
     }
 }
 

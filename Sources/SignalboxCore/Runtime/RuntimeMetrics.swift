@@ -7,6 +7,7 @@ package struct ActionMetrics: Sendable {
     let retries: Counter
     let throttled: Counter
     let deadLettered: Counter
+    let handledByErrorAction: Counter
     let duration: Timer
     /// From ingest taking the message (before its journal write) to the start of its first
     /// attempt, on the monotonic clock; the exporter gives it fine buckets (``startLatencyBuckets``).
@@ -29,6 +30,7 @@ package struct ActionMetrics: Sendable {
         retries = Counter(label: "signalbox_action_retries_total", dimensions: dimensions)
         throttled = Counter(label: "signalbox_action_throttled_total", dimensions: dimensions)
         deadLettered = Counter(label: "signalbox_action_dead_lettered_total", dimensions: dimensions)
+        handledByErrorAction = Counter(label: "signalbox_action_handled_by_error_action_total", dimensions: dimensions)
         duration = Timer(
             label: "signalbox_action_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
         startLatency = Timer(

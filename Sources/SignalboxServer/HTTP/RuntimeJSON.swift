@@ -82,7 +82,7 @@ package enum RuntimeJSON {
 
     /// One action's counters; `index` is null for the error action.
     package static func action(_ action: ActionStatus) -> Value {
-        var object = JSONObject(minimumCapacity: 9)
+        var object = JSONObject(minimumCapacity: 10)
         object.appendUnique(key: "function", value: .string(action.function))
         object.appendUnique(key: "index", value: action.index.map { .int(Int64($0)) } ?? .null)
         object.appendUnique(key: "invocations", value: .int(Int64(action.invocations)))
@@ -92,6 +92,7 @@ package enum RuntimeJSON {
         object.appendUnique(key: "throttled", value: .int(Int64(action.throttled)))
         object.appendUnique(key: "dead_lettered", value: .int(Int64(action.deadLettered)))
         object.appendUnique(key: "pending", value: .int(Int64(action.pending)))
+        object.appendUnique(key: "handled_by_error_action", value: .int(Int64(action.handledByErrorAction)))
         return .object(object)
     }
 
@@ -165,10 +166,9 @@ package enum RuntimeJSON {
                             "reasons": .array(report.reasons.map(Value.string)),
                         ]
                     }))
-        case .failed(let error, let errorAction):
+        case .failed(let error):
             object.appendUnique(key: "matched", value: false)
             object.appendUnique(key: "error", value: .string(error))
-            object.appendUnique(key: "error_action", value: errorAction.map(Value.string) ?? .null)
         }
         return .object(object)
     }

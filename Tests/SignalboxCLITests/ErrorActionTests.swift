@@ -56,7 +56,8 @@ struct ErrorActionTests {
             try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
         let gateway = try PrintedToken(try await CLI.runAsync(["gateways", "add", "gw1", "--data", data.path]).stdout)
         let server = try await ServerProcess.start(
-            data: data, extraArguments: ["--rules", CLI.packageRoot.appendingPathComponent(Self.rulesFile).path],
+            data: data,
+            extraArguments: ["--rules", CLI.packageRoot.appendingPathComponent(Self.rulesFile).path, "--auto-bind-devices"],
             environment: ["HOOK_URL": "http://127.0.0.1:\(port)/hook?key=hook-secret"])
 
         func ruleStatus() async throws -> [String: Any]? {

@@ -116,7 +116,8 @@ extension SignalboxResponder {
     }
 
     /// Checks that `topic` is a valid topic name, not reserved, and in `scope`; `label` names the
-    /// message of a batch in the error.
+    /// message of a batch in the error. A Basic Ingest topic, `$aws/rules/{rule}/{topic}`, is checked
+    /// as its `{topic}` (see ``checkedTopic(_:)``).
     func checkTopic(_ topic: String, scope: PublishScope?, label: String?) throws(APIError) {
         let prefix = label.map { "\($0): " } ?? ""
         do {
@@ -125,6 +126,7 @@ extension SignalboxResponder {
             runtime.ingestMetrics.rejected(.invalidTopic)
             throw APIError.badRequest("\(prefix)Invalid topic: \(error.message)")
         }
+        let topic = Self.checkedTopic(topic)
         if topic.utf8.first == UInt8(ascii: "$") {
             runtime.ingestMetrics.rejected(.reservedTopic)
             throw APIError.badRequest(
@@ -138,6 +140,14 @@ extension SignalboxResponder {
                 "\(prefix)This gateway may publish only to topics matching "
                     + scope.filters.joined(separator: ", "))
         }
+    }
+
+    /// The topic the reserved-topic and scope checks apply to: for a Basic Ingest topic
+    /// (`$aws/rules/{rule}/{topic}`, which invokes the rule named there alone) its `{topic}`, so a
+    /// gateway may send through Basic Ingest only what it may publish directly; else `topic` itself.
+    /// The rule name was checked by `TopicName.validate`.
+    static func checkedTopic(_ topic: String) -> String {
+        BasicIngestTopic(topic).map { String($0.topic) } ?? topic
     }
 
     /// Validates `qos` (0 or 1, as AWS) and `retain` (`true` or `false`).

@@ -71,8 +71,9 @@ package struct RulesLoader: Sendable {
     /// Checks the rules file at `path` as `signalbox check` does: the text to print and whether the
     /// file is valid.
     ///
-    /// A valid file prints one line, `rules.yaml: 4 rules, 6 actions — OK`; an invalid one prints
-    /// every diagnostic, each followed by a blank line, then `error: rules.yaml has 3 errors`.
+    /// A valid file prints one line, `rules.yaml: 4 rules, 6 actions — OK`, after its warnings (what
+    /// will not load on AWS IoT), each followed by a blank line; an invalid one prints every
+    /// diagnostic, each followed by a blank line, then `error: rules.yaml has 3 errors`.
     package func check(path: String) -> (output: String, isValid: Bool) {
         Self.report { () throws(RulesError) in try load(path: path) }
     }
@@ -85,7 +86,9 @@ package struct RulesLoader: Sendable {
     /// Runs `load` and formats the outcome as `signalbox check` prints it.
     static func report(_ load: () throws(RulesError) -> LoadedRules) -> (output: String, isValid: Bool) {
         do {
-            return (try load().summary + "\n", true)
+            let loaded = try load()
+            let warnings = loaded.ruleSet.warnings.map { $0.rendered() + "\n" }.joined()
+            return (warnings + loaded.summary + "\n", true)
         } catch {
             let rendered = error.diagnostics.map { $0.rendered() + "\n" }.joined()
             return (rendered + "error: \(error.summary)\n", false)

@@ -13,7 +13,8 @@ import Synchronization
 /// - Subscribes (QoS 1, persistent session) to the topic filters of the active rules, follows them
 ///   across reloads, and journals what arrives — acknowledging each QoS 1 message to the broker
 ///   only once it is journaled. Filters beginning with `$` (`$aws/…` shadow events, `$signalbox/…`
-///   device events) are produced inside Signalbox and are not subscribed to at the broker.
+///   device events) are produced inside Signalbox and are not subscribed to at the broker. Each
+///   enabled rule's Basic Ingest topics, `$aws/rules/{rule}/#`, are.
 /// - Subscribes to the AWS shadow request topics (`$aws/things/+/shadow/{update,get,delete}` and
 ///   their named-shadow forms), answers each on `…/accepted` or `…/rejected` exactly as AWS does,
 ///   and acknowledges the request once it is answered. Shadow `delta` and `documents` events —
@@ -98,9 +99,13 @@ package final class MQTTBridge: Service, Sendable {
         self.pollInterval = pollInterval
     }
 
-    /// The topic filters to subscribe to for `status`: the enabled rules' filters not beginning with `$`.
+    /// The topic filters to subscribe to for `status`: the enabled rules' filters not beginning with
+    /// `$`, and each enabled rule's Basic Ingest topics, `$aws/rules/{rule}/#` (a message there
+    /// invokes that rule alone).
     package static func filters(of status: RulesStatus) -> Set<String> {
-        Set(status.rules.filter { $0.enabled && !$0.topicFilter.hasPrefix("$") }.map(\.topicFilter))
+        let enabled = status.rules.filter(\.enabled)
+        return Set(enabled.filter { !$0.topicFilter.hasPrefix("$") }.map(\.topicFilter))
+            .union(enabled.map { BasicIngestTopic.prefix + $0.name + "/#" })
     }
 
     package func run() async throws {
@@ -342,7 +347,8 @@ private struct IngestSink: MQTTDeliveryHandler {
         var devicesByGateway: [String: [String]] = [:]
         for message in messages {
             guard let device = policy.device(inTopic: message.topic),
-                let gateway = PublishScope.gateway(ofTopic: message.topic, filters: gatewayTopicFilters)
+                let gateway = PublishScope.gateway(
+                    ofTopic: String(BasicIngestTopic.effectiveTopic(message.topic)), filters: gatewayTopicFilters)
             else {
                 claims.append(nil)
                 continue

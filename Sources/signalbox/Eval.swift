@@ -9,8 +9,9 @@ struct Eval: ParsableCommand {
         discussion: """
             Each input line is a case:
               {"sql": S, "topic": T, "payload": <JSON> | "payload_b64": B, "clientid": C?,
-               "principal": P?, "timestamp": MS?, "templates": {NAME: "…${expr}…"}?,
-               "shadows": {THING: <shadow document>}?}
+               "principal": P?, "timestamp": MS?, "accountid": A?, "traceid": I?,
+               "templates": {NAME: "…${expr}…"}?, "shadows": {THING: <shadow document>}?}
+            A Basic Ingest topic ($aws/rules/RULE/TOPIC) invokes the statement whatever its FROM.
             Each output line is one of:
               {"matched": true, "output": <JSON>, "templates": {NAME: STRING}?}
               {"matched": true, "output_b64": B, …}        (the output is not JSON)
@@ -93,7 +94,8 @@ struct EvalRunner {
         }
         let message = Message(
             topic: topic, payload: payload, clientID: fields["clientid"].flatMap(Self.string),
-            principal: fields["principal"].flatMap(Self.string), timestamp: timestamp)
+            principal: fields["principal"].flatMap(Self.string), timestamp: timestamp,
+            traceID: fields["traceid"].flatMap(Self.string), accountID: fields["accountid"].flatMap(Self.string))
 
         let statement: Statement
         switch self.statement(for: sql) {
@@ -101,7 +103,10 @@ struct EvalRunner {
         case .failure(let list):
             return Self.diagnosticError(list, in: sql)
         }
-        guard statement.topicFilter.matches(topic) else { return ["matched": false, "reason": "topic"] }
+        // A Basic Ingest topic names the rule to run, so its FROM is not consulted (as in AWS IoT).
+        guard BasicIngestTopic(topic) != nil || statement.topicFilter.matches(topic) else {
+            return ["matched": false, "reason": "topic"]
+        }
 
         // Templates compile before evaluation so their errors are reported as parse errors.
         var templates: [(String, Template)] = []

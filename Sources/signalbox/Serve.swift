@@ -36,6 +36,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Most messages accepted but not yet handled; beyond it ingest answers 429.")
     var maxInFlight: Int = RuntimeConfiguration().capacity
 
+    @Option(help: "What accountid() returns in rules.")
+    var accountId: String = RuntimeConfiguration.defaultAccountID
+
     @Option(
         name: .customLong("gateway-topic"),
         help: "A topic filter gateway tokens may publish to, {gateway} standing for the gateway; repeatable.")
@@ -233,7 +236,7 @@ struct Serve: AsyncParsableCommand {
         let runtime: RulesRuntime
         do {
             runtime = try await RulesRuntime.start(
-                configuration: RuntimeConfiguration(lanes: lanes, capacity: maxInFlight),
+                configuration: RuntimeConfiguration(lanes: lanes, capacity: maxInFlight, accountID: accountId),
                 source: RulesFileSource(path: rules), registry: HandlerRegistry(HandlerCatalog.all),
                 storage: RuntimeStorage(
                     journal: journal,

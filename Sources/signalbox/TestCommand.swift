@@ -36,6 +36,12 @@ struct TestCommand: ParsableCommand {
     @Option(help: "The receive time in milliseconds since the epoch (timestamp()); now by default.")
     var timestamp: Int64?
 
+    @Option(help: "The account id accountid() returns; Undefined by default.")
+    var accountid: String?
+
+    @Option(help: "The trace id traceid() returns; Undefined by default.")
+    var traceid: String?
+
     @Option(
         name: .customLong("shadow"),
         help: "A shadow document for get_shadow(): THING=JSON or THING=@PATH; repeat for more things.")
@@ -65,7 +71,7 @@ struct TestCommand: ParsableCommand {
         }
         let message = Message(
             topic: topic, payload: bytes, clientID: clientid, principal: principal,
-            timestamp: timestamp ?? SystemClock.milliseconds())
+            timestamp: timestamp ?? SystemClock.milliseconds(), traceID: traceid, accountID: accountid)
         var services = EvaluationServices(shadows: lookup)
         if let data {
             guard FileManager.default.fileExists(atPath: data + "/" + AppDatabase.fileName) else {
@@ -130,8 +136,11 @@ struct TestReport {
         }
         if !trial.others.isEmpty {
             out += "\n"
+            let basicIngest = BasicIngestTopic(message.topic) != nil
             for other in trial.others {
-                if other.enabled {
+                if other.enabled && basicIngest {
+                    out += "- \(other.rule): not the rule the Basic Ingest topic names\n"
+                } else if other.enabled {
                     out += "- \(other.rule): FROM '\(other.topicFilter)' does not match the topic\n"
                 } else {
                     out += "- \(other.rule): disabled\n"

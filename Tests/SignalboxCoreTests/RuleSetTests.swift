@@ -26,9 +26,15 @@ struct RuleSetTests {
         ("gateways/gw1/devices/f1/telemetry", ["all-telemetry", "one-gateway", "everything"]),
         ("gateways/gw2/devices/f1/telemetry", ["all-telemetry", "everything"]),
         ("gateways/gw2/devices/f1/status", ["status", "everything"]),
-        ("gateways/gw1", ["one-gateway", "everything"]),
+        // AWS IoT: 'gateways/gw1/#' matches 'gateways/gw1/' but not 'gateways/gw1'.
+        ("gateways/gw1", ["everything"]), ("gateways/gw1/", ["one-gateway", "everything"]),
         ("$aws/things/f1/shadow/update/documents", ["shadow-documents"]),
         ("other", ["everything"]),
+        // Basic Ingest invokes the enabled rule it names, alone, whatever that rule's FROM.
+        ("$aws/rules/status/gateways/gw1/devices/f1/telemetry", ["status"]),
+        ("$aws/rules/shadow-documents/other", ["shadow-documents"]),
+        ("$aws/rules/disabled/gateways/gw1", []), ("$aws/rules/missing/other", []),
+        ("$aws/rules/Status/gateways/gw1/devices/f1/status", []),
     ])
     func candidatesAreEnabledMatchingRulesInFileOrder(topic: String, expected: [String]) throws {
         let ruleSet = try RuleSet(Self.document)

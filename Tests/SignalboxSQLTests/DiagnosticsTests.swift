@@ -4,6 +4,40 @@ import Testing
 
 /// Golden tests for rendered diagnostics: the exact text users see.
 struct DiagnosticsTests {
+    /// Comments compile (a Signalbox extension) but AWS IoT rejects them: one warning per statement,
+    /// at the first comment, with the count in its help.
+    @Test(arguments: [
+        ("SELECT a FROM 't'", ""),
+        ("SELECT '--' AS a, \"/*\" AS b FROM 't'", ""),
+        (
+            "SELECT a -- the reading\nFROM 't'",
+            """
+            warning: AWS IoT does not accept comments in rule SQL; this rule will not load on AWS
+             --> <sql>:1:10
+              |
+            1 | SELECT a -- the reading
+              |          ^~~~~~~~~~~~~~ remove the comment before moving the rule to AWS
+
+            """
+        ),
+        (
+            "SELECT a\nFROM 't' /* all */ WHERE a > 1 -- big",
+            """
+            warning: AWS IoT does not accept comments in rule SQL; this rule will not load on AWS
+             --> <sql>:2:10
+              |
+            2 | FROM 't' /* all */ WHERE a > 1 -- big
+              |          ^~~~~~~~~ remove its 2 comments before moving the rule to AWS
+
+            """
+        ),
+    ])
+    func commentsAreWarnings(_ sql: String, _ expected: String) throws {
+        let statement = try Statement(sql)
+        #expect(statement.warnings.allSatisfy { $0.severity == .warning })
+        #expect(DiagnosticRenderer.render(statement.warnings, in: SourceText(name: "<sql>", text: sql)) == expected)
+    }
+
     @Test(arguments: [
         (
             "SELECT uper(temp) FROM 'sensors/+'",

@@ -44,7 +44,7 @@ struct FunctionsContextTests {
     @Test func messageContext() throws {
         let frame = H.frame(
             clientID: "123456789012", principal: "ba67293af50bf2506f5f93469686da660c7c844e7b3950bfb16813e0d31e9373",
-            traceID: "12345678-1234-1234-1234-123456789012", sourceIP: "10.1.2.3")
+            traceID: "12345678-1234-1234-1234-123456789012", accountID: "123456789012", sourceIP: "10.1.2.3")
         #expect(try H.call("clientid", [], frame: frame) == "123456789012")
         #expect(
             try H.call("principal", [], frame: frame)
@@ -52,6 +52,19 @@ struct FunctionsContextTests {
         #expect(try H.call("traceid", [], frame: frame) == "12345678-1234-1234-1234-123456789012")
         #expect(try H.call("sourceip", [], frame: frame) == "10.1.2.3")
         #expect(try H.call("timestamp", [], frame: frame) == 1_481_825_251_155)
+        #expect(try H.call("accountid", [], frame: frame) == "123456789012")
+    }
+
+    /// accountid() and traceid() read the message they run for; neither is folded into a constant.
+    @Test(
+        arguments: [
+            ("123456789012", "42", #"{"a":"123456789012","t":"42"}"#),
+            (nil, "7", #"{"t":"7"}"#), ("000000000000", nil, #"{"a":"000000000000"}"#), (nil, nil, "{}"),
+        ] as [(String?, String?, String)])
+    func accountAndTraceComeFromTheMessage(_ account: String?, _ trace: String?, _ expected: String) throws {
+        let statement = try Statement("SELECT accountid() AS a, traceid() AS t FROM '#'")
+        let message = Message(topic: "t", payload: [], timestamp: 0, traceID: trace, accountID: account)
+        #expect(try statement.evaluate(message).output == .json(json(expected)))
     }
 
     @Test func missingContext() throws {
@@ -67,7 +80,7 @@ struct FunctionsContextTests {
         #expect(try H.call("newuuid", []) == "123a4567-b89c-12d3-e456-789012345000")
         #expect(try H.call("rand", []) == 0.8231909191640703)
         #expect(try H.call("sql_version", []) == "2016-03-23")
-        // Signalbox has no AWS account: accountid() is Undefined.
+        // A message without an account (the runtime always gives one): accountid() is Undefined.
         #expect(try H.call("accountid", []) == nil)
     }
 

@@ -11,14 +11,15 @@ enum FunctionHarness {
     /// A frame for a message on `topic` with a JSON (or binary) payload and fixed services.
     static func frame(
         topic: String = "things/myThings/thingOne", payload: String = "{}", clientID: String? = nil,
-        principal: String? = nil, traceID: String? = nil, sourceIP: String? = nil,
+        principal: String? = nil, traceID: String? = nil, accountID: String? = nil, sourceIP: String? = nil,
         mqttProperties: [String: String] = [:], userProperties: [(name: String, value: String)] = [],
         shadows: (any ShadowLookup)? = nil
     ) -> EvaluationFrame {
         EvaluationFrame(
             message: Message(
                 topic: topic, payload: Array(payload.utf8), clientID: clientID, principal: principal,
-                timestamp: 1_481_825_251_155, traceID: traceID, sourceIP: sourceIP, mqttProperties: mqttProperties,
+                timestamp: 1_481_825_251_155, traceID: traceID, accountID: accountID, sourceIP: sourceIP,
+                mqttProperties: mqttProperties,
                 userProperties: userProperties),
             services: EvaluationServices(
                 shadows: shadows, now: { 1_700_000_000_000 }, uuid: { "123a4567-b89c-12d3-e456-789012345000" },
@@ -133,7 +134,7 @@ struct FunctionsTests {
 
     @Test(arguments: [
         "rand", "newuuid", "timestamp", "topic", "clientid", "principal", "traceid", "sourceip", "get_shadow",
-        "get_thing_shadow", "get_mqtt_property", "get_user_properties",
+        "get_thing_shadow", "get_mqtt_property", "get_user_properties", "accountid",
     ])
     func contextFunctionsAreNotFolded(_ name: String) throws {
         #expect(try #require(BuiltinFunctions.named(name)).isDeterministic == false)
@@ -142,7 +143,7 @@ struct FunctionsTests {
     @Test func pureFunctionsAreDeterministic() {
         let contextual: Set = [
             "rand", "newuuid", "timestamp", "topic", "clientid", "principal", "traceid", "sourceip", "get_shadow",
-            "get_thing_shadow", "get_mqtt_property", "get_user_properties",
+            "get_thing_shadow", "get_mqtt_property", "get_user_properties", "accountid",
         ]
         for (name, function) in BuiltinFunctions.all where !contextual.contains(name) {
             #expect(function.isDeterministic, "\(name)")

@@ -126,10 +126,23 @@ struct StatementTests {
         Case("SELECT a[1] AS x, o['k'] AS y, a[5] AS z FROM 't'", #"{"a":[1,2],"o":{"k":3}}"#, #"{"x":2,"y":3}"#),
         // Backquoted names (an extension) reach keys that are not identifiers.
         Case("SELECT `my-key` AS k, `value` FROM 't'", #"{"my-key":1,"value":2}"#, #"{"k":1,"value":2}"#),
-        // Nested query: empty result is an empty array; non-array source is Undefined.
+        // Nested query over an object (the guide's transform() example 3): one value, not an array.
         Case(
-            "SELECT (SELECT v FROM e WHERE v > 100) AS big, (SELECT v FROM nope) AS none FROM 't'", #"{"e":[{"v":1}]}"#,
-            #"{"big":[]}"#),
+            "SELECT VALUE transform('enrichArray', (SELECT a, b FROM data2), (SELECT VALUE c FROM data2)) FROM 'A/B'",
+            #"{"data1":"example","data2":{"a":"first attribute","b":"second attribute","c":[{"x":{"someInt":5},"y":true},{"x":{"someInt":10},"y":false}]}}"#,
+            #"[{"x":{"someInt":5},"y":true,"a":"first attribute","b":"second attribute"},{"x":{"someInt":10},"y":false,"a":"first attribute","b":"second attribute"}]"#
+        ),
+        Case(
+            "SELECT (SELECT a, b FROM o) AS pair, (SELECT VALUE a FROM o) AS a, (SELECT a FROM o WHERE a > 5) AS none FROM 't'",
+            #"{"o":{"a":1,"b":2,"c":3}}"#, #"{"pair":{"a":1,"b":2},"a":1}"#),
+        Case(
+            "SELECT (SELECT * FROM o WHERE a = 1) AS whole, (SELECT VALUE missing FROM o) AS gone FROM 't'",
+            #"{"o":{"a":1}}"#, #"{"whole":{"a":1}}"#),
+        // Nested query: empty result is an empty array; a source that is neither an array nor an
+        // object is Undefined.
+        Case(
+            "SELECT (SELECT v FROM e WHERE v > 100) AS big, (SELECT v FROM nope) AS none, (SELECT v FROM s) AS text FROM 't'",
+            #"{"e":[{"v":1}],"s":"abc"}"#, #"{"big":[]}"#),
         // Nested query sees SET variables.
         Case(
             "SET @min = 100 SELECT (SELECT VALUE n FROM e WHERE v > @min) AS bright FROM 't'", Self.senml,

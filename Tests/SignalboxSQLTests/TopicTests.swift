@@ -5,8 +5,11 @@ import Testing
 struct TopicFilterTests {
     @Test(arguments: [
         ("a/b", "a/b", true), ("a/b", "a/c", false), ("a/+", "a/b", true), ("a/+", "a/e/f", false),
-        ("a/+", "a", false), ("a/#", "a/b", true), ("a/#", "a/e/f", true), ("a/#", "a", true), ("a/#", "b/x", false),
-        ("sensor/#", "sensor/", true), ("sensor/#", "Sensor", false), ("+/+", "a/b", true), ("+", "a", true),
+        ("a/+", "a", false), ("a/#", "a/b", true), ("a/#", "a/e/f", true), ("a/#", "b/x", false),
+        // AWS IoT: `#` matches one or more levels, "not messages published to `sensor`".
+        ("a/#", "a", false), ("sensor/#", "sensor", false), ("sensor/+/#", "sensor/t", false),
+        ("sensor/#", "sensor/", true), ("sensor/#", "sensor/temperature/room1", true),
+        ("sensor/#", "Sensor", false), ("+/+", "a/b", true), ("+", "a", true),
         ("+", "/a", false), ("+/a", "/a", true), ("#", "a/b/c", true), ("#", "$aws/things/x/shadow/update", false),
         ("+/things/x", "$aws/things/x", false), ("$aws/things/+/shadow/#", "$aws/things/f1/shadow/update", true),
         ("a/+/c", "a//c", true), ("A/b", "a/b", false),
@@ -17,6 +20,15 @@ struct TopicFilterTests {
         var trie = TopicTrie<Int>()
         trie.insert(parsed, 1)
         #expect(trie.matches(topic) == (expected ? [1] : []))
+    }
+
+    /// A broker subscription matches as MQTT 3.1.1 says: `#` also matches the parent level.
+    @Test(arguments: [
+        ("sensor/#", "sensor", true), ("sensor/+/#", "sensor/t", true), ("sensor/#", "sensor/a/b", true),
+        ("sensor/#", "sensors", false), ("#", "$aws/rules/r/x", false), ("a/+", "a", false),
+    ])
+    func matchingAsASubscription(_ filter: String, _ topic: String, _ expected: Bool) throws {
+        #expect(try TopicFilter(filter).matchesAsSubscription(topic) == expected)
     }
 
     @Test(arguments: [
@@ -41,8 +53,9 @@ struct TopicFilterTests {
         for (i, filter) in ["a/b/c", "a/+/c", "#", "a/#", "a/b/+", "x/y", "+/+/+", "a/b/c/#"].enumerated() {
             trie.insert(try TopicFilter(filter), "\(i):\(filter)")
         }
-        #expect(
-            trie.matches("a/b/c") == ["0:a/b/c", "1:a/+/c", "2:#", "3:a/#", "4:a/b/+", "6:+/+/+", "7:a/b/c/#"])
+        // 'a/b/c/#' needs a level after 'a/b/c' (AWS IoT), so it matches 'a/b/c/d' but not 'a/b/c'.
+        #expect(trie.matches("a/b/c") == ["0:a/b/c", "1:a/+/c", "2:#", "3:a/#", "4:a/b/+", "6:+/+/+"])
+        #expect(trie.matches("a/b/c/d") == ["2:#", "3:a/#", "7:a/b/c/#"])
         #expect(trie.matches("x/y") == ["2:#", "5:x/y"])
         #expect(trie.matches("$SYS/x/y").isEmpty)
     }
@@ -62,6 +75,27 @@ struct TopicFilterTests {
             ("a/+/b", "the topic contains a wildcard ('+' or '#'); publish to a concrete topic"),
             ("1/2/3/4/5/6/7/8/9", "the topic has more than 8 levels"),
             ("$aws/things/t/shadow/name/n/update/accepted", nil),
+            // Basic Ingest: the rule name is checked, and the limits apply to the topic after it.
+            ("$aws/rules/BuildingManager/Buildings/Building5/Floor2/Room201/Lights", nil),
+            ("$aws/rules/r_1-a/1/2/3/4/5/6/7/8", nil),
+            ("$aws/rules/r/1/2/3/4/5/6/7/8/9", "the topic has more than 8 levels"),
+            ("$aws/rules/r/" + String(repeating: "x", count: 256), nil),
+            ("$aws/rules/r/" + String(repeating: "x", count: 257), "the topic is longer than 256 bytes"),
+            ("$aws/rules/r/a/+", "the topic contains a wildcard ('+' or '#'); publish to a concrete topic"),
+            (
+                "$aws/rules/r",
+                "a Basic Ingest topic is $aws/rules/{rule}/{topic}; the topic after the rule name is missing"
+            ),
+            (
+                "$aws/rules/r/",
+                "a Basic Ingest topic is $aws/rules/{rule}/{topic}; the topic after the rule name is missing"
+            ),
+            ("$aws/rules//x", "the rule name of the Basic Ingest topic $aws/rules/{rule}/{topic} is empty"),
+            ("$aws/rules/a.b/x", "the rule name of a Basic Ingest topic may only contain letters, digits, '_' and '-'"),
+            (
+                "$aws/rules/" + String(repeating: "r", count: 129) + "/x",
+                "the rule name of the Basic Ingest topic is longer than 128 characters"
+            ),
         ] as [(String, String?)])
     func topicNames(_ topic: String, _ message: String?) {
         do {
@@ -70,6 +104,23 @@ struct TopicFilterTests {
         } catch {
             #expect(error.message == message)
         }
+    }
+}
+
+struct BasicIngestTopicTests {
+    @Test(
+        arguments: [
+            ("$aws/rules/BuildingManager/Buildings/Building5/Lights", "BuildingManager", "Buildings/Building5/Lights"),
+            ("$aws/rules/r/x", "r", "x"), ("$aws/rules/r/", "r", ""),
+            ("$aws/rules/r/$aws/things/t", "r", "$aws/things/t"),
+            ("$aws/rules/r", nil, nil), ("$aws/rulesr/x", nil, nil), ("$aws/things/t/shadow/update", nil, nil),
+            ("aws/rules/r/x", nil, nil), ("sensor/x", nil, nil),
+        ] as [(String, String?, String?)])
+    func splitting(_ topic: String, _ rule: String?, _ rest: String?) {
+        let routed = BasicIngestTopic(topic)
+        #expect(routed.map { String($0.ruleName) } == rule)
+        #expect(routed.map { String($0.topic) } == rest)
+        #expect(BasicIngestTopic.effectiveTopic(topic) == (rest ?? topic)[...])
     }
 }
 

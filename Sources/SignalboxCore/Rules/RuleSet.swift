@@ -16,6 +16,11 @@ package struct RuleSet: Sendable {
     package let rules: [Rule]
     /// Enabled rules by FROM filter; elements are indexes into `rules`.
     let trie: TopicTrie<Int>
+    /// Enabled rules by name, for Basic Ingest topics; values are indexes into `rules`.
+    let enabledByName: [String: Int]
+    /// What is valid but will not load on AWS IoT (SQL comments), in file order: `check` prints
+    /// these as warnings and the file still loads.
+    package let warnings: [LocatedDiagnostic]
 
     /// Compiles `document`.
     ///
@@ -32,21 +37,36 @@ package struct RuleSet: Sendable {
         self = ruleSet
     }
 
-    private init(rules: [Rule]) {
+    private init(rules: [Rule], warnings: [LocatedDiagnostic]) {
         var trie = TopicTrie<Int>()
-        for rule in rules where rule.isEnabled { trie.insert(rule.topicFilter, rule.index) }
+        var enabledByName: [String: Int] = [:]
+        for rule in rules where rule.isEnabled {
+            trie.insert(rule.topicFilter, rule.index)
+            enabledByName[rule.name] = rule.index
+        }
         self.rules = rules
         self.trie = trie
+        self.enabledByName = enabledByName
+        self.warnings = warnings
     }
 
-    /// Enabled rules whose FROM filter matches `topic`, in file order.
+    /// The rules a message on `topic` invokes, in file order: the enabled rules whose FROM filter
+    /// matches it, or, for a Basic Ingest topic (`$aws/rules/{rule}/…`), the enabled rule named
+    /// there alone, whatever its FROM filter (none when there is no such enabled rule).
     package func candidates(forTopic topic: String) -> [Rule] {
-        trie.matches(topic).map { rules[$0] }
+        var indexes: [Int32] = []
+        collectCandidates(forTopic: topic, into: &indexes)
+        return indexes.map { rules[Int($0)] }
     }
 
-    /// Replaces the contents of `indexes` with the ``Rule/index`` of every enabled rule whose topic
-    /// filter matches `topic`, in file order: ``candidates(forTopic:)`` without allocating.
+    /// Replaces the contents of `indexes` with the ``Rule/index`` of every rule a message on `topic`
+    /// invokes, in file order: ``candidates(forTopic:)`` without allocating.
     package func collectCandidates(forTopic topic: String, into indexes: inout [Int32]) {
+        if let routed = BasicIngestTopic(topic) {
+            indexes.removeAll(keepingCapacity: true)
+            if let index = enabledByName[String(routed.ruleName)] { indexes.append(Int32(index)) }
+            return
+        }
         trie.collectMatches(topic, into: &indexes)
         for i in indexes.indices { indexes[i] = Int32(trie.element(indexes[i])) }
     }
@@ -70,7 +90,7 @@ package struct RuleSet: Sendable {
         }
         let diagnostics = LocatedDiagnostic.sorted(compiler.diagnostics)
         guard diagnostics.isEmpty else { return (nil, diagnostics) }
-        return (RuleSet(rules: rules), [])
+        return (RuleSet(rules: rules, warnings: LocatedDiagnostic.sorted(compiler.warnings)), [])
     }
 }
 
@@ -80,6 +100,8 @@ struct RuleCompiler {
     let options: CompileOptions
     /// Every problem found so far.
     var diagnostics: [LocatedDiagnostic] = []
+    /// Every warning found so far (what will not load on AWS IoT).
+    var warnings: [LocatedDiagnostic] = []
     /// The first definition of each rule name, to report duplicates.
     var namesSeen: [String: LocatedString] = [:]
 
@@ -95,7 +117,9 @@ struct RuleCompiler {
         checkName(definition.name)
         let statement: Statement?
         do {
-            statement = try Statement(definition.sql.value, options: options)
+            let compiled = try Statement(definition.sql.value, options: options)
+            warnings += compiled.warnings.map { definition.sql.diagnostic($0, ruleName: name) }
+            statement = compiled
         } catch {
             diagnostics += error.diagnostics.map { definition.sql.diagnostic($0, ruleName: name) }
             statement = nil

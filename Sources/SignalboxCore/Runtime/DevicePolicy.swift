@@ -1,3 +1,5 @@
+import SignalboxSQL
+
 /// How messages are grouped by device: which part of a topic names the device (the key that orders
 /// messages into lanes), and when a device counts as silent (`devices:` in rules.yaml).
 ///
@@ -27,8 +29,10 @@ package struct DevicePolicy: Sendable, Hashable {
 
     /// The device key of a message on `topic`: the thing of `$aws/things/{thing}/…`, the device of
     /// `$signalbox/events/devices/{device}/…`, else level ``keyLevel`` (the whole topic when the
-    /// topic is shorter or no level is set).
+    /// topic is shorter or no level is set). A Basic Ingest topic (`$aws/rules/{rule}/{topic}`) is
+    /// keyed by its `{topic}`, as `topic(n)` reads it.
     package func deviceKey(forTopic topic: String) -> String {
+        if let routed = BasicIngestTopic(topic) { return deviceKey(forTopic: String(routed.topic)) }
         let utf8 = topic.utf8
         if utf8.first == UInt8(ascii: "$") {
             if topic.hasPrefix("$aws/things/") { return Self.level(3, of: topic) ?? topic }
@@ -45,7 +49,9 @@ package struct DevicePolicy: Sendable, Hashable {
     /// DevicePolicy(keyLevel: 4).device(inTopic: "gateways/gw1/devices/f1/telemetry")  // "f1"
     /// DevicePolicy(keyLevel: 4).device(inTopic: "gateways/gw1/status")                // nil
     /// ```
+    /// A Basic Ingest topic (`$aws/rules/{rule}/{topic}`) names the device of its `{topic}`.
     package func device(inTopic topic: String) -> String? {
+        if let routed = BasicIngestTopic(topic) { return device(inTopic: String(routed.topic)) }
         guard let keyLevel, topic.utf8.first != UInt8(ascii: "$") else { return nil }
         return Self.level(keyLevel, of: topic)
     }

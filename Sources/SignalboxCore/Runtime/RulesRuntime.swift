@@ -15,12 +15,20 @@ package struct RuntimeConfiguration: Sendable {
     package var flushInterval: Duration
     /// How long a graceful stop waits for queued messages to be handled.
     package var drainTimeout: Duration
+    /// What `accountid()` returns for every message.
+    package var accountID: String
+
+    /// The account id `accountid()` returns unless one is configured: twelve digits, like an AWS
+    /// account id, belonging to no AWS account.
+    package static let defaultAccountID = "000000000000"
 
     /// The defaults: 4 lanes, 100,000 messages or 256 MiB in flight.
     package init(
         lanes: Int = 4, capacity: Int = 100_000, byteCapacity: Int = 256 << 20,
-        flushInterval: Duration = .milliseconds(100), drainTimeout: Duration = .seconds(10)
+        flushInterval: Duration = .milliseconds(100), drainTimeout: Duration = .seconds(10),
+        accountID: String = defaultAccountID
     ) {
+        self.accountID = accountID
         self.lanes = lanes
         self.capacity = capacity
         self.byteCapacity = byteCapacity
@@ -148,6 +156,7 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
         runtime.services.withLock { $0 = services }
         link.bind(runtime)
         runtime.metrics.version.record(1)
+        runtime.logWarnings(of: loaded)
         active.start()
         runtime.startLanes()
         if !replay.isEmpty {
@@ -289,17 +298,26 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
         candidates: inout [Int32], done: inout [Int64], outbox: inout ActionOutbox
     ) {
         let entry = item.entry
-        if let silentAfter = active.devices.silentAfter, entry.topic.utf8.first != UInt8(ascii: "$") {
+        if let silentAfter = active.devices.silentAfter,
+            BasicIngestTopic.effectiveTopic(entry.topic).utf8.first != UInt8(ascii: "$")
+        {
             if let lastSeen = silence.seen(item.device, at: entry.receivedAt) {
                 emitOnline(device: item.device, lastSeen: lastSeen, at: entry.receivedAt, silentAfter: silentAfter)
             }
         }
         active.ruleSet.collectCandidates(forTopic: entry.topic, into: &candidates)
         if candidates.isEmpty {
+            if let routed = BasicIngestTopic(entry.topic) {
+                // As AWS IoT logs a RuleNotFound error. The name passed TopicName.validate: [A-Za-z0-9_-].
+                metrics.ruleNotFound.increment()
+                logger.warning(
+                    "Basic Ingest message for a rule that does not exist or is disabled",
+                    metadata: ["rule.name": "\(routed.ruleName)", "message.id": "\(entry.id)"])
+            }
             done.append(entry.id)
             return
         }
-        let message = entry.message
+        let message = entry.message(accountID: configuration.accountID)
         let frame = {
             if let frame {
                 frame.reset(for: message)
@@ -603,7 +621,20 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
         metrics.version.record(next.version)
         logger.notice(
             "rules reloaded", metadata: ["rules.version": "\(next.version)", "rules.digest": "\(next.loaded.digest)"])
+        logWarnings(of: next.loaded)
         return .loaded(version: next.version)
+    }
+
+    /// Logs what in the loaded rules will not load on AWS IoT (``RuleSet/warnings``), with its place.
+    private func logWarnings(of loaded: LoadedRuleSet) {
+        for warning in loaded.ruleSet.warnings {
+            let place = warning.location.map { "\(loaded.path):\($0.line):\($0.column)" } ?? loaded.path
+            logger.warning(
+                "a rule will not load on AWS IoT",
+                metadata: [
+                    "rule.name": "\(warning.ruleName ?? "")", "warning": "\(warning.code)", "rule.place": "\(place)",
+                ])
+        }
     }
 
     package func retryDeadLetter(_ id: Int64) async -> DeadLetterRetryOutcome {
@@ -621,7 +652,7 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
         else { return .ruleGone }
         let activeRule = active.rules[rule.index]
         let entry = letter.message
-        let message = entry.message
+        let message = entry.message(accountID: configuration.accountID)
         let services = EvaluationServices(shadows: self.services.withLock { $0?.shadowLookup }, now: now)
         let outcome: Result<Void, any Error>
         do {
@@ -703,8 +734,9 @@ package final class RuntimeLink: MessagePublisher {
     /// An unbound link: until the runtime starts, what it is given is dropped.
     ///
     /// - Parameter brokered: Whether a broker carries published messages back to the runtime (with
-    ///   MQTT on, Signalbox subscribes to its rules' filters that don't begin with `$`). Then only
-    ///   topics beginning with `$` go through the link, and nothing reaches the rules twice.
+    ///   MQTT on, Signalbox subscribes to its rules' filters that don't begin with `$`, and to
+    ///   `$aws/rules/{rule}/#`). Then only the other topics beginning with `$` go through the link,
+    ///   and nothing reaches the rules twice.
     package init(brokered: Bool = false) {
         self.brokered = brokered
     }
@@ -730,7 +762,8 @@ package final class RuntimeLink: MessagePublisher {
         let ruleSet = runtime.activeRuleSet()
         let now = runtime.now()
         let wanted = messages.filter {
-            (!brokered || $0.topic.hasPrefix("$")) && !ruleSet.candidates(forTopic: $0.topic).isEmpty
+            (!brokered || ($0.topic.hasPrefix("$") && !BasicIngestTopic.isReserved($0.topic)))
+                && !ruleSet.candidates(forTopic: $0.topic).isEmpty
         }.map {
             IncomingMessage(topic: $0.topic, payload: $0.payload, receivedAt: now)
         }
@@ -750,9 +783,13 @@ extension HandlerServices {
 }
 
 extension JournalEntry {
-    /// The entry as rules see it: the gateway is the publisher's identity (`principal()`).
-    var message: Message {
-        Message(topic: topic, payload: payload, clientID: clientID, principal: gateway, timestamp: receivedAt)
+    /// The entry as rules see it: the gateway is the publisher's identity (`principal()`), the
+    /// message id is its trace id (`traceid()`, the `traceId` of the HTTP publish reply), and
+    /// `accountID` is what `accountid()` returns.
+    func message(accountID: String?) -> Message {
+        Message(
+            topic: topic, payload: payload, clientID: clientID, principal: gateway, timestamp: receivedAt,
+            traceID: String(id), accountID: accountID)
     }
 }
 

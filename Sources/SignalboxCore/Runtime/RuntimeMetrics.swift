@@ -62,4 +62,6 @@ struct RuntimeMetrics: Sendable {
     let handled = Counter(label: "signalbox_messages_handled_total")
     let refused = Counter(label: "signalbox_ingest_refused_total", dimensions: [("reason", "overloaded")])
     let deadLetters = Counter(label: "signalbox_dead_letters_total")
+    /// Basic Ingest messages naming no enabled rule (AWS IoT's `RuleNotFound`).
+    let ruleNotFound = Counter(label: "signalbox_basic_ingest_rule_not_found_total")
 }

@@ -24,17 +24,19 @@ public struct Message: Sendable {
         let clientID: String?
         let principal: String?
         let traceID: String?
+        let accountID: String?
         let sourceIP: String?
         let mqttProperties: [String: String]
         let userProperties: [(name: String, value: String)]
 
         init(
-            clientID: String?, principal: String?, traceID: String?, sourceIP: String?,
+            clientID: String?, principal: String?, traceID: String?, accountID: String?, sourceIP: String?,
             mqttProperties: [String: String], userProperties: [(name: String, value: String)]
         ) {
             self.clientID = clientID
             self.principal = principal
             self.traceID = traceID
+            self.accountID = accountID
             self.sourceIP = sourceIP
             self.mqttProperties = mqttProperties
             self.userProperties = userProperties
@@ -50,6 +52,8 @@ public struct Message: Sendable {
     public var principal: String? { sender?.principal }
     /// A trace id for the message (`traceid()`), if one was assigned.
     public var traceID: String? { sender?.traceID }
+    /// The account the message was received for (`accountid()`), if one is set.
+    public var accountID: String? { sender?.accountID }
     /// The source IP address of the publisher (`sourceip()`), if known.
     public var sourceIP: String? { sender?.sourceIP }
     /// MQTT 5 properties (`get_mqtt_property`): `content_type`, `format_indicator`,
@@ -63,7 +67,7 @@ public struct Message: Sendable {
     /// The payload is validated and its top-level members located, but no value is built.
     public init(
         topic: String, payload bytes: [UInt8], clientID: String? = nil, principal: String? = nil,
-        timestamp: Int64, traceID: String? = nil, sourceIP: String? = nil,
+        timestamp: Int64, traceID: String? = nil, accountID: String? = nil, sourceIP: String? = nil,
         mqttProperties: [String: String] = [:], userProperties: [(name: String, value: String)] = []
     ) {
         self.topic = topic
@@ -71,12 +75,12 @@ public struct Message: Sendable {
         self.layout = JSONLayout(validating: bytes)
         self.timestamp = timestamp
         let knowsSender =
-            clientID != nil || principal != nil || traceID != nil || sourceIP != nil || !mqttProperties.isEmpty
-            || !userProperties.isEmpty
+            clientID != nil || principal != nil || traceID != nil || accountID != nil || sourceIP != nil
+            || !mqttProperties.isEmpty || !userProperties.isEmpty
         self.sender =
             knowsSender
             ? Sender(
-                clientID: clientID, principal: principal, traceID: traceID, sourceIP: sourceIP,
+                clientID: clientID, principal: principal, traceID: traceID, accountID: accountID, sourceIP: sourceIP,
                 mqttProperties: mqttProperties, userProperties: userProperties) : nil
     }
 

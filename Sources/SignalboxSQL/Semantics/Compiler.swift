@@ -513,7 +513,21 @@ public struct Compiler: Sendable {
         let inner = compileBody(query, assignments: [])
         nestingDepth -= 1
         return .dynamic { frame in
-            guard case .array(let elements) = try source(frame) else { return nil }
+            let elements: [Value]
+            switch try source(frame) {
+            case .array(let array): elements = array
+            case .object(let object):
+                // Over an object the query runs once, with the object as its row, and yields that
+                // single value, not an array (the guide's transform() example 3 passes
+                // `(SELECT a, b FROM data2)` as an Object).
+                let saved = frame.row
+                defer { frame.row = saved }
+                frame.row = .object(object)
+                if let condition = inner.condition, try !condition(frame) { return nil }
+                guard case .json(let value) = try inner.project(frame) else { return nil }
+                return value
+            default: return nil
+            }
             let saved = frame.row
             defer { frame.row = saved }
             var results: [Value] = []

@@ -35,6 +35,21 @@ public struct Statement: Sendable {
     public var query: Query { storage.query }
     /// The FROM clause's topic filter.
     public var topicFilter: TopicFilter { storage.topicFilter }
+    /// What is valid here but will not load on AWS IoT: SQL comments, which AWS IoT SQL does not
+    /// have ("Comments are not currently supported"). At most one warning, at the first comment.
+    public var warnings: [Diagnostic] {
+        guard let first = query.comments.first else { return [] }
+        let count = query.comments.count
+        return [
+            Diagnostic(
+                "aws-comment", "AWS IoT does not accept comments in rule SQL; this rule will not load on AWS",
+                at: first,
+                help: count == 1
+                    ? "remove the comment before moving the rule to AWS"
+                    : "remove its \(count) comments before moving the rule to AWS",
+                severity: .warning)
+        ]
+    }
     /// The compiler state (SET variables), for compiling templates against this statement.
     public var compiler: Compiler { storage.compiler }
     var compiled: CompiledQuery { storage.compiled }

@@ -138,6 +138,8 @@ public struct Query: Sendable, Hashable {
     public var range: SourceRange
     /// Where `SELECT` keyword stands.
     public var selectRange: SourceRange
+    /// Where the statement's comments are (`-- …`, `/* … */`, a Signalbox extension).
+    public var comments: [SourceRange] = []
 
     public init(
         assignments: [Assignment], projection: Projection, source: Source, condition: Expr?, range: SourceRange,

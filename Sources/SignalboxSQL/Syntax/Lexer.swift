@@ -10,6 +10,8 @@ public struct Lexer {
     let bytes: [UInt8]
     var position = 0
     public private(set) var diagnostics: [Diagnostic] = []
+    /// Where each comment is: AWS IoT SQL has none, so `check` warns about them.
+    public private(set) var comments: [SourceRange] = []
     /// The most diagnostics one statement reports; the rest would only repeat the problem.
     static let maxDiagnostics = 20
 
@@ -110,7 +112,9 @@ public struct Lexer {
             if byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 || byte == 0x0C {
                 position += 1
             } else if byte == UInt8(ascii: "-"), position + 1 < bytes.count, bytes[position + 1] == UInt8(ascii: "-") {
+                let start = position
                 while position < bytes.count, bytes[position] != 0x0A { position += 1 }
+                comments.append(SourceRange(start: start, end: position))
             } else if byte == UInt8(ascii: "/"), position + 1 < bytes.count, bytes[position + 1] == UInt8(ascii: "*") {
                 let start = position
                 position += 2
@@ -127,6 +131,7 @@ public struct Lexer {
                     position = bytes.count
                 } else {
                     position += 2
+                    comments.append(SourceRange(start: start, end: position))
                 }
             } else {
                 return

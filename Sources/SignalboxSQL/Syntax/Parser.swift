@@ -29,7 +29,8 @@ public struct Parser {
         if !lexer.diagnostics.isEmpty { throw DiagnosticList(lexer.diagnostics) }
         var parser = Parser(tokens: tokens, source: text, maxDepth: maxDepth)
         do {
-            let query = try parser.parseStatement()
+            var query = try parser.parseStatement()
+            query.comments = lexer.comments
             return query
         } catch {
             throw DiagnosticList([error])

@@ -1,9 +1,13 @@
 /// An MQTT topic filter, as written in a rule's FROM clause (`devices/+/telemetry`, `sensors/#`).
 ///
-/// Rules (MQTT 3.1.1 §4.7): levels are separated by `/`; `+` matches exactly one level and must
-/// occupy a whole level; `#` matches any number of levels, including none, and must be the last
-/// level on its own. A filter that starts with a wildcard never matches a topic that starts
-/// with `$` (such as `$aws/things/…`).
+/// Syntax (MQTT 3.1.1 §4.7): levels are separated by `/`; `+` matches exactly one level and must
+/// occupy a whole level; `#` must be the last level on its own. A filter that starts with a
+/// wildcard never matches a topic that starts with `$` (such as `$aws/things/…`).
+///
+/// Rules match as AWS IoT does ("AWS IoT differences from MQTT version 3.1.1 specification"): `#`
+/// matches one or more levels, so `sensor/#` matches `sensor/` and `sensor/a/b` but not `sensor`
+/// (``matches(_:)``). A broker subscription to the same filter also gets `sensor`, as MQTT says
+/// (``matchesAsSubscription(_:)``).
 public struct TopicFilter: Sendable, Hashable, CustomStringConvertible {
     /// One level of a filter.
     public enum Level: Sendable, Hashable {
@@ -63,14 +67,26 @@ public struct TopicFilter: Sendable, Hashable, CustomStringConvertible {
     /// Whether the filter contains a wildcard.
     public var hasWildcards: Bool { levels.contains { !$0.isLiteral } }
 
-    /// Whether `topic` matches this filter.
+    /// Whether a rule with this filter in its FROM clause is invoked by a message on `topic`, as in
+    /// AWS IoT: a final `#` needs at least one level after the ones before it (`sensor/#` does not
+    /// match `sensor`).
     public func matches(_ topic: String) -> Bool {
+        matches(topic, hashMatchesParent: false)
+    }
+
+    /// Whether an MQTT subscription to this filter receives a message on `topic` (MQTT 3.1.1
+    /// §4.7.1.2): as ``matches(_:)``, except that `sensor/#` also matches `sensor`.
+    public func matchesAsSubscription(_ topic: String) -> Bool {
+        matches(topic, hashMatchesParent: true)
+    }
+
+    private func matches(_ topic: String, hashMatchesParent: Bool) -> Bool {
         let topicLevels = topic.split(separator: "/", omittingEmptySubsequences: false)
         if topic.hasPrefix("$"), let first = levels.first, !first.isLiteral { return false }
         var i = 0
         for level in levels {
             switch level {
-            case .multiLevelWildcard: return true
+            case .multiLevelWildcard: return hashMatchesParent || i < topicLevels.count
             case .singleLevelWildcard:
                 guard i < topicLevels.count else { return false }
             case .literal(let literal):
@@ -116,7 +132,19 @@ public enum TopicName {
     /// Checks a topic a message is published to: non-empty, no wildcards, no NUL, within limits.
     ///
     /// The `$aws/…` reserved topics may be one level deeper than `maxLevels` allows for user topics.
+    /// In a Basic Ingest topic (`$aws/rules/{rule}/{topic}`) the rule name must be a valid rule name
+    /// and the limits apply to `{topic}` alone, as AWS IoT does not count the prefix against them.
     public static func validate(_ topic: String, limits: TopicLimits = TopicLimits()) throws(Invalid) {
+        if BasicIngestTopic.isReserved(topic) {
+            guard let routed = BasicIngestTopic(topic), !routed.topic.isEmpty else {
+                throw Invalid(
+                    message:
+                        "a Basic Ingest topic is $aws/rules/{rule}/{topic}; the topic after the rule name is missing")
+            }
+            if let problem = routed.ruleNameProblem { throw Invalid(message: problem) }
+            try validate(String(routed.topic), limits: limits)
+            return
+        }
         if topic.isEmpty { throw Invalid(message: "the topic is empty") }
         let utf8 = topic.utf8
         if utf8.count > limits.maxBytes { throw Invalid(message: "the topic is longer than \(limits.maxBytes) bytes") }

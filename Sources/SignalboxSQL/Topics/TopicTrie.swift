@@ -3,7 +3,8 @@
 /// A lookup walks the topic's levels once, byte by byte, following the literal, `+` and `#`
 /// branches; its cost grows with the topic's depth and the number of matching filters, not with
 /// the number of filters stored. Values come back in insertion order. The trie is a value type
-/// of flat arrays, so copies are cheap and lookups allocate nothing but the result.
+/// of flat arrays, so copies are cheap and lookups allocate nothing but the result. Filters match
+/// as ``TopicFilter/matches(_:)`` says (AWS IoT: `sensor/#` does not match `sensor`).
 ///
 /// For example:
 /// ```swift
@@ -160,8 +161,11 @@ public struct TopicIndex: Sendable {
         into numbers: inout [Int32]
     ) {
         let wildcardsAllowed = !(isFirst && isSystem)
-        if wildcardsAllowed && !nodes[node].hashEntries.isEmpty { numbers.append(contentsOf: nodes[node].hashEntries) }
-        // start == bytes.count + 1 means every level has been consumed.
+        // start == bytes.count + 1 means every level has been consumed. A `#` here needs a level
+        // left to match (AWS IoT: `sensor/#` matches `sensor/` but not `sensor`).
+        if wildcardsAllowed && start <= bytes.count && !nodes[node].hashEntries.isEmpty {
+            numbers.append(contentsOf: nodes[node].hashEntries)
+        }
         if start > bytes.count {
             numbers.append(contentsOf: nodes[node].entries)
             return

@@ -53,7 +53,7 @@ package struct PublishScope: Sendable {
             case .prefix(let prefix):
                 if Self.hasLevelPrefix(topic, prefix) { return true }
             case .filter(let filter):
-                if filter.matches(topic) { return true }
+                if filter.matchesAsSubscription(topic) { return true }
             }
         }
         return false

@@ -118,7 +118,8 @@ extension SignalboxResponder {
     }
 
     /// Checks that `topic` is a valid topic name, not reserved, and in `scope`; `label` names the
-    /// message of a batch in the error.
+    /// message of a batch in the error. A Basic Ingest topic, `$aws/rules/{rule}/{topic}`, is checked
+    /// as its `{topic}` (see ``checkedTopic(_:)``).
     func checkTopic(_ topic: String, scope: PublishScope?, label: String?) throws(APIError) {
         let prefix = label.map { "\($0): " } ?? ""
         do {
@@ -127,6 +128,7 @@ extension SignalboxResponder {
             runtime.ingestMetrics.rejected(.invalidTopic)
             throw APIError.badRequest("\(prefix)Invalid topic: \(error.message)")
         }
+        let topic = Self.checkedTopic(topic)
         if topic.utf8.first == UInt8(ascii: "$") {
             runtime.ingestMetrics.rejected(.reservedTopic)
             throw APIError.badRequest(
@@ -162,6 +164,14 @@ extension SignalboxResponder {
             .forbidden, "ForbiddenException",
             "\(prefix)Device '\(LogText.escaped(first))' is not bound to gateway '\(LogText.escaped(gateway))'; "
                 + "bind it with 'signalbox gateways bind \(LogText.escaped(gateway)) DEVICE'")
+    }
+
+    /// The topic the reserved-topic and scope checks apply to: for a Basic Ingest topic
+    /// (`$aws/rules/{rule}/{topic}`, which invokes the rule named there alone) its `{topic}`, so a
+    /// gateway may send through Basic Ingest only what it may publish directly; else `topic` itself.
+    /// The rule name was checked by `TopicName.validate`.
+    static func checkedTopic(_ topic: String) -> String {
+        BasicIngestTopic(topic).map { String($0.topic) } ?? topic
     }
 
     /// Validates `qos` (0 or 1, as AWS) and `retain` (`true` or `false`).

@@ -5,8 +5,8 @@ import SignalboxJSON
 /// `accountid`, `get_mqtt_property`, `get_user_properties`, and the shadow readers `get_shadow`
 /// (a Signalbox extension) and `get_thing_shadow`.
 ///
-/// All of them are non-deterministic (never folded at compile time) except `sql_version` and
-/// `accountid`, whose results are fixed.
+/// All of them are non-deterministic (never folded at compile time) except `sql_version`, whose
+/// result is fixed.
 enum ContextFunctions {
     /// The SQL version Signalbox implements, as `sql_version()` reports it.
     static let sqlVersion = "2016-03-23"
@@ -22,7 +22,7 @@ enum ContextFunctions {
         context("newuuid") { .string($0.services.uuid()) },
         context("rand") { .double($0.services.random()) },
         BuiltinFunction(name: "sql_version", arity: 0...0, body: .general { _, _ in .string(sqlVersion) }),
-        BuiltinFunction(name: "accountid", arity: 0...0, body: .general { _, _ in nil }),
+        context("accountid") { $0.message.accountID.map(Value.string) },
         BuiltinFunction(
             name: "get_mqtt_property", arity: 1...1, deterministic: false,
             body: .general { arguments, frame in

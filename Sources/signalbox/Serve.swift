@@ -193,7 +193,9 @@ struct Serve: AsyncParsableCommand {
         do {
             runtime = try await RulesRuntime.start(
                 configuration: RuntimeConfiguration(lanes: lanes, capacity: maxInFlight),
-                source: RulesFileSource(path: rules), registry: HandlerRegistry(HandlerCatalog.all),
+                source: RulesFileSource(
+                    path: rules, loader: RulesLoader(handlers: HandlerRegistry(HandlerCatalog.all))),
+                registry: HandlerRegistry(HandlerCatalog.all),
                 storage: RuntimeStorage(
                     journal: journal,
                     deadLetters: SQLiteDeadLetterStorage(database: database),
@@ -203,7 +205,7 @@ struct Serve: AsyncParsableCommand {
                 logger: Logger(label: "signalbox.rules"))
         } catch let error as RulesError {
             try? await http.shutdown()
-            print(error.rendered(), terminator: "")
+            print(error.report, terminator: "")
             throw ExitCode(1)
         } catch {
             try? await http.shutdown()

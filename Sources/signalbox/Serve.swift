@@ -199,7 +199,8 @@ struct Serve: AsyncParsableCommand {
                 storage: RuntimeStorage(
                     journal: journal,
                     deadLetters: SQLiteDeadLetterStorage(database: database),
-                    throttles: SQLiteThrottleStorage(database: database), records: records),
+                    throttles: SQLiteThrottleStorage(database: database), records: records,
+                    ruleSetVersions: SQLiteRuleSetVersions(database: database)),
                 shadows: shadows, http: http,
                 publisher: mqttConfiguration == nil ? DiscardingPublisher() : mqttOutbox, link: link,
                 logger: Logger(label: "signalbox.rules"))

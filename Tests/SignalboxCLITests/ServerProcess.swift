@@ -12,8 +12,9 @@ final class ServerProcess: @unchecked Sendable {  // fields are set in init and 
     let baseURL: URL
     private let output = Pipe()
 
-    /// Starts `signalbox serve --data DIR --port 0 extra…` and waits for its "listening on" line.
-    init(data: URL, extraArguments: [String] = [], environment: [String: String] = [:]) throws {
+    /// Starts `signalbox serve --data DIR --port 0 extra…` and waits for its "listening on" line;
+    /// its log (standard error) goes to `log` when given, and nowhere otherwise.
+    init(data: URL, extraArguments: [String] = [], environment: [String: String] = [:], log: URL? = nil) throws {
         process.executableURL = CLI.executable
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
@@ -22,7 +23,12 @@ final class ServerProcess: @unchecked Sendable {  // fields are set in init and 
         process.currentDirectoryURL = CLI.packageRoot
         process.standardOutput = output
         // Not the test runner's own stderr: a server left running must not hold the runner's output open.
-        process.standardError = FileHandle.nullDevice
+        if let log {
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: log)
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
         try process.run()
         var buffer = Data()
         let handle = output.fileHandleForReading
@@ -102,10 +108,12 @@ func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async thro
 
 extension ServerProcess {
     /// Starts a server without blocking the concurrency pool.
-    static func start(data: URL, extraArguments: [String] = [], environment: [String: String] = [:]) async throws
-        -> ServerProcess
-    {
-        try await offPool { try ServerProcess(data: data, extraArguments: extraArguments, environment: environment) }
+    static func start(
+        data: URL, extraArguments: [String] = [], environment: [String: String] = [:], log: URL? = nil
+    ) async throws -> ServerProcess {
+        try await offPool {
+            try ServerProcess(data: data, extraArguments: extraArguments, environment: environment, log: log)
+        }
     }
 
     /// Kills the server without blocking the concurrency pool.

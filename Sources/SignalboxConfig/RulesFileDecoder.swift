@@ -133,12 +133,15 @@ struct RulesFileDecoder {
         guard let fields = fields(of: node, in: context, allowed: Self.actionKeys) else { return nil }
         let function = requiredString(fields, "function", in: context)
         var with = ConfigValue.emptyMap
+        var withIsReadable = true
         if let entry = fields["with"] {
+            let before = diagnostics.count
             if case .mapping = entry.value {
                 with = configValue(entry.value)
             } else if !YAMLScalar.isNull(entry.value) {
                 diagnostics.append(typeMismatch(entry.value, expected: "a mapping", key: "with"))
             }
+            withIsReadable = diagnostics.count == before
         }
         var retry = RetryPolicy()
         if let entry = fields["retry"] { retry = decodeRetry(entry.value) ?? retry }
@@ -149,8 +152,10 @@ struct RulesFileDecoder {
         var throttle: ThrottlePolicy?
         if let entry = fields["throttle"] { throttle = decodeThrottle(entry.value) }
         guard let function else { return nil }
-        return ActionDefinition(
+        var action = ActionDefinition(
             function: function, with: with, retry: retry, timeout: timeout, throttle: throttle, span: span(of: node))
+        action.isConfigReadable = withIsReadable
+        return action
     }
 
     /// A `retry:` mapping; unset keys keep their defaults.

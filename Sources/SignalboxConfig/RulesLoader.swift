@@ -3,8 +3,9 @@ import SignalboxCore
 import SignalboxSQL
 import Yams
 
-/// Loads a rules file: reads it, parses the YAML, substitutes `${env:…}`, decodes the rules and
-/// compiles them into a ``RuleSet``. Every problem in the file is reported at once.
+/// Loads a rules file: reads it, parses the YAML, substitutes `${env:…}`, decodes the rules,
+/// compiles them into a ``RuleSet`` and, with ``handlers``, lets each action's handler check its
+/// settings. Every problem of every stage is reported at once, in file order.
 ///
 /// For example:
 /// ```swift
@@ -17,13 +18,19 @@ package struct RulesLoader: Sendable {
     /// SQL compile options (the SQL functions available, limits).
     package var compileOptions: CompileOptions
 
-    /// A loader; by default it reads the process environment and compiles with every built-in SQL function.
+    /// The handler functions that check each action's `with:` in the same pass; nil checks the file
+    /// without them (an unknown handler or a bad setting is then not found).
+    package var handlers: HandlerRegistry?
+
+    /// A loader; by default it reads the process environment, compiles with every built-in SQL
+    /// function and checks no handler settings.
     package init(
         environment: [String: String] = ProcessInfo.processInfo.environment,
-        compileOptions: CompileOptions = CompileOptions()
+        compileOptions: CompileOptions = CompileOptions(), handlers: HandlerRegistry? = nil
     ) {
         self.environment = environment
         self.compileOptions = compileOptions
+        self.handlers = handlers
     }
 
     /// Loads the rules file at `path` with the process environment.
@@ -46,7 +53,7 @@ package struct RulesLoader: Sendable {
     package func load(yaml: String, name: String) throws(RulesError) -> LoadedRules {
         let (document, decodeDiagnostics) = decode(yaml: yaml, name: name)
         guard let document else { throw RulesError(fileName: name, diagnostics: decodeDiagnostics) }
-        let (ruleSet, compileDiagnostics) = RuleSet.compile(document, options: compileOptions)
+        let (ruleSet, compileDiagnostics) = RuleSet.compile(document, options: compileOptions, handlers: handlers)
         guard let ruleSet, decodeDiagnostics.isEmpty else {
             throw RulesError(fileName: name, diagnostics: decodeDiagnostics + compileDiagnostics)
         }
@@ -90,8 +97,7 @@ package struct RulesLoader: Sendable {
             let warnings = loaded.ruleSet.warnings.map { $0.rendered() + "\n" }.joined()
             return (warnings + loaded.summary + "\n", true)
         } catch {
-            let rendered = error.diagnostics.map { $0.rendered() + "\n" }.joined()
-            return (rendered + "error: \(error.summary)\n", false)
+            return (error.report, false)
         }
     }
 

@@ -208,6 +208,18 @@ package struct AppDatabase: Sendable {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v4-rule-set-versions") { db in
+            // Every rule set that became active: the version dead letters record names the file's SHA-256.
+            try db.execute(
+                sql: """
+                    CREATE TABLE rule_set_versions (
+                        version INTEGER PRIMARY KEY NOT NULL,
+                        digest TEXT NOT NULL,
+                        path TEXT NOT NULL,
+                        loaded_at INTEGER NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 }

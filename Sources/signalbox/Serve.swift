@@ -237,17 +237,20 @@ struct Serve: AsyncParsableCommand {
         do {
             runtime = try await RulesRuntime.start(
                 configuration: RuntimeConfiguration(lanes: lanes, capacity: maxInFlight, accountID: accountId),
-                source: RulesFileSource(path: rules), registry: HandlerRegistry(HandlerCatalog.all),
+                source: RulesFileSource(
+                    path: rules, loader: RulesLoader(handlers: HandlerRegistry(HandlerCatalog.all))),
+                registry: HandlerRegistry(HandlerCatalog.all),
                 storage: RuntimeStorage(
                     journal: journal,
                     deadLetters: SQLiteDeadLetterStorage(database: database),
-                    throttles: SQLiteThrottleStorage(database: database), records: records),
+                    throttles: SQLiteThrottleStorage(database: database), records: records,
+                    ruleSetVersions: SQLiteRuleSetVersions(database: database)),
                 shadows: shadows, http: http,
                 publisher: mqttConfiguration == nil ? DiscardingPublisher() : mqttOutbox, link: link,
                 logger: Logger(label: "signalbox.rules"))
         } catch let error as RulesError {
             try? await http.shutdown()
-            print(error.rendered(), terminator: "")
+            print(error.report, terminator: "")
             throw ExitCode(1)
         } catch {
             try? await http.shutdown()

@@ -16,6 +16,16 @@ struct CLITests {
         try CLI.assertGolden(result.stdout, "check-broken-rules.out")
     }
 
+    /// Broken SQL, an unknown key, an unknown handler and handlers missing settings: one run reports
+    /// every one (the actions of the rule whose SQL is broken included), each with its line, column
+    /// and caret, and ends with the summary line; nothing is reported twice.
+    @Test func checkReportsTheErrorsOfEveryStageInOneRun() async throws {
+        let result = try await CLI.runAsync(["check", "Tests/SignalboxCLITests/Golden/every-stage-rules.yaml"])
+        #expect(result.status == 1)
+        #expect(result.stdout.hasSuffix("error: Tests/SignalboxCLITests/Golden/every-stage-rules.yaml has 8 errors\n"))
+        try CLI.assertGolden(result.stdout, "check-every-stage-rules.out")
+    }
+
     @Test func checkOfAMissingFileFails() async throws {
         let result = try await CLI.runAsync(["check", "no/such/rules.yaml"])
         #expect(result.status == 1)

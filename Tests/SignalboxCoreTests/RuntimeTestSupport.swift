@@ -113,13 +113,14 @@ struct RuntimeFixture {
     let throttles: InMemoryThrottleStorage
     let clock = WallClock()
 
-    init(_ document: RulesDocument) {
+    init(_ document: RulesDocument, versions: InMemoryRuleSetVersions = InMemoryRuleSetVersions()) {
         source = CodeRulesSource(document)
         journal = InMemoryJournal()
         deadLetters = InMemoryDeadLetterStorage()
         throttles = InMemoryThrottleStorage()
         storage = RuntimeStorage(
-            journal: journal, deadLetters: deadLetters, throttles: throttles, records: InMemoryRecordStorage())
+            journal: journal, deadLetters: deadLetters, throttles: throttles, records: InMemoryRecordStorage(),
+            ruleSetVersions: versions)
     }
 
     func start(configuration: RuntimeConfiguration = RuntimeConfiguration(lanes: 4)) async throws -> RulesRuntime {

@@ -242,8 +242,63 @@ struct RuntimeTests {
         let status = runtime.rulesStatus()
         #expect(status.reloads.failed == 6 && status.reloads.succeeded == 14)
         #expect(status.version == 15)
-        #expect(status.lastFailure != nil)
+        // The last reloads succeeded, which cleared the failure before them.
+        #expect(status.lastFailure == nil)
         await runtime.shutdown()
+    }
+
+    @Test("a reload keeps the counters of unchanged rules, zeroes a changed one's; a success clears the failure")
+    func reloadKeepsCountersOfUnchangedRules() async throws {
+        func document(edited sql: String) -> RulesDocument {
+            RulesDocument(rules: [
+                rule("same", "SELECT n FROM 'count/#'", probe: "keep-same"),
+                rule("edited", sql, probe: "keep-edited"),
+            ])
+        }
+        let fixture = RuntimeFixture(document(edited: "SELECT n FROM 'count/#'"))
+        let runtime = try await fixture.start()
+        _ = try await runtime.ingest((0..<5).map { fixture.message("count/d", #"{"n": \#($0)}"#) })
+        #expect(await eventually { Probe.named("keep-edited").seen.count == 5 })
+        #expect(await eventually { runtime.rulesStatus().rules[0].actions[0].succeeded == 5 })
+
+        fixture.source.setBroken(true)
+        guard case .failed(let failure) = await runtime.reload() else {
+            Issue.record("a broken file was loaded")
+            return
+        }
+        #expect(failure.rendered.hasSuffix("error: rules.yaml has 1 error\n"))
+        #expect(runtime.rulesStatus().lastFailure?.rendered == failure.rendered)
+
+        fixture.source.setBroken(false)
+        fixture.source.replace(document(edited: "SELECT n FROM 'count/#' WHERE n > 2"))
+        guard case .loaded(let version) = await runtime.reload() else {
+            Issue.record("a valid file was refused")
+            return
+        }
+        let status = runtime.rulesStatus()
+        #expect(version == 2)
+        #expect(status.lastFailure == nil)
+        #expect(status.rules.map(\.name) == ["same", "edited"])
+        #expect(status.rules[0].evaluated == 5 && status.rules[0].matched == 5)
+        #expect(status.rules[0].actions[0].invocations == 5 && status.rules[0].actions[0].succeeded == 5)
+        #expect(status.rules[1].evaluated == 0 && status.rules[1].actions[0].invocations == 0)
+        await runtime.shutdown()
+    }
+
+    @Test("rule-set versions go on from the last one recorded, across runtimes over the same store")
+    func versionsContinueAcrossRestarts() async throws {
+        let versions = InMemoryRuleSetVersions()
+        let document = RulesDocument(rules: [rule("a", "SELECT * FROM 'v/#'", probe: "versions")])
+        let first = try await RuntimeFixture(document, versions: versions).start()
+        #expect(first.version == 1)
+        _ = await first.reload()
+        #expect(first.version == 2)
+        await first.shutdown()
+        let second = try await RuntimeFixture(document, versions: versions).start()
+        #expect(second.version == 3)
+        #expect(second.rulesStatus().versions.map(\.version) == [3, 2, 1])
+        #expect(try await versions.latest()?.digest == "test")
+        await second.shutdown()
     }
 
     @Test("a silent device raises its event exactly when the period ends, and another when it reports again")

@@ -75,6 +75,12 @@ package struct RulesError: Error, Sendable, CustomStringConvertible {
         diagnostics.map { $0.rendered() }.joined(separator: "\n")
     }
 
+    /// The report `signalbox check` prints: every diagnostic rendered, each followed by a blank
+    /// line, then `error: rules.yaml has 3 errors`.
+    package var report: String {
+        diagnostics.map { $0.rendered() + "\n" }.joined() + "error: \(summary)\n"
+    }
+
     /// A one-line summary: `rules.yaml has 3 errors`.
     package var summary: String {
         let count = diagnostics.count

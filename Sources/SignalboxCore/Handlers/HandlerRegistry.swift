@@ -52,26 +52,22 @@ package struct HandlerRegistry: Sendable {
 }
 
 extension HandlerRegistry {
-    /// Builds every action's handler of `ruleSet` against throwaway in-memory services, so each
-    /// validates its configuration as it would when the rules load in a server.
-    ///
-    /// - Throws: ``RulesError`` with every handler's complaint.
-    package func check(_ ruleSet: RuleSet, fileName: String) throws(RulesError) {
-        let services = HandlerServices(
+    /// Services for building handlers only to check their configuration: in memory, reaching nothing.
+    package static func throwawayServices() -> HandlerServices {
+        HandlerServices(
             shadows: ShadowService(storage: InMemoryShadowStorage()), records: InMemoryRecordStorage(),
             http: RecordingHTTPClient(), publisher: DiscardingPublisher())
-        var diagnostics: [LocatedDiagnostic] = []
-        for rule in ruleSet.rules {
-            for action in rule.actions + (rule.errorAction.map { [$0] } ?? []) {
-                do {
-                    _ = try build(action, ruleName: rule.name, services: services)
-                } catch {
-                    diagnostics += error.diagnostics
-                }
-            }
-        }
-        guard diagnostics.isEmpty else {
-            throw RulesError(fileName: fileName, diagnostics: LocatedDiagnostic.sorted(diagnostics))
+    }
+
+    /// Builds the handler of `action` against `services` (see ``throwawayServices()``), so it
+    /// validates its configuration as it would when the rules load in a server; returns its
+    /// complaints (an unknown function, with a suggestion, or a bad setting), none when it is valid.
+    package func check(_ action: CompiledAction, ruleName: String, services: HandlerServices) -> [LocatedDiagnostic] {
+        do {
+            _ = try build(action, ruleName: ruleName, services: services)
+            return []
+        } catch {
+            return error.diagnostics
         }
     }
 }

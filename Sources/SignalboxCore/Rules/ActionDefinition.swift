@@ -20,6 +20,10 @@ public struct ActionDefinition: Sendable {
     public var throttle: ThrottlePolicy?
     /// Where the action was written (its mapping), if read from a file.
     public var span: SourceSpan?
+    /// Whether `with` was read without problems. When it was not (it is not a mapping, a value has
+    /// the wrong type, an `${env:…}` reference is unset), those problems are already reported, and
+    /// the handler does not check the settings again: its complaints would only repeat them.
+    package var isConfigReadable = true
 
     /// The default timeout of an invocation: 30 seconds.
     public static let defaultTimeout: Duration = .seconds(30)

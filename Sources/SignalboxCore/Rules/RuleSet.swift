@@ -80,10 +80,18 @@ package struct RuleSet: Sendable {
     package var enabledCount: Int { rules.count { $0.isEnabled } }
 
     /// Compiles `document`, returning the rule set, or nil and every problem found.
-    package static func compile(_ document: RulesDocument, options: CompileOptions = CompileOptions())
-        -> (ruleSet: RuleSet?, diagnostics: [LocatedDiagnostic])
-    {
-        var compiler = RuleCompiler(options: options)
+    ///
+    /// - Parameters:
+    ///   - document: The rules.
+    ///   - options: SQL compile options (the SQL functions available, limits).
+    ///   - handlers: When given, every action's handler is built (against throwaway services) so it
+    ///     checks its `with:` settings in the same pass: an action of a rule whose SQL is broken is
+    ///     checked too. An action whose function name is misspelt or whose `with:` was already
+    ///     reported as unreadable is not, so no problem is reported twice.
+    package static func compile(
+        _ document: RulesDocument, options: CompileOptions = CompileOptions(), handlers: HandlerRegistry? = nil
+    ) -> (ruleSet: RuleSet?, diagnostics: [LocatedDiagnostic]) {
+        var compiler = RuleCompiler(options: options, handlers: handlers)
         var rules: [Rule] = []
         for (index, definition) in document.rules.enumerated() {
             if let rule = compiler.compile(definition, index: index) { rules.append(rule) }
@@ -98,6 +106,10 @@ package struct RuleSet: Sendable {
 struct RuleCompiler {
     /// SQL compile options.
     let options: CompileOptions
+    /// The handlers that check each action's `with:`, if any.
+    let handlers: HandlerRegistry?
+    /// The services handlers are built with while checked: in memory, thrown away.
+    let services: HandlerServices?
     /// Every problem found so far.
     var diagnostics: [LocatedDiagnostic] = []
     /// Every warning found so far (what will not load on AWS IoT).
@@ -108,8 +120,12 @@ struct RuleCompiler {
     /// The longest rule name accepted (as in AWS IoT).
     static let maxNameLength = 128
 
-    /// A compiler with no problems found yet.
-    init(options: CompileOptions) { self.options = options }
+    /// A compiler with no problems found yet; with `handlers`, it also checks every action's `with:`.
+    init(options: CompileOptions, handlers: HandlerRegistry? = nil) {
+        self.options = options
+        self.handlers = handlers
+        self.services = handlers.map { _ in HandlerRegistry.throwawayServices() }
+    }
 
     /// Compiles one rule; nil when it has problems (which are recorded).
     mutating func compile(_ definition: RuleDefinition, index: Int) -> Rule? {
@@ -125,22 +141,39 @@ struct RuleCompiler {
             statement = nil
         }
         // When the SQL has errors, templates are still checked, against a stand-in statement with
-        // the same SET variables (as long as the SQL parses).
-        let templateStatement = statement ?? standIn(for: definition.sql.value)
+        // the same SET variables; when it does not even parse, against one without variables, and
+        // then an unknown variable is not reported (the SET that defines it may be what is broken).
+        let context: TemplateContext
+        if let statement {
+            context = TemplateContext(statement: statement, knowsVariables: true)
+        } else if let standIn = standIn(for: definition.sql.value) {
+            context = TemplateContext(statement: standIn, knowsVariables: true)
+        } else {
+            context = TemplateContext(statement: bareStandIn, knowsVariables: false)
+        }
         var actions: [CompiledAction] = []
         for (actionIndex, action) in definition.actions.enumerated() {
-            if let compiled = compile(action, index: actionIndex, statement: templateStatement, ruleName: name) {
+            if let compiled = compile(action, index: actionIndex, context: context, ruleName: name) {
                 actions.append(compiled)
             }
         }
         var errorAction: CompiledAction?
         if let action = definition.errorAction {
-            errorAction = compile(action, index: nil, statement: templateStatement, ruleName: name)
+            errorAction = compile(action, index: nil, context: context, ruleName: name)
         }
         guard let statement else { return nil }
         return Rule(
             definition: definition, index: index, statement: statement, actions: actions, errorAction: errorAction)
     }
+
+    /// The statement templates are compiled against, and whether it defines the rule's SET variables.
+    struct TemplateContext {
+        let statement: Statement?
+        let knowsVariables: Bool
+    }
+
+    /// `SELECT * FROM '#'`: templates of a rule whose SQL does not parse are checked against it.
+    var bareStandIn: Statement? { try? Statement("SELECT * FROM '#'", options: options) }
 
     /// A statement that defines the same SET variables as `sql`, for checking templates when `sql`
     /// parses but does not compile; nil when it does not parse.
@@ -221,59 +254,74 @@ struct RuleCompiler {
         }
     }
 
-    /// Checks an action and, when the statement compiled, compiles its templates against it.
-    mutating func compile(_ action: ActionDefinition, index: Int?, statement: Statement?, ruleName: String)
+    /// Checks an action, compiles its templates and, with ``handlers``, lets its handler check its
+    /// `with:`; nil when it has problems (which are recorded).
+    ///
+    /// A template that does not compile is reported and stands as a non-constant template in what
+    /// the handler sees, so the handler still checks every other setting (and treats that one as
+    /// a template, as written).
+    mutating func compile(_ action: ActionDefinition, index: Int?, context: TemplateContext, ruleName: String)
         -> CompiledAction?
     {
-        checkFunctionName(action.function, ruleName: ruleName)
-        guard let statement else { return nil }
         let before = diagnostics.count
-        let config = compileTree(action.with, statement: statement, ruleName: ruleName)
+        checkFunctionName(action.function, ruleName: ruleName)
+        let nameIsValid = diagnostics.count == before
+        guard let statement = context.statement else { return nil }
+        let templates = TemplateCompilation(
+            statement: statement, placeholder: Self.placeholder(in: statement), knowsVariables: context.knowsVariables,
+            ruleName: ruleName)
+        let config = templates.compileTree(action.with, into: &diagnostics)
         var throttleKey: Template?
         if let key = action.throttle?.key {
-            throttleKey = compileTemplate(key, statement: statement, ruleName: ruleName)
+            throttleKey = templates.compileTemplate(key, into: &diagnostics)
         }
-        guard diagnostics.count == before, let config else { return nil }
-        return CompiledAction(definition: action, index: index, config: config, throttleKey: throttleKey)
+        let compiled = CompiledAction(definition: action, index: index, config: config, throttleKey: throttleKey)
+        if let handlers, let services, nameIsValid, action.isConfigReadable {
+            diagnostics += handlers.check(compiled, ruleName: ruleName, services: services)
+        }
+        guard diagnostics.count == before else { return nil }
+        return compiled
     }
 
-    /// Compiles every string of a `with:` tree as a template; nil when one fails.
-    mutating func compileTree(_ value: ConfigValue, statement: Statement, ruleName: String) -> TemplateValue? {
+    /// `${null}`: what stands for a template that does not compile while the handler checks its settings.
+    static func placeholder(in statement: Statement) -> Template? {
+        try? statement.template("${null}")
+    }
+}
+
+/// Compiles the strings of one action's `with:` tree (and its throttle key) as templates.
+struct TemplateCompilation {
+    /// The rule's statement, or a stand-in.
+    let statement: Statement
+    /// What a template that fails stands as.
+    let placeholder: Template?
+    /// Whether `statement` defines the rule's SET variables; when not, unknown variables are not reported.
+    let knowsVariables: Bool
+    /// The rule, named in diagnostics.
+    let ruleName: String
+
+    /// Compiles every string of a `with:` tree as a template; a string that fails is reported in
+    /// `diagnostics` and stands as ``placeholder``.
+    func compileTree(_ value: ConfigValue, into diagnostics: inout [LocatedDiagnostic]) -> TemplateValue {
         switch value.kind {
         case .null: return .null
         case .bool(let b): return .bool(b)
         case .int(let i): return .int(i)
         case .double(let d): return .double(d)
         case .string(let string):
-            return compileTemplate(string, statement: statement, ruleName: ruleName).map { .string($0) }
+            guard let template = compileTemplate(string, into: &diagnostics) ?? placeholder else { return .null }
+            return .string(template)
         case .array(let items):
-            var compiled: [TemplateValue] = []
-            var failed = false
-            for item in items {
-                if let value = compileTree(item, statement: statement, ruleName: ruleName) {
-                    compiled.append(value)
-                } else {
-                    failed = true
-                }
-            }
-            return failed ? nil : .array(compiled)
+            return .array(items.map { compileTree($0, into: &diagnostics) })
         case .map(let entries):
-            var compiled: [(key: String, value: TemplateValue)] = []
-            var failed = false
-            for entry in entries {
-                if let value = compileTree(entry.value, statement: statement, ruleName: ruleName) {
-                    compiled.append((entry.key.value, value))
-                } else {
-                    failed = true
-                }
-            }
-            return failed ? nil : .object(compiled)
+            return .object(entries.map { ($0.key.value, compileTree($0.value, into: &diagnostics)) })
         }
     }
 
-    /// Compiles one string as a template; a substituted environment value may not contain `${`,
-    /// because the template would read it as an expression.
-    mutating func compileTemplate(_ string: LocatedString, statement: Statement, ruleName: String) -> Template? {
+    /// Compiles one string as a template; nil when it fails (reported in `diagnostics`). A
+    /// substituted environment value may not contain `${`, because the template would read it as an
+    /// expression.
+    func compileTemplate(_ string: LocatedString, into diagnostics: inout [LocatedDiagnostic]) -> Template? {
         for substitution in string.substitutions {
             let bytes = Array(string.value.utf8)[substitution.valueRange.start..<substitution.valueRange.end]
             if bytes.firstRange(of: Array("${".utf8)) != nil {
@@ -289,7 +337,8 @@ struct RuleCompiler {
         do {
             return try statement.template(string.value)
         } catch {
-            diagnostics += error.diagnostics.map { string.diagnostic($0, ruleName: ruleName) }
+            let reported = error.diagnostics.filter { knowsVariables || $0.code != "unknown-variable" }
+            diagnostics += reported.map { string.diagnostic($0, ruleName: ruleName) }
             return nil
         }
     }

@@ -3,7 +3,8 @@ import SignalboxJSON
 import SignalboxSQL
 import Synchronization
 
-/// Counters of one action since its rule set was loaded.
+/// Counters of one action since its rule was loaded or last changed: a reload that leaves the rule
+/// unchanged hands the same counters to the action's new runner.
 package final class ActionCounters: Sendable {
     let invocations = Atomic<Int>(0)
     let succeeded = Atomic<Int>(0)
@@ -56,7 +57,7 @@ struct ActionTimeout: Error, CustomStringConvertible {
 final class ActionRunner: Sendable {
     let handler: any HandlerFunction
     let definition: ActionDefinition
-    let counters = ActionCounters()
+    let counters: ActionCounters
     let metrics: ActionMetrics
     private let shards: [WorkQueue<ActionJob>]
     private let batchSize: Int
@@ -65,9 +66,14 @@ final class ActionRunner: Sendable {
     /// The most invocations queued per worker before the lane feeding them waits.
     static let queueLimitPerWorker = 4096
 
-    init(handler: any HandlerFunction, definition: ActionDefinition, metrics: ActionMetrics, logger: Logger) {
+    /// A runner of `handler`; `counters` are the action's, new or kept from the runner it replaces.
+    init(
+        handler: any HandlerFunction, definition: ActionDefinition, counters: ActionCounters = ActionCounters(),
+        metrics: ActionMetrics, logger: Logger
+    ) {
         self.handler = handler
         self.definition = definition
+        self.counters = counters
         self.metrics = metrics
         self.logger = logger
         let concurrency = max(1, handler.concurrency)

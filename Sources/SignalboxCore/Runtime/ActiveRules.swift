@@ -31,6 +31,20 @@ package protocol RulesSource: Sendable {
     func load() throws(RulesError) -> LoadedRuleSet
 }
 
+/// A rule's counters since it was loaded or last changed (see ``RuleDefinition/behaviour``).
+final class RuleCounters: Sendable {
+    let evaluated = Atomic<Int>(0)
+    let matched = Atomic<Int>(0)
+    let errors = Atomic<Int>(0)
+    /// Each action's, in order, then the error action's (if any).
+    let actions: [ActionCounters]
+
+    /// Zeroed counters for `actions` actions.
+    init(actions: Int) {
+        self.actions = (0..<actions).map { _ in ActionCounters() }
+    }
+}
+
 /// A rule of the running rule set: its compiled form, one runner per action, its counters.
 final class ActiveRule: Sendable {
     let rule: Rule
@@ -45,17 +59,20 @@ final class ActiveRule: Sendable {
     let keySuffixes: [String]
     let throttleNames: [String]
     let metrics: RuleMetrics
-    let evaluated = Atomic<Int>(0)
-    let matched = Atomic<Int>(0)
-    let errors = Atomic<Int>(0)
+    /// Kept across reloads while the rule's ``behaviour`` stays the same.
+    let counters: RuleCounters
+    /// ``RuleDefinition/behaviour`` of the rule.
+    let behaviour: String
 
     var name: String { rule.name }
 
     init(
         rule: Rule, version: Int, runners: [ActionRunner], errorRunner: ActionRunner?, constantConfigs: [Value?],
-        errorConstantConfig: Value?
+        errorConstantConfig: Value?, counters: RuleCounters, behaviour: String
     ) {
         self.rule = rule
+        self.counters = counters
+        self.behaviour = behaviour
         self.runners = runners
         self.errorRunner = errorRunner
         self.constantConfigs = constantConfigs
@@ -89,8 +106,8 @@ final class ActiveRule: Sendable {
         if let errorRunner { actions.append(status(errorRunner, index: nil)) }
         return RuleStatus(
             name: rule.name, enabled: rule.isEnabled, topicFilter: rule.topicFilter.text,
-            evaluated: evaluated.load(ordering: .relaxed), matched: matched.load(ordering: .relaxed),
-            errors: errors.load(ordering: .relaxed), actions: actions)
+            evaluated: counters.evaluated.load(ordering: .relaxed), matched: counters.matched.load(ordering: .relaxed),
+            errors: counters.errors.load(ordering: .relaxed), actions: actions)
     }
 }
 
@@ -113,19 +130,30 @@ final class ActiveRules: Sendable {
     }
 
     /// Builds every action's handler; any handler refusing its configuration fails the whole set.
+    ///
+    /// A rule of `previous` with the same name and the same ``RuleDefinition/behaviour`` hands its
+    /// counters (and its actions') to the new rule; a changed, new or renamed rule starts at zero.
     static func build(
         _ loaded: LoadedRuleSet, version: Int, loadedAt: Int64, registry: HandlerRegistry, services: HandlerServices,
-        logger: Logger
+        previous: ActiveRules? = nil, logger: Logger
     ) throws(RulesError) -> ActiveRules {
         var diagnostics: [LocatedDiagnostic] = []
         var rules: [ActiveRule] = []
         for rule in loaded.ruleSet.rules {
+            let behaviour = rule.definition.behaviour
+            let counters =
+                if let old = previous?.rule(named: rule.name), old.behaviour == behaviour {
+                    old.counters
+                } else {
+                    RuleCounters(actions: rule.actions.count + (rule.errorAction == nil ? 0 : 1))
+                }
             func runner(_ action: CompiledAction) -> ActionRunner? {
                 do {
                     let handler = try registry.build(action, ruleName: rule.name, services: services)
                     let tag = action.index.map(String.init) ?? "error"
                     return ActionRunner(
                         handler: handler, definition: action.definition,
+                        counters: counters.actions[action.index ?? rule.actions.count],
                         metrics: ActionMetrics(rule: rule.name, action: tag, function: action.function),
                         logger: logger)
                 } catch {
@@ -142,13 +170,19 @@ final class ActiveRules: Sendable {
             rules.append(
                 ActiveRule(
                     rule: rule, version: version, runners: runners, errorRunner: errorRunner,
-                    constantConfigs: rule.actions.map(constant), errorConstantConfig: rule.errorAction.flatMap(constant)
-                ))
+                    constantConfigs: rule.actions.map(constant),
+                    errorConstantConfig: rule.errorAction.flatMap(constant),
+                    counters: counters, behaviour: behaviour))
         }
         guard diagnostics.isEmpty else {
             throw RulesError(fileName: loaded.path, diagnostics: LocatedDiagnostic.sorted(diagnostics))
         }
         return ActiveRules(version: version, loadedAt: loadedAt, loaded: loaded, rules: rules)
+    }
+
+    /// The rule named `name`, enabled or not.
+    func rule(named name: String) -> ActiveRule? {
+        ruleSet.rule(named: name).map { rules[$0.index] }
     }
 
     func start() {

@@ -43,15 +43,19 @@ package struct RuntimeStorage: Sendable {
     package var deadLetters: any DeadLetterStorage
     package var throttles: any ThrottleStorage
     package var records: any RecordStorage
+    /// Where each activated rule-set version is recorded with its file's SHA-256; in memory by
+    /// default, so versions restart at 1 with the process unless a persistent store is given.
+    package var ruleSetVersions: any RuleSetVersionStore
 
     package init(
         journal: any MessageJournal, deadLetters: any DeadLetterStorage, throttles: any ThrottleStorage,
-        records: any RecordStorage
+        records: any RecordStorage, ruleSetVersions: any RuleSetVersionStore = InMemoryRuleSetVersions()
     ) {
         self.journal = journal
         self.deadLetters = deadLetters
         self.throttles = throttles
         self.records = records
+        self.ruleSetVersions = ruleSetVersions
     }
 }
 
@@ -90,12 +94,16 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
     private let state: Mutex<State>
     private let laneTasks = Mutex<[Task<Void, Never>]>([])
     private let loopTask = Mutex<Task<Void, Never>?>(nil)
-    private let reloadLock = Mutex<Void>(())
+    private let reloads = SerialGate()
+    /// How many recent rule-set versions `GET /admin/rules` lists.
+    static let versionsShown = 20
 
     private struct State {
         var active: ActiveRules
         var running = true
         var lastFailure: ReloadFailure?
+        /// The most recent versions recorded, newest (the active one) first.
+        var versions: [RuleSetVersion]
         var reloadsSucceeded = 0
         var reloadsFailed = 0
         var savedCheckpoint: Int64
@@ -104,7 +112,7 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
     private init(
         configuration: RuntimeConfiguration, source: any RulesSource, registry: HandlerRegistry,
         storage: RuntimeStorage, tracker: InFlightTracker, throttles: [ThrottleEntry], active: ActiveRules,
-        checkpoint: Int64, now: @escaping @Sendable () -> Int64, logger: Logger
+        versions: [RuleSetVersion], checkpoint: Int64, now: @escaping @Sendable () -> Int64, logger: Logger
     ) {
         self.configuration = configuration
         self.source = source
@@ -112,7 +120,7 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
         self.storage = storage
         self.tracker = tracker
         self.throttleGate = ThrottleGate(windows: throttles)
-        self.state = Mutex(State(active: active, savedCheckpoint: checkpoint))
+        self.state = Mutex(State(active: active, versions: versions, savedCheckpoint: checkpoint))
         self.lanes = (0..<max(1, configuration.lanes)).map { _ in WorkQueue() }
         self.now = now
         self.logger = logger
@@ -148,14 +156,22 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
         let services = HandlerServices(
             shadows: shadows, records: storage.records, http: http, publisher: FanOutPublisher([publisher, link]),
             now: now, logger: logger)
+        // Versions go on from the last one recorded in the data directory, so a version number in a
+        // dead letter names one file (by its SHA-256) for good.
+        let previous = try await storage.ruleSetVersions.recent(limit: versionsShown - 1)
+        let version = RuleSetVersion(
+            version: (previous.first?.version ?? 0) + 1, digest: loaded.digest, path: loaded.path, loadedAt: now())
         let active = try ActiveRules.build(
-            loaded, version: 1, loadedAt: now(), registry: registry, services: services, logger: logger)
+            loaded, version: version.version, loadedAt: version.loadedAt, registry: registry, services: services,
+            logger: logger)
+        try await storage.ruleSetVersions.add(version)
         let runtime = RulesRuntime(
             configuration: configuration, source: source, registry: registry, storage: storage, tracker: tracker,
-            throttles: windows, active: active, checkpoint: checkpoint, now: now, logger: logger)
+            throttles: windows, active: active, versions: [version] + previous, checkpoint: checkpoint, now: now,
+            logger: logger)
         runtime.services.withLock { $0 = services }
         link.bind(runtime)
-        runtime.metrics.version.record(1)
+        runtime.metrics.version.record(version.version)
         runtime.logWarnings(of: loaded)
         active.start()
         runtime.startLanes()
@@ -332,7 +348,7 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
         var metadata: MessageMetadata?
         for index in candidates {
             let rule = active.rules[Int(index)]
-            rule.evaluated.add(1, ordering: .relaxed)
+            rule.counters.evaluated.add(1, ordering: .relaxed)
             rule.metrics.evaluated.increment()
             let statement = rule.rule.statement
             // nil: the output is the JSON payload as received, never built.
@@ -346,7 +362,7 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
                     output = result
                 }
             } catch {
-                rule.errors.add(1, ordering: .relaxed)
+                rule.counters.errors.add(1, ordering: .relaxed)
                 rule.metrics.errors.increment()
                 logger.warning(
                     "rule evaluation failed",
@@ -356,7 +372,7 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
                     ])
                 continue
             }
-            rule.matched.add(1, ordering: .relaxed)
+            rule.counters.matched.add(1, ordering: .relaxed)
             rule.metrics.matched.increment()
             let messageTicket = ticket ?? MessageTicket(id: entry.id, runtime: self)
             ticket = messageTicket
@@ -567,53 +583,66 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
     package var version: Int { state.withLock { $0.active.version } }
 
     package func rulesStatus() -> RulesStatus {
-        let (active, failure, succeeded, failed) = state.withLock {
-            ($0.active, $0.lastFailure, $0.reloadsSucceeded, $0.reloadsFailed)
+        let (active, failure, versions, succeeded, failed) = state.withLock {
+            ($0.active, $0.lastFailure, $0.versions, $0.reloadsSucceeded, $0.reloadsFailed)
         }
         return RulesStatus(
             version: active.version, loadedAt: active.loadedAt, path: active.loaded.path, digest: active.loaded.digest,
             rules: active.rules.map(\.status), lastFailure: failure, reloads: (succeeded, failed),
-            inFlight: (tracker.inFlight.count, tracker.capacity), lanes: lanes.count)
+            inFlight: (tracker.inFlight.count, tracker.capacity), lanes: lanes.count, versions: versions)
     }
 
     package func reload() async -> ReloadOutcome {
-        reloadLock.withLock { _ in reloadNow(ifChanged: false) }
+        await reloads.run { await self.reloadNow(ifChanged: false) }
     }
 
     /// Reloads unless the file holds the active rules already, byte for byte: what the file watcher
     /// calls, so a change a reload request has applied is not applied a second time.
     package func reloadIfChanged() async -> ReloadOutcome {
-        reloadLock.withLock { _ in reloadNow(ifChanged: true) }
+        await reloads.run { await self.reloadNow(ifChanged: true) }
     }
 
-    private func reloadNow(ifChanged: Bool) -> ReloadOutcome {
+    /// Loads the file; when it is valid, builds it as the next version (rules whose behaviour is
+    /// unchanged keep their counters), records the version and swaps it in. A valid file clears the
+    /// last failure; an invalid one is recorded as the last failure and logged with its diagnostics.
+    private func reloadNow(ifChanged: Bool) async -> ReloadOutcome {
         let current = state.withLock { $0.active }
-        let services = self.services.withLock { $0! }
+        let services = self.services.withLock { $0! }  // set by start() before the runtime is handed out
         let next: ActiveRules
-        do {
+        let version: RuleSetVersion
+        do throws(RulesError) {
             let loaded = try source.load()
-            if ifChanged && loaded.digest == current.loaded.digest { return .loaded(version: current.version) }
-            next = try ActiveRules.build(
-                loaded, version: current.version + 1, loadedAt: now(), registry: registry, services: services,
-                logger: logger)
-        } catch {
-            let failure = ReloadFailure(at: now(), diagnostics: error.diagnostics, rendered: error.rendered())
-            state.withLock {
-                $0.lastFailure = failure
-                $0.reloadsFailed += 1
+            if ifChanged && loaded.digest == current.loaded.digest {
+                state.withLock { $0.lastFailure = nil }
+                return .loaded(version: current.version)
             }
-            metrics.reloadsFailed.increment()
-            logger.error(
-                "the rules file is invalid; the running rules stay active",
-                metadata: [
-                    "rules.version": "\(current.version)", "errors": "\(error.diagnostics.count)",
-                    "error": "\(error.summary)",
-                ])
-            return .failed(failure)
+            version = RuleSetVersion(
+                version: current.version + 1, digest: loaded.digest, path: loaded.path, loadedAt: now())
+            next = try ActiveRules.build(
+                loaded, version: version.version, loadedAt: version.loadedAt, registry: registry, services: services,
+                previous: current, logger: logger)
+            do {
+                try await storage.ruleSetVersions.add(version)
+            } catch {
+                throw RulesError(
+                    fileName: loaded.path,
+                    diagnostics: [
+                        LocatedDiagnostic(
+                            Diagnostic(
+                                "version", "rule-set version \(version.version) could not be recorded: \(error)",
+                                at: SourceRange(at: 0),
+                                help: "check the data directory; the running rules stay active"),
+                            source: nil)
+                    ])
+            }
+        } catch {
+            return failed(error, current: current)
         }
         next.start()
         state.withLock {
             $0.active = next
+            $0.lastFailure = nil
+            $0.versions = Array(([version] + $0.versions).prefix(Self.versionsShown))
             $0.reloadsSucceeded += 1
         }
         current.retire()
@@ -635,6 +664,24 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
                     "rule.name": "\(warning.ruleName ?? "")", "warning": "\(warning.code)", "rule.place": "\(place)",
                 ])
         }
+    }
+
+    /// Records and logs a refused reload. The diagnostics come from the operator's own rules file
+    /// (never from a message), so they are logged in full, as `signalbox check` prints them.
+    private func failed(_ error: RulesError, current: ActiveRules) -> ReloadOutcome {
+        let failure = ReloadFailure(at: now(), diagnostics: error.diagnostics, rendered: error.report)
+        state.withLock {
+            $0.lastFailure = failure
+            $0.reloadsFailed += 1
+        }
+        metrics.reloadsFailed.increment()
+        logger.error(
+            "the rules file is invalid; the running rules stay active",
+            metadata: [
+                "rules.version": "\(current.version)", "errors": "\(error.diagnostics.count)",
+                "error": "\(error.summary)", "diagnostics": "\n\(failure.rendered)",
+            ])
+        return .failed(failure)
     }
 
     package func retryDeadLetter(_ id: Int64) async -> DeadLetterRetryOutcome {

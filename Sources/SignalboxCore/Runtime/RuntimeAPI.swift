@@ -89,7 +89,8 @@ extension MessageIngest {
 
 /// What `GET /admin/rules` shows.
 package struct RulesStatus: Sendable {
-    /// The active rule set's version: 1 for the first load, one more per successful reload.
+    /// The active rule set's version: one more than the last version recorded in the data directory
+    /// (1 for the very first load), one more per successful reload; never reused across restarts.
     package var version: Int
     /// When it was loaded (ms since the epoch).
     package var loadedAt: Int64
@@ -99,7 +100,7 @@ package struct RulesStatus: Sendable {
     package var digest: String
     /// Each rule of the active set, in file order.
     package var rules: [RuleStatus]
-    /// The last reload that failed after the active set was loaded, if any.
+    /// The last reload that failed, if no reload has succeeded since.
     package var lastFailure: ReloadFailure?
     /// Reloads that succeeded and failed since start.
     package var reloads: (succeeded: Int, failed: Int)
@@ -107,11 +108,15 @@ package struct RulesStatus: Sendable {
     package var inFlight: (count: Int, capacity: Int)
     /// The number of lanes.
     package var lanes: Int
+    /// The most recent rule-set versions recorded, newest (the active one) first: what a version
+    /// number in a dead letter or a log line was loaded from.
+    package var versions: [RuleSetVersion]
 
     /// Bundles a status.
     package init(
         version: Int, loadedAt: Int64, path: String, digest: String, rules: [RuleStatus], lastFailure: ReloadFailure?,
-        reloads: (succeeded: Int, failed: Int), inFlight: (count: Int, capacity: Int), lanes: Int
+        reloads: (succeeded: Int, failed: Int), inFlight: (count: Int, capacity: Int), lanes: Int,
+        versions: [RuleSetVersion] = []
     ) {
         self.version = version
         self.loadedAt = loadedAt
@@ -122,10 +127,12 @@ package struct RulesStatus: Sendable {
         self.reloads = reloads
         self.inFlight = inFlight
         self.lanes = lanes
+        self.versions = versions
     }
 }
 
-/// One rule's counters since its rule set was loaded.
+/// One rule's counters since the rule was loaded or last changed: a reload keeps the counters of a
+/// rule with the same name and the same ``RuleDefinition/behaviour``; a changed rule starts at zero.
 package struct RuleStatus: Sendable, Hashable {
     package var name: String
     package var enabled: Bool
@@ -193,7 +200,7 @@ package struct ReloadFailure: Sendable {
     package var at: Int64
     /// The errors, located in the file.
     package var diagnostics: [LocatedDiagnostic]
-    /// The errors rendered as `signalbox check` prints them.
+    /// The errors rendered as `signalbox check` prints them, the `… has N errors` line last.
     package var rendered: String
 
     package init(at: Int64, diagnostics: [LocatedDiagnostic], rendered: String) {

@@ -64,7 +64,16 @@ package enum RuntimeJSON {
             ])
         object.appendUnique(key: "last_failure", value: status.lastFailure.map(reloadFailure) ?? .null)
         object.appendUnique(key: "rules", value: .array(status.rules.map(rule)))
+        object.appendUnique(key: "versions", value: .array(status.versions.map(ruleSetVersion)))
         return .object(object)
+    }
+
+    /// `{"version", "digest", "path", "loaded_at"}`: one rule-set version as recorded.
+    package static func ruleSetVersion(_ version: RuleSetVersion) -> Value {
+        [
+            "version": .int(Int64(version.version)), "digest": .string(version.digest), "path": .string(version.path),
+            "loaded_at": .int(version.loadedAt),
+        ]
     }
 
     /// One rule's counters.

@@ -197,7 +197,8 @@ struct Serve: AsyncParsableCommand {
                 storage: RuntimeStorage(
                     journal: journal,
                     deadLetters: SQLiteDeadLetterStorage(database: database),
-                    throttles: SQLiteThrottleStorage(database: database), records: records),
+                    throttles: SQLiteThrottleStorage(database: database), records: records,
+                    devices: SQLiteDeviceActivityStorage(database: database)),
                 shadows: shadows, http: http,
                 publisher: mqttConfiguration == nil ? DiscardingPublisher() : mqttOutbox, link: link,
                 logger: Logger(label: "signalbox.rules"))

@@ -27,12 +27,12 @@ struct DeviceSilenceTests {
     @Test("the monitor judges no later than the oldest message its lanes have not seen")
     func horizonWaitsForUnseenMessages() {
         let monitor = SilenceMonitor()
-        monitor.seen("f1", at: 1_000)
+        monitor.seen("f1", at: 1_000, after: 10_000)
         monitor.expect([5_000, 5_000, 30_000])
         #expect(monitor.horizon(now: 60_000) == 4_999)
         // f1's next message (received at 5 s) still waits in its lane: f1 is not silent at 60 s.
         #expect(monitor.due(now: monitor.horizon(now: 60_000), after: 10_000).isEmpty)
-        monitor.seen("f1", at: 5_000)
+        monitor.seen("f1", at: 5_000, after: 10_000)
         monitor.passed([5_000, 5_000])
         #expect(monitor.horizon(now: 60_000) == 29_999)
         let due = monitor.due(now: monitor.horizon(now: 60_000), after: 10_000)
@@ -44,11 +44,23 @@ struct DeviceSilenceTests {
     @Test("an old message replayed after the device was reported silent does not bring it back")
     func replayedMessagesDoNotWakeADevice() {
         let monitor = SilenceMonitor(known: [DeviceActivity(device: "f1", lastSeen: 9_000, silent: true)])
-        monitor.seen("f1", at: 8_000)
-        monitor.seen("f1", at: 9_000)
+        monitor.seen("f1", at: 8_000, after: 10_000)
+        monitor.seen("f1", at: 9_000, after: 10_000)
         #expect(monitor.events.count == 0)
-        monitor.seen("f1", at: 9_001)
+        monitor.seen("f1", at: 9_001, after: 10_000)
         #expect(monitor.events.count == 1)
+    }
+
+    @Test("a device that went quiet between two checks still gets its silent, then its online")
+    func gapBetweenChecks() {
+        let monitor = SilenceMonitor()
+        monitor.seen("f1", at: 1_000, after: 10_000)
+        monitor.seen("f1", at: 10_999, after: 10_000)
+        #expect(monitor.events.count == 0)
+        monitor.seen("f1", at: 21_000, after: 10_000)
+        #expect(monitor.due(now: 25_000, after: 10_000).isEmpty)
+        monitor.seen("f1", at: 22_000, after: 10_000)
+        #expect(monitor.events.count == 2)
     }
 
     @Test("a backlog replayed after a crash is judged in journal time: one silence per real gap, no flapping")

@@ -303,8 +303,8 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
         candidates: inout [Int32], done: inout [Int64], outbox: inout ActionOutbox
     ) {
         let entry = item.entry
-        if active.devices.silentAfter != nil, !entry.isDeviceEvent {
-            silence.seen(item.device, at: entry.receivedAt)
+        if let silentAfter = active.devices.silentAfter, !entry.isDeviceEvent {
+            silence.seen(item.device, at: entry.receivedAt, after: silentAfter.milliseconds)
         }
         active.ruleSet.collectCandidates(forTopic: entry.topic, into: &candidates)
         if candidates.isEmpty {

@@ -125,8 +125,11 @@ package final class SilenceMonitor: Sendable {
     // MARK: Decisions
 
     /// Records a message from `device` received at `time` (ms). A silent device reporting with a
-    /// message newer than the one it was last seen with is back: its `online` event is queued.
-    package func seen(_ device: String, at time: Int64) {
+    /// message newer than the one it was last seen with is back: its `online` event is queued. A
+    /// device that went `after` ms without a message (of uptime) before this one, unnoticed because no
+    /// check fell in the gap (a backlog handled faster than the checks run), gets both events, so
+    /// every gap counts the same however fast the messages are handled.
+    package func seen(_ device: String, at time: Int64, after: Int64) {
         state.withLock { state in
             guard var known = state.devices[device] else {
                 state.devices[device] = Device(lastSeen: time, silent: false)
@@ -134,6 +137,16 @@ package final class SilenceMonitor: Sendable {
                 return
             }
             guard time > known.lastSeen else { return }
+            if !known.silent {
+                let silentAt = silentTime(lastSeen: known.lastSeen, after: after)
+                if time >= silentAt {
+                    known.silent = true
+                    known.unjournaled += 1
+                    events.push(
+                        DeviceEvent(
+                            device: device, kind: .silent, lastSeen: known.lastSeen, at: silentAt, silentAfter: after))
+                }
+            }
             if known.silent {
                 known.silent = false
                 known.unjournaled += 1

@@ -71,8 +71,10 @@ struct Throttles: AsyncParsableCommand {
     /// `signalbox throttles reset`: through the running server.
     struct Reset: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Close throttle windows, so the next invocation for their keys runs (through the running server).",
-            discussion: "Also frees keys held by invocations in progress. Give --rule (and --key for one key), or --all.")
+            abstract:
+                "Close throttle windows, so the next invocation for their keys runs (through the running server).",
+            discussion:
+                "Also frees keys held by invocations in progress. Give --rule (and --key for one key), or --all.")
 
         @OptionGroup var server: ServerOptions
 
@@ -97,7 +99,8 @@ struct Throttles: AsyncParsableCommand {
             var query = ["all=\(all)"]
             if let rule { query.append("rule=" + PercentEncoding.encode(rule, keeping: "")) }
             if let key { query.append("key=" + PercentEncoding.encode(key, keeping: "")) }
-            let reply = try await Throttles.server(server).send("DELETE", "/admin/throttles?" + query.joined(separator: "&"))
+            let reply = try await Throttles.server(server).send(
+                "DELETE", "/admin/throttles?" + query.joined(separator: "&"))
             guard reply.status == 200 else { throw CommandFailure(reply.message) }
             guard case .int(let count)? = reply.body["reset"] else {
                 throw CommandFailure("the server answered without a count")

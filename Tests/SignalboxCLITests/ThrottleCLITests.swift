@@ -80,7 +80,9 @@ struct ThrottleCLITests {
         let fields = listed.stdout.split(separator: "\n").first?.split(separator: "\t").map(String.init) ?? []
         #expect(fields.prefix(3) == ["fridge-too-warm", "0", #""f2""#])
         #expect(fields.count == 5)
-        let json = try await CLI.runAsync(["throttles", "list", "--rule", "fridge-too-warm", "--json", "--data", data.path])
+        let json = try await CLI.runAsync([
+            "throttles", "list", "--rule", "fridge-too-warm", "--json", "--data", data.path,
+        ])
         let document = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
         #expect(document?["total"] as? Int == 1)
         let other = try await CLI.runAsync(["throttles", "list", "--rule", "low-battery", "--data", data.path])
@@ -120,6 +122,7 @@ struct ThrottleCLITests {
         let hostile = try await CLI.runAsync(["throttles", "list", "--data", data.path])
         #expect(
             hostile.stdout
-                == "fridge-too-warm\t0\t\"f\\t\\u{1b}[31m\\\"9\\u{202e}\"\t1970-01-01T00:00:00.001Z\t2100-01-01T00:00:00.000Z\n")
+                == "fridge-too-warm\t0\t\"f\\t\\u{1b}[31m\\\"9\\u{202e}\"\t1970-01-01T00:00:00.001Z\t2100-01-01T00:00:00.000Z\n"
+        )
     }
 }

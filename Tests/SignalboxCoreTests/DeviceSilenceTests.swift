@@ -12,15 +12,18 @@ struct DeviceSilenceTests {
             rules: [
                 rule("readings", "SELECT * FROM 'fridges/+/t'", probe: "\(probe)-readings"),
                 rule(
-                    "events", "SELECT *, topic(5) AS kind FROM '$signalbox/events/devices/+/+'", probe: "\(probe)-events",
+                    "events", "SELECT *, topic(5) AS kind FROM '$signalbox/events/devices/+/+'",
+                    probe: "\(probe)-events",
                     concurrency: 1),
             ])
     }
 
     /// `device kind @time` of each event the rules saw, in the order they saw them.
     static func events(_ probe: String, from start: Int64) -> [String] {
-        Probe.named("\(probe)-events").seen.map {
-            "\($0.message.device) \($0.message.topic.split(separator: "/").last ?? "") @\(($0.message.receivedAt - start) / 1000)"
+        Probe.named("\(probe)-events").seen.map { invocation in
+            let message = invocation.message
+            let kind = message.topic.split(separator: "/").last ?? ""
+            return "\(message.device) \(kind) @\((message.receivedAt - start) / 1000)"
         }
     }
 
@@ -86,7 +89,8 @@ struct DeviceSilenceTests {
             runtime.checkSilence(now: fixture.clock.now)
             await Task.yield()
         }
-        #expect(await eventually { runtime.tracker.inFlight.count == 0 && Self.events("backlog", from: start).count >= 2 })
+        #expect(
+            await eventually { runtime.tracker.inFlight.count == 0 && Self.events("backlog", from: start).count >= 2 })
         runtime.checkSilence(now: fixture.clock.now)
         try await Task.sleep(for: .milliseconds(300))
         // f2's real gap: silent 10 s after its reading at 20 s, online with its reading at 40 s.
@@ -139,7 +143,8 @@ struct DeviceSilenceTests {
         #expect(await eventually { Self.events("restart", from: start).count == 4 })
         try await Task.sleep(for: .milliseconds(200))
         // Silent 10 s of uptime after its last reading (at 15 s, then 60 s down); f1 is not repeated.
-        #expect(Self.events("restart", from: start) == ["f1 silent @10", "f2 silent @10", "f2 online @15", "f2 silent @85"])
+        #expect(
+            Self.events("restart", from: start) == ["f1 silent @10", "f2 silent @10", "f2 online @15", "f2 silent @85"])
         await runtime.shutdown()
     }
 }

@@ -80,7 +80,8 @@ struct ThrottleStorageTests {
     func removingDeletesTheWindowsOfTheActionsAndKeys(_ kind: Kind) async throws {
         try await withStorage(kind) { storage in
             let kept = window("r/0", "b", from: 0, to: 500)
-            try await storage.save([window("r/0", "a", from: 0, to: 500), kept, window("r/1", "a", from: 0, to: 500)], now: 0)
+            try await storage.save(
+                [window("r/0", "a", from: 0, to: 500), kept, window("r/1", "a", from: 0, to: 500)], now: 0)
             // Matched by action and key, whatever the times.
             try await storage.remove([window("r/0", "a", from: 7, to: 8), window("r/1", "a", from: 0, to: 1)])
             try await storage.remove([])

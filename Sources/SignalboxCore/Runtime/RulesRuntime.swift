@@ -412,7 +412,8 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
                     }
                 run.addAction()
                 outbox.add(
-                    ActionJob(invocation: invocation, completion: .action(run), received: item.received, throttle: claim),
+                    ActionJob(
+                        invocation: invocation, completion: .action(run), received: item.received, throttle: claim),
                     hash: hash, to: rule.runners[index])
             } catch {
                 // Nothing was sent: the throttle key is free again.

@@ -231,7 +231,9 @@ package struct ThrottleWindow: Sendable, Hashable {
     package var idempotencyKey: String
 
     /// Bundles a window.
-    package init(rule: String, actionIndex: Int, key: String, startedAt: Int64, expiresAt: Int64?, idempotencyKey: String) {
+    package init(
+        rule: String, actionIndex: Int, key: String, startedAt: Int64, expiresAt: Int64?, idempotencyKey: String
+    ) {
         self.rule = rule
         self.actionIndex = actionIndex
         self.key = key

@@ -168,7 +168,8 @@ package final class SilenceMonitor: Sendable {
                 let silentAt = silentTime(lastSeen: device.lastSeen, after: after)
                 guard now >= silentAt else { continue }
                 due.append(
-                    DeviceEvent(device: name, kind: .silent, lastSeen: device.lastSeen, at: silentAt, silentAfter: after))
+                    DeviceEvent(
+                        device: name, kind: .silent, lastSeen: device.lastSeen, at: silentAt, silentAfter: after))
             }
             due.sort { $0.device < $1.device }
             for event in due {

@@ -220,6 +220,18 @@ package struct AppDatabase: Sendable {
                     );
                     """)
         }
+        migrator.registerMigration("v4-device-activity") { db in
+            // When each device was last seen (journal time) and whether it was reported silent, so that
+            // device silence holds across restarts.
+            try db.execute(
+                sql: """
+                    CREATE TABLE device_activity (
+                        device TEXT PRIMARY KEY NOT NULL,
+                        last_seen INTEGER NOT NULL,
+                        silent INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }

@@ -53,4 +53,12 @@ package final class SQLiteThrottleStorage: ThrottleStorage {
             try db.execute(sql: "DELETE FROM throttle_windows WHERE expires_at <= ?", arguments: [now])
         }
     }
+
+    package func remove(_ entries: [ThrottleEntry]) async throws {
+        guard !entries.isEmpty else { return }
+        try await pool.write { db in
+            let delete = try db.cachedStatement(sql: "DELETE FROM throttle_windows WHERE action = ? AND key = ?")
+            for entry in entries { try delete.execute(arguments: [entry.action, entry.key]) }
+        }
+    }
 }

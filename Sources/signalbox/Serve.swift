@@ -244,6 +244,7 @@ struct Serve: AsyncParsableCommand {
                     journal: journal,
                     deadLetters: SQLiteDeadLetterStorage(database: database),
                     throttles: SQLiteThrottleStorage(database: database), records: records,
+                    devices: SQLiteDeviceActivityStorage(database: database),
                     ruleSetVersions: SQLiteRuleSetVersions(database: database)),
                 shadows: shadows, http: http,
                 publisher: mqttConfiguration == nil ? DiscardingPublisher() : mqttOutbox, link: link,

@@ -111,6 +111,7 @@ struct RuntimeFixture {
     let journal: InMemoryJournal
     let deadLetters: InMemoryDeadLetterStorage
     let throttles: InMemoryThrottleStorage
+    let devices: InMemoryDeviceActivityStorage
     let clock = WallClock()
 
     init(_ document: RulesDocument, versions: InMemoryRuleSetVersions = InMemoryRuleSetVersions()) {
@@ -118,9 +119,10 @@ struct RuntimeFixture {
         journal = InMemoryJournal()
         deadLetters = InMemoryDeadLetterStorage()
         throttles = InMemoryThrottleStorage()
+        devices = InMemoryDeviceActivityStorage()
         storage = RuntimeStorage(
             journal: journal, deadLetters: deadLetters, throttles: throttles, records: InMemoryRecordStorage(),
-            ruleSetVersions: versions)
+            devices: devices, ruleSetVersions: versions)
     }
 
     func start(configuration: RuntimeConfiguration = RuntimeConfiguration(lanes: 4)) async throws -> RulesRuntime {

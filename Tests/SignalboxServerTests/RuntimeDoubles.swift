@@ -122,6 +122,21 @@ final class TestRulesControl: RulesControl {
         return (try? await deadLetters.get(id)) == nil ? .notFound : .ruleGone
     }
 
+    func throttleWindows(rule: String?) -> [ThrottleWindow] {
+        windows.withLock { $0.filter { rule == nil || $0.rule == rule } }
+    }
+
+    func resetThrottles(rule: String?, key: String?) async throws -> Int {
+        windows.withLock { windows in
+            let before = windows.count
+            windows.removeAll { (rule == nil || $0.rule == rule) && (key == nil || $0.key == key) }
+            return before - windows.count
+        }
+    }
+
+    /// The throttle windows listed and reset.
+    let windows = Mutex<[ThrottleWindow]>([])
+
     /// What `reload()` answers from now on.
     func setReload(_ outcome: ReloadOutcome) { state.withLock { $0.reload = outcome } }
     /// What retrying `id` answers.

@@ -76,6 +76,19 @@ struct ThrottleStorageTests {
         }
     }
 
+    @Test(arguments: Kind.allCases)
+    func removingDeletesTheWindowsOfTheActionsAndKeys(_ kind: Kind) async throws {
+        try await withStorage(kind) { storage in
+            let kept = window("r/0", "b", from: 0, to: 500)
+            try await storage.save(
+                [window("r/0", "a", from: 0, to: 500), kept, window("r/1", "a", from: 0, to: 500)], now: 0)
+            // Matched by action and key, whatever the times.
+            try await storage.remove([window("r/0", "a", from: 7, to: 8), window("r/1", "a", from: 0, to: 1)])
+            try await storage.remove([])
+            #expect(try await storage.windows(activeAt: 0) == [kept])
+        }
+    }
+
     @Test func sqliteWindowsSurviveReopening() async throws {
         try await withTemporaryDirectory { directory in
             let saved = window("r/0", "k", from: 10, to: 20)

@@ -27,18 +27,24 @@ final class ActionJob: Sendable {
     let completion: JobCompletion
     /// When the runtime took the message, for the handler-start latency of a rule's actions.
     let received: ContinuousClock.Instant?
+    /// The throttle key the invocation holds, settled when it has succeeded or failed for good.
+    let throttle: ThrottleClaim?
 
-    init(invocation: Invocation, completion: JobCompletion, received: ContinuousClock.Instant?) {
+    init(
+        invocation: Invocation, completion: JobCompletion, received: ContinuousClock.Instant?,
+        throttle: ThrottleClaim? = nil
+    ) {
         self.invocation = invocation
         self.completion = completion
         self.received = received
+        self.throttle = throttle
     }
 
     /// The same job, for its next attempt.
     func retried() -> ActionJob {
         var invocation = invocation
         invocation.attempt += 1
-        return ActionJob(invocation: invocation, completion: completion, received: received)
+        return ActionJob(invocation: invocation, completion: completion, received: received, throttle: throttle)
     }
 }
 
@@ -160,6 +166,7 @@ final class ActionRunner: Sendable {
             counters.pending.add(-jobs.count, ordering: .relaxed)
             var done: [MessageTicket] = []
             for job in jobs {
+                job.throttle?.settle(succeeded: true)
                 if let ticket = job.completion.finished(job.invocation.source, failure: nil) { done.append(ticket) }
             }
             MessageTicket.completeAll(done)
@@ -192,6 +199,8 @@ final class ActionRunner: Sendable {
             return
         }
         logger.warning("action failed for good")
+        // Nothing was sent: the throttle key is free for the next invocation.
+        job.throttle?.settle(succeeded: false)
         counters.pending.add(-1, ordering: .relaxed)
         // A failure never completes the message here: the rule's failures are handled first.
         _ = job.completion.finished(job.invocation.source, failure: description)

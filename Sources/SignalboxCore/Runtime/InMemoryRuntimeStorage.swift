@@ -182,6 +182,33 @@ package final class InMemoryThrottleStorage: ThrottleStorage {
             entries = entries.filter { $0.value.expiresAt > now }
         }
     }
+
+    package func remove(_ removed: [ThrottleEntry]) async throws {
+        entries.withLock { entries in
+            for entry in removed { entries[Key(action: entry.action, key: entry.key)] = nil }
+        }
+    }
+}
+
+/// A ``DeviceActivityStorage`` in memory, for tests; devices are listed in byte order, as SQLite
+/// sorts text.
+package final class InMemoryDeviceActivityStorage: DeviceActivityStorage {
+    private let devices = Mutex<[String: DeviceActivity]>([:])
+
+    /// Creates an empty storage.
+    package init() {}
+
+    package func activities() async throws -> [DeviceActivity] {
+        devices.withLock { devices in
+            devices.values.sorted { $0.device.utf8.lexicographicallyPrecedes($1.device.utf8) }
+        }
+    }
+
+    package func save(_ activities: [DeviceActivity]) async throws {
+        devices.withLock { devices in
+            for activity in activities { devices[activity.device] = activity }
+        }
+    }
 }
 
 extension Array {

@@ -46,16 +46,20 @@ package struct RuntimeStorage: Sendable {
     /// Where each activated rule-set version is recorded with its file's SHA-256; in memory by
     /// default, so versions restart at 1 with the process unless a persistent store is given.
     package var ruleSetVersions: any RuleSetVersionStore
+    /// When each device was last seen, for device silence across restarts.
+    package var devices: any DeviceActivityStorage
 
     package init(
         journal: any MessageJournal, deadLetters: any DeadLetterStorage, throttles: any ThrottleStorage,
-        records: any RecordStorage, ruleSetVersions: any RuleSetVersionStore = InMemoryRuleSetVersions()
+        records: any RecordStorage, devices: any DeviceActivityStorage,
+        ruleSetVersions: any RuleSetVersionStore = InMemoryRuleSetVersions()
     ) {
         self.journal = journal
         self.deadLetters = deadLetters
         self.throttles = throttles
         self.records = records
         self.ruleSetVersions = ruleSetVersions
+        self.devices = devices
     }
 }
 
@@ -85,7 +89,7 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
     let logger: Logger
     let now: @Sendable () -> Int64
     let metrics = RuntimeMetrics()
-    let silence = SilenceMonitor()
+    let silence: SilenceMonitor
     private let source: any RulesSource
     private let registry: HandlerRegistry
     private let lanes: [WorkQueue<LaneItem>]
@@ -97,6 +101,9 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
     private let reloads = SerialGate()
     /// How many recent rule-set versions `GET /admin/rules` lists.
     static let versionsShown = 20
+    private let eventTask = Mutex<Task<Void, Never>?>(nil)
+    /// One flush (or throttle reset) at a time, so saves and deletions reach storage in order.
+    private let flushLock = AsyncLock()
 
     private struct State {
         var active: ActiveRules
@@ -111,15 +118,17 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
 
     private init(
         configuration: RuntimeConfiguration, source: any RulesSource, registry: HandlerRegistry,
-        storage: RuntimeStorage, tracker: InFlightTracker, throttles: [ThrottleEntry], active: ActiveRules,
-        versions: [RuleSetVersion], checkpoint: Int64, now: @escaping @Sendable () -> Int64, logger: Logger
+        storage: RuntimeStorage, tracker: InFlightTracker, throttles: [ThrottleEntry], silence: SilenceMonitor,
+        active: ActiveRules, versions: [RuleSetVersion], checkpoint: Int64, now: @escaping @Sendable () -> Int64,
+        logger: Logger
     ) {
         self.configuration = configuration
         self.source = source
         self.registry = registry
         self.storage = storage
         self.tracker = tracker
-        self.throttleGate = ThrottleGate(windows: throttles)
+        self.throttleGate = ThrottleGate(windows: throttles, now: now)
+        self.silence = silence
         self.state = Mutex(State(active: active, versions: versions, savedCheckpoint: checkpoint))
         self.lanes = (0..<max(1, configuration.lanes)).map { _ in WorkQueue() }
         self.now = now
@@ -151,6 +160,11 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
             checkpoint: checkpoint, lastID: lastID, replay: replay.map { ($0.id, $0.payload.count) },
             capacity: configuration.capacity, byteCapacity: configuration.byteCapacity)
         let windows = try await storage.throttles.windows(activeAt: now())
+        // Device silence goes on from what was saved; the time Signalbox was down does not count.
+        let known = try await storage.devices.activities()
+        let upUntil = max(known.lazy.map(\.lastSeen).max() ?? .min, replay.lazy.map(\.receivedAt).max() ?? .min)
+        let silence = SilenceMonitor(known: known, upUntil: upUntil, startedAt: now())
+        silence.expect(replay.lazy.filter { !$0.isDeviceEvent }.map(\.receivedAt))
         // The handlers publish through the runtime (republish), which exists only once they are
         // built: the link is bound right after.
         let services = HandlerServices(
@@ -167,8 +181,8 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
         try await storage.ruleSetVersions.add(version)
         let runtime = RulesRuntime(
             configuration: configuration, source: source, registry: registry, storage: storage, tracker: tracker,
-            throttles: windows, active: active, versions: [version] + previous, checkpoint: checkpoint, now: now,
-            logger: logger)
+            throttles: windows, silence: silence, active: active, versions: [version] + previous,
+            checkpoint: checkpoint, now: now, logger: logger)
         runtime.services.withLock { $0 = services }
         link.bind(runtime)
         runtime.metrics.version.record(version.version)
@@ -211,9 +225,12 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
                     id: id, topic: message.topic, payload: message.payload, receivedAt: message.receivedAt,
                     clientID: message.clientID, gateway: message.gateway, receipt: message.receipt))
         }
+        // Silence is not judged past these until their lane has seen them.
+        silence.expect(entries.lazy.filter { !$0.isDeviceEvent }.map(\.receivedAt))
         do {
             try await storage.journal.append(entries)
         } catch {
+            silence.passed(entries.lazy.filter { !$0.isDeviceEvent }.map(\.receivedAt))
             tracker.complete(ids)
             logger.error("journal append failed", metadata: ["error": "\(error)"])
             throw .journalFailed("\(type(of: error))")
@@ -274,6 +291,7 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
                     item, active: active, frame: &frame, services: services, candidates: &candidates, done: &done,
                     outbox: &outbox)
             }
+            silence.passed(batch.lazy.filter { !$0.entry.isDeviceEvent }.map(\.entry.receivedAt))
             if !done.isEmpty { complete(done) }
             await outbox.send()
         }
@@ -314,12 +332,8 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
         candidates: inout [Int32], done: inout [Int64], outbox: inout ActionOutbox
     ) {
         let entry = item.entry
-        if let silentAfter = active.devices.silentAfter,
-            BasicIngestTopic.effectiveTopic(entry.topic).utf8.first != UInt8(ascii: "$")
-        {
-            if let lastSeen = silence.seen(item.device, at: entry.receivedAt) {
-                emitOnline(device: item.device, lastSeen: lastSeen, at: entry.receivedAt, silentAfter: silentAfter)
-            }
+        if let silentAfter = active.devices.silentAfter, !entry.isDeviceEvent {
+            silence.seen(item.device, at: entry.receivedAt, after: silentAfter.milliseconds)
         }
         active.ruleSet.collectCandidates(forTopic: entry.topic, into: &candidates)
         if candidates.isEmpty {
@@ -405,16 +419,16 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
         var now: Int64?
         for (index, action) in rule.rule.actions.enumerated() where index < rule.runners.count {
             let key = id + rule.keySuffixes[index]
+            var claim: ThrottleClaim?
             do {
                 if let throttle = action.definition.throttle {
                     let throttleKey = try action.throttleKey?.render(in: frame) ?? ""
                     let time = now ?? self.now()
                     now = time
-                    guard
-                        throttleGate.acquire(
-                            action: rule.throttleNames[index], key: throttleKey, per: throttle.per, now: time,
-                            idempotencyKey: key)
-                    else {
+                    claim = throttleGate.acquire(
+                        action: rule.throttleNames[index], key: throttleKey, per: throttle.per, now: time,
+                        idempotencyKey: key)
+                    guard claim != nil else {
                         rule.runners[index].counters.throttled.add(1, ordering: .relaxed)
                         rule.runners[index].metrics.throttled.increment()
                         continue
@@ -434,9 +448,12 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
                     }
                 run.addAction()
                 outbox.add(
-                    ActionJob(invocation: invocation, completion: .action(run), received: item.received), hash: hash,
-                    to: rule.runners[index])
+                    ActionJob(
+                        invocation: invocation, completion: .action(run), received: item.received, throttle: claim),
+                    hash: hash, to: rule.runners[index])
             } catch {
+                // Nothing was sent: the throttle key is free again.
+                claim?.settle(succeeded: false)
                 run.addAction()
                 // The run is still held by this lane, so this never finishes it.
                 _ = run.actionFinished(rule.sources[index], failure: "a template could not be rendered: \(error)")
@@ -448,37 +465,39 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
 
     // MARK: Device events
 
-    private func emitOnline(device: String, lastSeen: Int64, at time: Int64, silentAfter: Duration) {
-        var payload = JSONObject(minimumCapacity: 4)
-        payload.appendUnique(key: "device", value: .string(device))
-        payload.appendUnique(key: "event", value: .string("online"))
-        payload.appendUnique(key: "lastSeenAt", value: .int(lastSeen))
-        payload.appendUnique(key: "silentForMs", value: .int(time - lastSeen))
-        emit(topic: DevicePolicy.onlineTopic(device), payload: .object(payload), at: time)
-    }
-
-    /// Publishes the `silent` event of every device quiet for longer than `devices.silent_after` at
-    /// `now` (ms). The runtime calls it on a timer; tests call it with their own clock.
+    /// Decides which devices are silent at `now` (ms), judging no later than the oldest message not yet
+    /// seen by its lane (see ``SilenceMonitor``), and queues their `silent` events. The runtime calls it
+    /// on a timer with its clock; tests call it with their own.
     package func checkSilence(now: Int64) {
         guard let silentAfter = state.withLock({ $0.active.devices.silentAfter }) else { return }
-        let after = silentAfter.milliseconds
-        for (device, lastSeen) in silence.due(now: now, after: after) {
-            var payload = JSONObject(minimumCapacity: 4)
-            payload.appendUnique(key: "device", value: .string(device))
-            payload.appendUnique(key: "event", value: .string("silent"))
-            payload.appendUnique(key: "lastSeenAt", value: .int(lastSeen))
-            payload.appendUnique(key: "silentAfterMs", value: .int(after))
-            emit(topic: DevicePolicy.silentTopic(device), payload: .object(payload), at: lastSeen + after)
-        }
+        silence.due(now: silence.horizon(now: now), after: silentAfter.milliseconds)
     }
 
-    private func emit(topic: String, payload: Value, at time: Int64) {
-        let message = IncomingMessage(topic: topic, payload: JSONSerializer.bytes(payload), receivedAt: time)
-        Task {
-            do {
-                _ = try await self.ingest([message], force: true)
-            } catch {
-                self.logger.error("a device event could not be journaled", metadata: ["error": "\(error)"])
+    /// Journals the device events the silence monitor decides, in the order decided, until the
+    /// monitor's queue is closed.
+    private func journalDeviceEvents() async {
+        while let events = await silence.events.next(max: 256) {
+            let messages = events.map(\.message)
+            var attempt = 1
+            while true {
+                // Stopping: the devices' state is not saved, so the next start decides again.
+                guard state.withLock({ $0.running }) else { break }
+                do {
+                    _ = try await ingest(messages, force: true)
+                    silence.journaled(events)
+                    break
+                } catch {
+                    logger.error(
+                        "device events could not be journaled",
+                        metadata: ["attempt": "\(attempt)", "events": "\(events.count)", "error": "\(error)"])
+                }
+                if attempt == 5 {
+                    // Given up: the devices' state is saved again from now on.
+                    silence.journaled(events)
+                    break
+                }
+                try? await Task.sleep(for: .milliseconds(200 * attempt))
+                attempt += 1
             }
         }
     }
@@ -486,6 +505,7 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
     // MARK: Background work
 
     private func startLoops() {
+        eventTask.withLock { $0 = Task { await self.journalDeviceEvents() } }
         let task = Task {
             var lastSilenceCheck: Int64 = 0
             var lastRetention: Int64 = 0
@@ -506,12 +526,30 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
         loopTask.withLock { $0 = task }
     }
 
-    /// Saves the checkpoint (and drops the journal below it) and the new throttle windows.
-    func flush() async {
+    /// Saves the devices' last-seen times, the checkpoint (and drops the journal below it) and the new
+    /// throttle windows.
+    package func flush() async {
+        await flushLock.run { await flushNow() }
+    }
+
+    private func flushNow() async {
         let checkpoint = tracker.checkpoint
         let saved = state.withLock { $0.savedCheckpoint }
         metrics.inFlight.record(tracker.inFlight.count)
-        if checkpoint > saved {
+        // Every message up to `checkpoint` was seen by the silence monitor before it was done, so its
+        // device is saved here first: after a crash no device is older than the checkpoint says.
+        var devicesSaved = true
+        let devices = silence.takeDirty()
+        if !devices.isEmpty {
+            do {
+                try await storage.devices.save(devices)
+            } catch {
+                devicesSaved = false
+                silence.restoreDirty(devices)
+                logger.error("saving device last-seen times failed", metadata: ["error": "\(error)"])
+            }
+        }
+        if devicesSaved && checkpoint > saved {
             do {
                 try await storage.journal.checkpoint(checkpoint)
                 state.withLock { $0.savedCheckpoint = max($0.savedCheckpoint, checkpoint) }
@@ -563,6 +601,8 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
             try? await Task.sleep(for: .milliseconds(20))
         }
         loopTask.withLock { $0 }?.cancel()
+        silence.events.close()
+        await eventTask.withLock { $0 }?.value
         await flush()
         state.withLock { $0.active }.retire()
         let left = tracker.inFlight.count
@@ -576,6 +616,20 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
     // MARK: Rules control
 
     package var deadLetters: any DeadLetterStorage { storage.deadLetters }
+
+    package func throttleWindows(rule: String?) -> [ThrottleWindow] {
+        throttleGate.list(rule: rule, now: now())
+    }
+
+    package func resetThrottles(rule: String?, key: String?) async throws -> Int {
+        try await flushLock.run {
+            let (windows, reservations) = throttleGate.reset(rule: rule, key: key)
+            try await storage.throttles.remove(windows)
+            logger.notice(
+                "throttle windows reset", metadata: ["throttle.windows": "\(windows.count + reservations)"])
+            return windows.count + reservations
+        }
+    }
 
     package func activeRuleSet() -> RuleSet { state.withLock { $0.active.ruleSet } }
 
@@ -830,6 +884,10 @@ extension HandlerServices {
 }
 
 extension JournalEntry {
+    /// Whether it is a message Signalbox or AWS semantics generate (`$…` topics; a Basic Ingest
+    /// topic counts by its `{topic}`), which says nothing about a device's own reporting.
+    var isDeviceEvent: Bool { BasicIngestTopic.effectiveTopic(topic).utf8.first == UInt8(ascii: "$") }
+
     /// The entry as rules see it: the gateway is the publisher's identity (`principal()`), the
     /// message id is its trace id (`traceid()`, the `traceId` of the HTTP publish reply), and
     /// `accountID` is what `accountid()` returns.
@@ -837,6 +895,22 @@ extension JournalEntry {
         Message(
             topic: topic, payload: payload, clientID: clientID, principal: gateway, timestamp: receivedAt,
             traceID: String(id), accountID: accountID)
+    }
+}
+
+extension DeviceEvent {
+    /// The event as the message journaled on `$signalbox/events/devices/{device}/{kind}`.
+    var message: IncomingMessage {
+        var payload = JSONObject(minimumCapacity: 4)
+        payload.appendUnique(key: "device", value: .string(device))
+        payload.appendUnique(key: "event", value: .string(kind.rawValue))
+        payload.appendUnique(key: "lastSeenAt", value: .int(lastSeen))
+        switch kind {
+        case .silent: payload.appendUnique(key: "silentAfterMs", value: .int(silentAfter))
+        case .online: payload.appendUnique(key: "silentForMs", value: .int(at - lastSeen))
+        }
+        let topic = kind == .silent ? DevicePolicy.silentTopic(device) : DevicePolicy.onlineTopic(device)
+        return IncomingMessage(topic: topic, payload: JSONSerializer.bytes(.object(payload)), receivedAt: at)
     }
 }
 

@@ -230,6 +230,35 @@ package enum DeadLetterRetryOutcome: Sendable, Hashable {
     case ruleGone
 }
 
+/// A throttle window open for an action and key, or a key reserved by an invocation in progress.
+package struct ThrottleWindow: Sendable, Hashable {
+    /// The rule.
+    package var rule: String
+    /// The action's position in the rule's `actions` (0-based).
+    package var actionIndex: Int
+    /// The rendered throttle key (a value from outside: escape it when printing).
+    package var key: String
+    /// When the invocation that opened the window succeeded, or when the one in progress started
+    /// (ms since the epoch).
+    package var startedAt: Int64
+    /// When the window ends (ms since the epoch); nil while an invocation in progress holds the key.
+    package var expiresAt: Int64?
+    /// The invocation that opened or holds it.
+    package var idempotencyKey: String
+
+    /// Bundles a window.
+    package init(
+        rule: String, actionIndex: Int, key: String, startedAt: Int64, expiresAt: Int64?, idempotencyKey: String
+    ) {
+        self.rule = rule
+        self.actionIndex = actionIndex
+        self.key = key
+        self.startedAt = startedAt
+        self.expiresAt = expiresAt
+        self.idempotencyKey = idempotencyKey
+    }
+}
+
 /// The operations the admin API exposes on the running rules.
 package protocol RulesControl: Sendable {
     /// The active rule set and its counters.
@@ -242,4 +271,10 @@ package protocol RulesControl: Sendable {
     func retryDeadLetter(_ id: Int64) async -> DeadLetterRetryOutcome
     /// Where dead letters are listed from.
     var deadLetters: any DeadLetterStorage { get }
+    /// The throttle windows open now and the keys held by invocations in progress, of `rule` (every
+    /// rule when nil), sorted by rule, action and key.
+    func throttleWindows(rule: String?) -> [ThrottleWindow]
+    /// Closes the throttle windows (and drops the reservations) of `rule` and `key` (every one when
+    /// nil), in memory and in storage; returns how many windows and reservations were cleared.
+    func resetThrottles(rule: String?, key: String?) async throws -> Int
 }

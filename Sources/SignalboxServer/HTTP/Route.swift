@@ -42,6 +42,8 @@ package enum Route: Sendable, Hashable {
     case adminDeadLetter(String)
     /// `/admin/dead-letters/{id}/retry`
     case adminDeadLetterRetry(String)
+    /// `/admin/throttles`
+    case adminThrottles
     /// `/metrics`
     case metrics
 
@@ -74,6 +76,7 @@ package enum Route: Sendable, Hashable {
         case 3 where segments[0..<2] == ["admin", "dead-letters"]: self = .adminDeadLetter(segments[2])
         case 4 where segments[0..<2] == ["admin", "dead-letters"] && segments[3] == "retry":
             self = .adminDeadLetterRetry(segments[2])
+        case 2 where segments == ["admin", "throttles"]: self = .adminThrottles
         case 1 where segments[0] == "metrics": self = .metrics
         default: return nil
         }
@@ -89,6 +92,7 @@ package enum Route: Sendable, Hashable {
         case .adminGateways, .adminTokens: [.get, .post]
         case .adminGateway, .adminToken, .adminDeadLetter: [.delete]
         case .adminDevice: [.put, .delete]
+        case .adminThrottles: [.get, .delete]
         }
     }
 
@@ -105,7 +109,7 @@ package enum Route: Sendable, Hashable {
         switch self {
         case .adminGateways, .adminGateway, .adminDevices, .adminDevice, .adminTokens, .adminToken: true
         case .recordTables, .records, .adminRules, .adminRulesReload, .adminRulesTest, .adminDeadLetters,
-            .adminDeadLetter, .adminDeadLetterRetry, .metrics:
+            .adminDeadLetter, .adminDeadLetterRetry, .adminThrottles, .metrics:
             true
         default: false
         }

@@ -46,6 +46,21 @@ package enum RuntimeJSON {
         return .object(object)
     }
 
+    /// A throttle window: `{"rule", "action_index", "key", "state", "started_at", "expires_at",
+    /// "idempotency_key"}`; `state` is `open`, or `in_progress` (no `expires_at` yet) while the
+    /// invocation holding the key runs.
+    package static func throttleWindow(_ window: ThrottleWindow) -> Value {
+        var object = JSONObject(minimumCapacity: 7)
+        object.appendUnique(key: "rule", value: .string(window.rule))
+        object.appendUnique(key: "action_index", value: .int(Int64(window.actionIndex)))
+        object.appendUnique(key: "key", value: .string(window.key))
+        object.appendUnique(key: "state", value: .string(window.expiresAt == nil ? "in_progress" : "open"))
+        object.appendUnique(key: "started_at", value: .int(window.startedAt))
+        object.appendUnique(key: "expires_at", value: window.expiresAt.map(Value.int) ?? .null)
+        object.appendUnique(key: "idempotency_key", value: .string(window.idempotencyKey))
+        return .object(object)
+    }
+
     /// `GET /admin/rules`.
     package static func rulesStatus(_ status: RulesStatus) -> Value {
         var object = JSONObject(minimumCapacity: 12)

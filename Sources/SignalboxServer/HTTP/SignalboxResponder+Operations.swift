@@ -7,7 +7,9 @@ import SignalboxSQL
 
 extension SignalboxResponder {
     /// The admin endpoints over the rules runtime and the record store (the caller is an admin).
-    func operations(_ route: Route, query: [String: String], body: [UInt8]) async throws -> Response {
+    func operations(_ route: Route, method: HTTPRequest.Method, query: [String: String], body: [UInt8]) async throws
+        -> Response
+    {
         switch route {
         case .recordTables: return try await recordTables()
         case .records(let table): return try await records(table: table, query: query)
@@ -17,6 +19,8 @@ extension SignalboxResponder {
         case .adminDeadLetters: return try await deadLetters(query: query)
         case .adminDeadLetter(let id): return try await deleteDeadLetter(try Self.deadLetterID(id))
         case .adminDeadLetterRetry(let id): return try await retryDeadLetter(try Self.deadLetterID(id))
+        case .adminThrottles where method == .delete: return try await resetThrottles(query: query)
+        case .adminThrottles: return try throttles(query: query)
         case .metrics: return metricsResponse()
         default: throw APIError.methodNotAllowed
         }

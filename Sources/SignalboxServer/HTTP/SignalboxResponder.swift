@@ -132,8 +132,8 @@ package struct SignalboxResponder: HTTPResponder {
             guard principal == .admin else { throw APIError.forbidden }
             switch route {
             case .recordTables, .records, .adminRules, .adminRulesReload, .adminRulesTest, .adminDeadLetters,
-                .adminDeadLetter, .adminDeadLetterRetry, .metrics:
-                return try await operations(route, query: target.query, body: body)
+                .adminDeadLetter, .adminDeadLetterRetry, .adminThrottles, .metrics:
+                return try await operations(route, method: request.method, query: target.query, body: body)
             default:
                 return try await admin(route, method: request.method, query: target.query, body: body)
             }

@@ -97,6 +97,16 @@ package struct SignalboxServer: Sendable {
         } catch {
             throw StartupError(description: "invalid gateway topic filter: \(error.message)")
         }
+        // MQTT messages are tied to their gateway by the `{gateway}` level of these filters.
+        for filter in configuration.gatewayTopicFilters
+        where !filter.split(separator: "/", omittingEmptySubsequences: false).contains(where: {
+            $0 == PublishScope.placeholder
+        }) {
+            throw StartupError(
+                description:
+                    "invalid gateway topic filter '\(filter)': it must have \(PublishScope.placeholder) as a whole level, "
+                    + "like gateways/\(PublishScope.placeholder)/#")
+        }
         if !configuration.isLoopback {
             let configured: Bool
             do {

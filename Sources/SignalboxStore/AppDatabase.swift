@@ -49,13 +49,21 @@ package struct AppDatabase: Sendable {
         return URL(fileURLWithPath: directory).appendingPathComponent(fileName).path
     }
 
-    /// Sets `directory` to mode 0700 and each regular file in it to 0600, where they are looser.
+    /// The files Signalbox keeps in a data directory, by name or name prefix (a database's `-wal`,
+    /// `-shm` and `-journal` files share its name): the only ones ``makePrivate(_:)`` changes.
+    static let ownFiles = (
+        prefixes: [fileName, SQLiteJournal.fileName, SQLiteRecordStorage.fileName],
+        names: ["secret.key", "server.json"]  // the token key and the running server's address
+    )
+
+    /// Sets `directory` to mode 0700 and each of Signalbox's own regular files in it to 0600, where
+    /// they are looser; other files are left alone.
     ///
     /// - Throws: ``StoreError`` when a mode can't be set.
     package static func makePrivate(_ directory: String) throws {
         func restrict(_ path: String, to mode: mode_t) throws {
             var status = stat()
-            guard lstat(path, &status) == 0 else { return }
+            guard stat(path, &status) == 0 else { return }
             let isDirectory = (status.st_mode & S_IFMT) == S_IFDIR
             let isFile = (status.st_mode & S_IFMT) == S_IFREG
             guard isDirectory || isFile, status.st_mode & 0o777 != mode else { return }
@@ -66,7 +74,7 @@ package struct AppDatabase: Sendable {
         }
         try restrict(directory, to: 0o700)
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        for name in names {
+        for name in names where ownFiles.names.contains(name) || ownFiles.prefixes.contains(where: name.hasPrefix) {
             try restrict(URL(fileURLWithPath: directory).appendingPathComponent(name).path, to: 0o600)
         }
     }

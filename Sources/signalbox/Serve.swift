@@ -266,7 +266,7 @@ struct Serve: AsyncParsableCommand {
         configuration.listener = try listenerLimits()
         configuration.maxConcurrentIngests = maxConcurrentIngests
         configuration.maxConcurrentIngestsPerPrincipal = maxIngestsPerPrincipal
-        FileLimits.raise(toFit: configuration.listener, logger: logger)
+        configuration.listener = FileLimits.raise(toFit: configuration.listener, logger: logger)
         if let tlsCertificate, let tlsKey {
             configuration.tls = ServerConfiguration.TLS(certificatePath: tlsCertificate, keyPath: tlsKey)
         }

@@ -76,7 +76,8 @@ struct BasicIngestEndToEndTests {
         let admin = try PrintedToken(
             try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
         let gateway = try PrintedToken(try await CLI.runAsync(["gateways", "add", "gw1", "--data", data.path]).stdout)
-        let server = try await ServerProcess.start(data: data, extraArguments: ["--rules", rulesFile.path])
+        let server = try await ServerProcess.start(
+            data: data, extraArguments: ["--rules", rulesFile.path, "--auto-bind-devices"])
 
         let cases: [(topic: String, token: String, status: Int, message: String?)] = [
             ("%24aws%2Frules%2Fnamed%2Fgateways%2Fgw1%2Fdevices%2Fd1", gateway.token, 200, nil),

@@ -18,6 +18,8 @@ struct DeviceSilenceRestartTests {
         let admin = try PrintedToken(
             try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
         let gateway = try PrintedToken(try await CLI.runAsync(["gateways", "add", "gw1", "--data", data.path]).stdout)
+        let bound = try await CLI.runAsync(["gateways", "bind", "gw1"] + Self.fridges + ["--data", data.path])
+        try #require(bound.status == 0, "gateways bind: \(bound.stderr)")
         var environment = twilio.environment
         environment["FRIDGE_SILENT_AFTER"] = "3s"
         var server = try await ServerProcess.start(data: data, environment: environment)

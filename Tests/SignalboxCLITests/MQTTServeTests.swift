@@ -117,7 +117,8 @@ struct MQTTServeTests {
     func telemetryFromPahoIsPersistedOnce(_ version: String) async throws {
         let deployment = try await MQTTDeployment.start(["--rules", Self.rules, "--mqtt-version", version])
         #expect(await deployment.waitForSubscriptions([Self.telemetryFilter]))
-        let topic = "gateways/gw1/devices/paho-\(version)/telemetry"
+        // The device level is a thing name ([a-zA-Z0-9:_-]), as every device a gateway publishes for is.
+        let topic = "gateways/gw1/devices/paho-\(version.replacing(".", with: "_"))/telemetry"
         let outcome = try await MQTTDeployment.runScript(
             "paho_publish.py",
             environment: [

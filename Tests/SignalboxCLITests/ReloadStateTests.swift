@@ -60,7 +60,7 @@ struct ReloadStateTests {
             try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
         let gateway = try PrintedToken(try await CLI.runAsync(["gateways", "add", "gw1", "--data", data.path]).stdout)
         // The file watcher stays out of the way: every reload here is a request.
-        let arguments = ["--rules", rulesFile.path]
+        let arguments = ["--rules", rulesFile.path, "--auto-bind-devices"]
 
         try write(Self.rules(comment: "first"))
         let firstDigest = try await sha256()

@@ -14,7 +14,8 @@ struct ThrottleCLITests {
         let admin = try PrintedToken(
             try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
         let gateway = try PrintedToken(try await CLI.runAsync(["gateways", "add", "gw1", "--data", data.path]).stdout)
-        let server = try await ServerProcess.start(data: data, environment: twilio.environment)
+        let server = try await ServerProcess.start(
+            data: data, extraArguments: ["--auto-bind-devices"], environment: twilio.environment)
         func desire(_ state: String) async throws {
             let set = try await server.request(
                 "POST", "/things/f2/shadow", token: admin.token, body: #"{"state": {"desired": \#(state)}}"#)

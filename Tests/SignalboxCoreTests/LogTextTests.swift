@@ -16,9 +16,21 @@ import Testing
         ("ls\u{2028}ps\u{2029}", #"ls\u{2028}ps\u{2029}"#),
         (#"back\slash"#, #"back\\slash"#),
         ("fridge-7 ✓", "fridge-7 ✓"),
+        ("evil\u{202E}txt.exe", #"evil\u{202E}txt.exe"#),
+        ("zero\u{200B}width\u{FEFF}", #"zero\u{200B}width\u{FEFF}"#),
     ])
     func escapes(_ input: String, _ expected: String) {
         #expect(LogText.escaped(input) == expected)
+    }
+
+    @Test(arguments: [
+        ("f1", "f1"),
+        ("x gateway.name=gwB", #""x gateway.name=gwB""#),
+        (#"say "hi""#, #""say \"hi\"""#),
+        ("a\nb c", #""a\nb c""#),
+    ])
+    func metadataValuesWithSpacesAreQuoted(_ input: String, _ expected: String) {
+        #expect(LogText.field(input) == expected)
     }
 
     @Test func theHandlerEscapesTheMessageAndEveryMetadataValue() {

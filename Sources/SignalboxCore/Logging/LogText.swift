@@ -1,8 +1,8 @@
 import Logging
 
 /// Escapes text that came from outside (topics, names, ids, client ids, user agents) so that it can
-/// neither forge log lines nor drive a terminal: control characters, line and paragraph separators
-/// and backslashes are written as escapes.
+/// neither forge log lines nor drive a terminal: control characters, line and paragraph separators,
+/// invisible and bidirectional formatting characters and backslashes are written as escapes.
 ///
 /// For example:
 /// ```swift
@@ -38,9 +38,19 @@ package enum LogText {
         return result
     }
 
+    /// `text` escaped, and in double quotes (with `"` escaped) when it holds a space, `=` or `"`:
+    /// a metadata value, which cannot then pass for another `key=value` field of the line.
+    package static func field(_ text: String) -> String {
+        let escaped = escaped(text)
+        guard escaped.utf8.contains(where: { $0 == 0x20 || $0 == 0x3D || $0 == 0x22 }) else { return escaped }
+        return "\"" + escaped.replacing("\"", with: "\\\"") + "\""
+    }
+
     private static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x00...0x1F, 0x7F...0x9F, 0x2028, 0x2029: true
+        // Invisible and direction-changing characters, which can make a line read as another.
+        case 0x200B...0x200F, 0x202A...0x202E, 0x2066...0x2069, 0xFEFF: true
         case 0x5C: true  // backslash, so that an escape in the input cannot pass for one of ours
         default: false
         }
@@ -92,8 +102,8 @@ package struct EscapingLogHandler<Base: LogHandler>: LogHandler {
     /// `value` with every string in it escaped.
     static func escaped(_ value: Logger.Metadata.Value) -> Logger.Metadata.Value {
         switch value {
-        case .string(let text): .string(LogText.escaped(text))
-        case .stringConvertible(let convertible): .string(LogText.escaped(convertible.description))
+        case .string(let text): .string(LogText.field(text))
+        case .stringConvertible(let convertible): .string(LogText.field(convertible.description))
         case .array(let values): .array(values.map(escaped))
         case .dictionary(let values): .dictionary(values.mapValues(escaped))
         }

@@ -192,6 +192,13 @@ package struct HeaderCredentials: Sendable {
     /// Nil for a bearer token: nothing is left to check.
     package var bodyCheck: BodyCheck?
 
+    /// Whether the headers alone proved the principal (a bearer token, or a SigV4 signature over a
+    /// declared payload hash); false while the signature waits for the body.
+    package var isProven: Bool {
+        if case .signature = bodyCheck { return false }
+        return true
+    }
+
     /// Checks `body` against what the headers declared.
     ///
     /// - Throws: ``APIError`` 401 when the body does not match its declared hash or the signature.

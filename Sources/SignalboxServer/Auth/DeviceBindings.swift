@@ -15,7 +15,7 @@ import Synchronization
 /// ```
 package final class DeviceBindings: Sendable {
     private struct Entry {
-        var things: Set<String>
+        var things: Set<[UInt8]>
         var fetchedAt: ContinuousClock.Instant
     }
 
@@ -38,17 +38,25 @@ package final class DeviceBindings: Sendable {
         self.logger = logger
     }
 
-    /// The devices of `devices` that `gateway` may not publish for: bound to another gateway, or bound
-    /// to none while auto-binding is off. With auto-binding on, the unbound ones are bound to `gateway`.
+    /// The devices of `devices` that `gateway` may not publish for: bound to another gateway, bound
+    /// to none while auto-binding is off, or not valid thing names (`[a-zA-Z0-9:_-]{1,128}`, which no
+    /// device can be bound as). With auto-binding on, the unbound ones are bound to `gateway`.
+    ///
+    /// Names are compared byte for byte: Swift's `String` equality would take a name with a
+    /// compatibility character (a Kelvin sign for `K`) for another gateway's device.
     ///
     /// - Throws: What the registry throws.
     package func unbound(_ devices: some Sequence<String>, of gateway: String) async throws -> [String] {
         var things = try await boundThings(of: gateway)
         var refused: [String] = []
-        var checked = Set<String>()
-        for device in devices where !things.contains(device) && checked.insert(device).inserted {
-            if try await bindOnFirstUse(device, to: gateway) {
-                things.insert(device)
+        var checked = Set<[UInt8]>()
+        for device in devices {
+            let bytes = Array(device.utf8)
+            guard !things.contains(bytes), checked.insert(bytes).inserted else { continue }
+            if ShadowKey.isValid(device, allowingDollar: false, maxLength: 128),
+                try await bindOnFirstUse(device, to: gateway)
+            {
+                things.insert(bytes)
             } else {
                 refused.append(device)
             }
@@ -56,12 +64,17 @@ package final class DeviceBindings: Sendable {
         return refused
     }
 
-    private func boundThings(of gateway: String) async throws -> Set<String> {
+    /// Forgets what is kept of `gateway`'s devices (after a binding changed in this process).
+    package func forget(_ gateway: String) {
+        _ = cache.withLock { $0.removeValue(forKey: gateway) }
+    }
+
+    private func boundThings(of gateway: String) async throws -> Set<[UInt8]> {
         let now = ContinuousClock.now
         if let entry = cache.withLock({ $0[gateway] }), now - entry.fetchedAt < Self.lifetime {
             return entry.things
         }
-        let things = Set(try await registry.things(of: gateway))
+        let things = Set(try await registry.things(of: gateway).map { Array($0.utf8) })
         cache.withLock { cache in
             if cache.count >= Self.capacity {
                 cache = cache.filter { now - $0.value.fetchedAt < Self.lifetime }
@@ -96,6 +109,6 @@ package final class DeviceBindings: Sendable {
     }
 
     private func remember(_ device: String, of gateway: String) {
-        cache.withLock { cache in cache[gateway]?.things.insert(device) }
+        cache.withLock { cache in _ = cache[gateway]?.things.insert(Array(device.utf8)) }
     }
 }

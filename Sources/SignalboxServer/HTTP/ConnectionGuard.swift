@@ -79,6 +79,8 @@ struct ConnectionDeadlines {
         case header = "header_timeout"
         case body = "body_timeout"
         case idle = "idle_timeout"
+        /// The client stopped reading what the server sends.
+        case stalled = "send_timeout"
     }
 
     let limits: ListenerLimits
@@ -153,6 +155,9 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     private let count: ConnectionCount
     private let metrics: ListenerMetrics
     private var timer: Scheduled<Void>?
+    /// Runs while the connection cannot take more output: a client that stops reading its responses
+    /// is closed after ``ListenerLimits/idleTimeout``, whatever the phase.
+    private var stallTimer: Scheduled<Void>?
     private var counted = false
     /// Whether this connection is past the limit: served only for health checks.
     private(set) var isOverflow = false
@@ -179,6 +184,8 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
+        stallTimer?.cancel()
+        stallTimer = nil
         if counted {
             counted = false
             count.close()
@@ -188,6 +195,8 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
+        stallTimer?.cancel()
+        stallTimer = nil
         if counted {
             counted = false
             count.close()
@@ -198,6 +207,22 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if deadlines.bytesReceived() { schedule(context) }
         context.fireChannelRead(data)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            stallTimer?.cancel()
+            stallTimer = nil
+        } else if stallTimer == nil {
+            let metrics = self.metrics
+            stallTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(deadlines.limits.idleTimeout)) {
+                [self] in
+                stallTimer = nil
+                metrics.closed(.stalled).increment()
+                context.close(promise: nil)
+            }
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     /// The request parts and response ends seen by ``RequestPhaseHandler``.

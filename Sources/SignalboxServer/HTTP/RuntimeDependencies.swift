@@ -38,11 +38,22 @@ package struct RuntimeDependencies: Sendable {
 /// short, requests wait before that point instead, so past this many the others are refused at once
 /// (429), before their bodies are read, rather than left to queue.
 ///
-/// A request enters only once its credentials are checked, and one principal (one gateway, or the
-/// admins) holds at most ``perPrincipalLimit`` places, so clients that send their bodies slowly can
-/// take at most their own principal's share, never the others'.
+/// A request enters only once its credentials are checked, and one share holds at most
+/// ``perPrincipalLimit`` places: each principal (one gateway, or the admins) is a share, and so are,
+/// all together, the requests whose signature still waits for their body (SigV4 without
+/// `x-amz-content-sha256`, which name a token without proving they hold it). Clients that send their
+/// bodies slowly can take at most their own share; it takes several principals acting together to
+/// fill the gate.
 package final class IngestGate: Sendable {
-    private let state = Mutex<(total: Int, held: [Principal: Int])>((0, [:]))
+    /// Whose places a request takes.
+    package enum Share: Sendable, Hashable {
+        /// A principal whose credentials are proven.
+        case principal(Principal)
+        /// Every request whose signature is checked only once its body is read.
+        case unverified
+    }
+
+    private let state = Mutex<(total: Int, held: [Share: Int])>((0, [:]))
     /// The most requests inside at once.
     package let limit: Int
     /// The most requests of one principal inside at once.
@@ -54,14 +65,14 @@ package final class IngestGate: Sendable {
         self.perPrincipalLimit = min(self.limit, max(1, perPrincipalLimit ?? self.limit / 4))
     }
 
-    /// Enters for `principal`, unless `limit` requests are inside or `perPrincipalLimit` of
-    /// `principal`'s; a caller that entered must ``leave(_:)``.
-    package func enter(_ principal: Principal) -> Bool {
+    /// Enters for `share`, unless `limit` requests are inside or `perPrincipalLimit` of `share`'s; a
+    /// caller that entered must ``leave(_:)``.
+    package func enter(_ share: Share) -> Bool {
         state.withLock { state in
-            let own = state.held[principal, default: 0]
+            let own = state.held[share, default: 0]
             guard state.total < limit, own < perPrincipalLimit else { return false }
             state.total += 1
-            state.held[principal] = own + 1
+            state.held[share] = own + 1
             return true
         }
     }
@@ -71,12 +82,12 @@ package final class IngestGate: Sendable {
         state.withLock { $0.total >= limit }
     }
 
-    /// Leaves a place `principal` entered.
-    package func leave(_ principal: Principal) {
+    /// Leaves a place `share` entered.
+    package func leave(_ share: Share) {
         state.withLock { state in
             state.total -= 1
-            let own = state.held[principal, default: 1] - 1
-            state.held[principal] = own > 0 ? own : nil
+            let own = state.held[share, default: 1] - 1
+            state.held[share] = own > 0 ? own : nil
         }
     }
 }

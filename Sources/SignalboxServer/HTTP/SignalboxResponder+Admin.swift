@@ -27,6 +27,7 @@ extension SignalboxResponder {
                 throw APIError.notFound("No gateway with this name")
             }
             authenticator.cache.removeAll()  // its tokens are gone
+            bindings.forget(name)
             return json(["name": .string(name), "deleted": true])
         case (.adminDevices(let gateway), _):
             try await requireGateway(gateway)
@@ -45,6 +46,7 @@ extension SignalboxResponder {
             let owner = try await registryCall { try await registry.gateway(of: thing) }
             guard owner == gateway else { throw APIError.notFound("The thing is not bound to this gateway") }
             _ = try await registryCall { try await registry.unbind(thing: thing) }
+            bindings.forget(gateway)
             return json(["gateway": .string(gateway), "thing": .string(thing), "bound": false])
         case (.adminTokens, .post):
             let request = try object(body)

@@ -101,13 +101,14 @@ package struct SignalboxResponder: HTTPResponder {
         // A publish enters the ingest gate before its body is read, so at most the gate's limit of
         // publish bodies are in memory at once (and one principal's share of them); one that would be
         // refused is refused unread, and its body is discarded as it arrives.
-        var entered: Principal?
+        var entered: IngestGate.Share?
         switch route {
         case .publish, .gatewayMessages:
-            guard runtime.ingest?.isFull != true, runtime.ingestGate.enter(credentials.principal) else {
+            let share: IngestGate.Share = credentials.isProven ? .principal(credentials.principal) : .unverified
+            guard runtime.ingest?.isFull != true, runtime.ingestGate.enter(share) else {
                 throw overloaded(retryAfter: 1)
             }
-            entered = credentials.principal
+            entered = share
         default: break
         }
         defer { if let entered { runtime.ingestGate.leave(entered) } }

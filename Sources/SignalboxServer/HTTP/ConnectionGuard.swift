@@ -182,17 +182,16 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
-        stallTimer?.cancel()
-        stallTimer = nil
-        if counted {
-            counted = false
-            count.close()
-        }
+        release()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        release()
+        context.fireChannelInactive()
+    }
+
+    /// Stops the timers and gives the connection's place back, once.
+    private func release() {
         timer?.cancel()
         timer = nil
         stallTimer?.cancel()
@@ -201,7 +200,6 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
             counted = false
             count.close()
         }
-        context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -97,6 +97,24 @@ struct ListenerHardeningTests {
         for connection in [halfSent, silent, idle] { connection.close() }
     }
 
+    @Test func aClientThatStopsReadingIsClosed() async throws {
+        let deployment = try await Deployment.start(["--rules", "rules.yaml", "--idle-timeout", "2s"])
+        defer { Task { await deployment.stop() } }
+        // 200 pipelined /metrics requests (several KB each) on a connection whose owner never reads:
+        // the server cannot write the answers, and gives up after the idle timeout.
+        let connection = try RawConnection(port: deployment.server.port, receiveBuffer: 4096)
+        let request =
+            "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(deployment.admin.token)\r\n\r\n"
+        try connection.send(String(repeating: request, count: 200))
+        try await Task.sleep(for: .seconds(5))
+        // Read everything there is: the connection ends before all 200 answers were written.
+        let received = try await offPool { connection.readUntilClosed(timeout: 30) }
+        let answers = received.components(separatedBy: "HTTP/1.1 200").count - 1
+        #expect(received.isEmpty == false)
+        #expect(answers < 200, "all \(answers) answers were written to a client that did not read")
+        connection.close()
+    }
+
     @Test func pastTheConnectionLimitHealthChecksAreStillAnswered() async throws {
         let deployment = try await Deployment.start(
             ["--rules", "rules.yaml", "--max-connections", "40", "--header-timeout", "60s"])
@@ -135,9 +153,13 @@ struct ListenerHardeningTests {
 final class RawConnection: @unchecked Sendable {  // used from one thread at a time
     private let descriptor: Int32
 
-    init(port: Int) throws {
+    /// Connects; `receiveBuffer` sets a small kernel receive buffer (for a client that does not read).
+    init(port: Int, receiveBuffer: Int32? = nil) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw ServerError("socket() failed") }
+        if var size = receiveBuffer {
+            _ = setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -189,6 +211,21 @@ final class RawConnection: @unchecked Sendable {  // used from one thread at a t
             if count <= 0 { return true }
         }
         return false
+    }
+
+    /// Everything the server sends until it closes the connection (or `timeout` seconds pass).
+    func readUntilClosed(timeout: Double) -> String {
+        var received: [UInt8] = []
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, 100) > 0 else { continue }
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            if count <= 0 { break }
+            received += buffer[0..<count]
+        }
+        return String(decoding: received, as: UTF8.self)
     }
 
     func close() { Glibc.close(descriptor) }

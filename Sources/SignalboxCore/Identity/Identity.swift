@@ -20,8 +20,9 @@ package enum TokenRole: String, Sendable, Hashable, CaseIterable {
     case gateway
 }
 
-/// A stored API token. The secret itself is never stored: only its SHA-256 (to check bearer tokens)
-/// and a copy sealed with the data directory's key (to check AWS SigV4 signatures, which need it).
+/// A stored API token: its SHA-256 (to check bearer tokens) and, unless the token is bearer-only
+/// (``sealedSecret`` empty), its secret sealed with the data directory's key (to check AWS SigV4
+/// signatures, which need the secret itself; whoever reads the data directory can unseal it).
 ///
 /// On the wire a bearer token reads `<id>.<secret>`; for AWS SDKs the id is the access key id and the
 /// secret the secret access key.
@@ -34,7 +35,7 @@ package struct TokenRecord: Sendable, Hashable {
     package var gateway: String?
     /// SHA-256 of the secret.
     package var secretHash: [UInt8]
-    /// The secret sealed (AES-GCM) with the data directory's key.
+    /// The secret sealed (AES-GCM) with the data directory's key; empty for a bearer-only token.
     package var sealedSecret: [UInt8]
     /// When it was created, in seconds since the Unix epoch.
     package var createdAt: Int64

@@ -98,19 +98,38 @@ package final class SilenceMonitor: Sendable {
     /// Messages received at `times` are being journaled or wait in a lane: silence is not judged at
     /// or past the earliest until ``passed(_:)`` says they were seen.
     package func expect(_ times: some Sequence<Int64>) {
+        // A batch's messages share their receive time: one dictionary update per run of equal times.
+        let runs = Self.runs(of: times)
+        guard !runs.isEmpty else { return }
         state.withLock { state in
-            for time in times { state.unseen[time, default: 0] += 1 }
+            for (time, count) in runs { state.unseen[time, default: 0] += count }
         }
     }
 
     /// Messages ``expect(_:)`` announced were seen (or were never journaled).
     package func passed(_ times: some Sequence<Int64>) {
+        let runs = Self.runs(of: times)
+        guard !runs.isEmpty else { return }
         state.withLock { state in
-            for time in times {
+            guard !state.unseen.isEmpty else { return }
+            for (time, passed) in runs {
                 guard let count = state.unseen[time] else { continue }
-                state.unseen[time] = count > 1 ? count - 1 : nil
+                state.unseen[time] = count > passed ? count - passed : nil
             }
         }
+    }
+
+    /// `times` as runs of equal values with their lengths, in order.
+    static func runs(of times: some Sequence<Int64>) -> [(time: Int64, count: Int)] {
+        var runs: [(time: Int64, count: Int)] = []
+        for time in times {
+            if let last = runs.last, last.time == time {
+                runs[runs.count - 1].count += 1
+            } else {
+                runs.append((time, 1))
+            }
+        }
+        return runs
     }
 
     /// The latest time silence can be judged at: `now`, or just before the oldest message not yet

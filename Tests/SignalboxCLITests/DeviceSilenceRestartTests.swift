@@ -9,7 +9,7 @@ struct DeviceSilenceRestartTests {
     static let fridges = (1...6).map { "f\($0)" }
 
     @Test(
-        "kill -9 with 30,000 readings queued, down longer than silent_after: each fridge silent once, one text each",
+        "kill -9 with 30,000 readings queued, down longer than silent_after: one more silence per fridge, one text per event",
         .timeLimit(.minutes(5)))
     func crashWithBacklog() async throws {
         let data = try makeTemporaryDirectory()
@@ -21,7 +21,7 @@ struct DeviceSilenceRestartTests {
         let bound = try await CLI.runAsync(["gateways", "bind", "gw1"] + Self.fridges + ["--data", data.path])
         try #require(bound.status == 0, "gateways bind: \(bound.stderr)")
         var environment = twilio.environment
-        environment["FRIDGE_SILENT_AFTER"] = "3s"
+        environment["FRIDGE_SILENT_AFTER"] = "6s"
         var server = try await ServerProcess.start(data: data, environment: environment)
         for (n, fridge) in Self.fridges.enumerated() {
             let set = try await server.request(
@@ -50,8 +50,8 @@ struct DeviceSilenceRestartTests {
         }
         await server.kill()
         #expect(acknowledged == 30_000)
-        // Down for 5 s, longer than silent_after; no fridge reports meanwhile or after.
-        try await Task.sleep(for: .seconds(5))
+        // Down for 7 s, longer than silent_after; no fridge reports meanwhile or after.
+        try await Task.sleep(for: .seconds(7))
         server = try await ServerProcess.start(data: data, environment: environment)
 
         func inFlight() async throws -> Int {
@@ -59,7 +59,25 @@ struct DeviceSilenceRestartTests {
             return (status.object["in_flight"] as? [String: Any])?["count"] as? Int ?? -1
         }
         #expect(try await waitUntil(seconds: 120) { try await inFlight() == 0 })
-        #expect(try await server.records("readings", token: admin.token).count == 30_000)
+        let readings = try await server.records("readings", token: admin.token)
+        #expect(readings.count == 30_000)
+        // On a heavily loaded machine the writers can stall: a fridge whose readings arrived 6 s apart or
+        // more (journal time) was silent meanwhile, and back online with the next one. Each such gap is
+        // one `silent` and one `online`; the restart adds exactly one `silent` per fridge.
+        var arrivals: [String: Set<Int>] = [:]
+        for reading in readings {
+            guard let device = reading["device"] as? String, let time = reading["received_at"] as? Int else { continue }
+            arrivals[device, default: []].insert(time)
+        }
+        #expect(arrivals.keys.sorted() == Self.fridges)
+        let gaps = arrivals.mapValues { times in
+            let sorted = times.sorted()
+            return zip(sorted, sorted.dropFirst()).filter { $1 - $0 >= 6_000 }.count
+        }
+        let expectedEvents = Self.fridges.flatMap { fridge in
+            [String](repeating: "\(fridge) online", count: gaps[fridge] ?? 0)
+                + [String](repeating: "\(fridge) silent", count: (gaps[fridge] ?? 0) + 1)
+        }.sorted()
 
         func events() async throws -> [String] {
             try await server.records("device_events", token: admin.token).compactMap { record in
@@ -67,18 +85,29 @@ struct DeviceSilenceRestartTests {
                 return "\(data["fridge"] ?? "") \(data["event"] ?? "")"
             }
         }
-        #expect(try await waitUntil(seconds: 30) { try await events().count >= Self.fridges.count })
+        #expect(try await waitUntil(seconds: 30) { try await events().count >= expectedEvents.count })
         // Anything more (a flap back online, a second silence) would have come by now.
         try await Task.sleep(for: .seconds(4))
-        #expect(try await events().sorted() == Self.fridges.map { "\($0) silent" })
+        #expect(try await events().sorted() == expectedEvents)
         let texts = twilio.requests.compactMap { request -> String? in
             guard let form = request["form"] as? [String: String], let to = form["To"], let body = form["Body"] else {
                 return nil
             }
             return "\(to) \(body.prefix { $0 != "(" })"
         }
-        #expect(
-            texts.sorted() == Self.fridges.enumerated().map { n, fridge in "+1555030\(n) Fridge \(fridge) is silent " })
+        let expectedTexts = expectedEvents.map { event in
+            let (fridge, kind) = (event.prefix { $0 != " " }, event.drop { $0 != " " }.dropFirst())
+            let n = Self.fridges.firstIndex(of: String(fridge)) ?? -1
+            return "+1555030\(n) Fridge \(fridge) is \(kind) "
+        }.sorted()
+        if gaps.values.allSatisfy({ $0 == 0 }) {
+            #expect(texts.sorted() == expectedTexts)
+        } else {
+            // Events decided while the backlog was handled are above the checkpoint at the kill, and
+            // delivery is at least once: their texts may go out again after the restart.
+            #expect(Set(texts) == Set(expectedTexts))
+            #expect(texts.count >= expectedTexts.count)
+        }
         await server.stop()
     }
 }

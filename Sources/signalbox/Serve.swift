@@ -30,6 +30,14 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The rules file, loaded at startup and reloaded when it changes.")
     var rules: String = "rules.yaml"
 
+    @Flag(
+        inversion: .prefixedNo,
+        help: """
+            Reload the rules file when it changes (checked every second). Turn off to reload only on \
+            SIGHUP and POST /admin/rules/reload.
+            """)
+    var watchRules = true
+
     @Option(help: "Ordered lanes: messages of one device are handled in order, devices in parallel.")
     var lanes: Int = RuntimeConfiguration().lanes
 
@@ -302,7 +310,7 @@ struct Serve: AsyncParsableCommand {
             .init(service: ChangeLogCompactor(storage: storage, logger: Logger(label: "signalbox.store"))),
             // Stopped in reverse order: the listener and the broker connection first, then the runtime drains.
             .init(service: RuntimeService(runtime: runtime)),
-            .init(service: RulesReloader(runtime: runtime, path: rules, logger: logger)),
+            .init(service: RulesReloader(runtime: runtime, path: rules, watching: watchRules, logger: logger)),
         ]
         if let mqttConfiguration {
             services.append(

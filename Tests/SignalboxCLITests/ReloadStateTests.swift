@@ -59,8 +59,8 @@ struct ReloadStateTests {
         let admin = try PrintedToken(
             try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
         let gateway = try PrintedToken(try await CLI.runAsync(["gateways", "add", "gw1", "--data", data.path]).stdout)
-        // The file watcher stays out of the way: every reload here is a request.
-        let arguments = ["--rules", rulesFile.path, "--auto-bind-devices"]
+        // Without the file watcher every reload here is a request.
+        let arguments = ["--rules", rulesFile.path, "--auto-bind-devices", "--no-watch-rules"]
 
         try write(Self.rules(comment: "first"))
         let firstDigest = try await sha256()
@@ -106,6 +106,9 @@ struct ReloadStateTests {
         // `alert` is a changed rule and starts at zero.
         try write(Self.rules(comment: "second", condition: "temp > 1"))
         let secondDigest = try await sha256()
+        // Not watched: the changed file is not loaded until it is asked for.
+        try await Task.sleep(for: .milliseconds(1_500))
+        #expect(try await status()["version"] as? Int == first, "--no-watch-rules: the file was reloaded on its own")
         var reply = try await server.json("POST", "/admin/rules/reload", token: admin.token)
         #expect(reply.status == 200)
         #expect(reply.object["version"] as? Int == first + 1)
@@ -132,7 +135,7 @@ struct ReloadStateTests {
         #expect(failure["rendered"] as? String == rendered)
         #expect((failure["errors"] as? [Any])?.count == 2)
         #expect(
-            try await waitUntil(seconds: 10) {
+            await waitUntil(seconds: 10) {
                 let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
                 return text.contains("error: unknown key 'retyr' in an action")
                     && text.contains("did you mean 'retry'?")

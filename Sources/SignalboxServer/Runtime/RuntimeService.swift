@@ -23,17 +23,22 @@ package struct RuntimeService: Service {
     }
 }
 
-/// Reloads the rules when the file changes (checked every `interval`) or on `SIGHUP`.
+/// Reloads the rules on `SIGHUP` and, when `watching`, when the file changes (checked every
+/// `interval`).
 package struct RulesReloader: Service {
     let runtime: RulesRuntime
     let path: String
+    let watching: Bool
     let interval: Duration
     let logger: Logger
 
     /// A reloader of `runtime` from the file at `path`.
-    package init(runtime: RulesRuntime, path: String, interval: Duration = .seconds(1), logger: Logger) {
+    package init(
+        runtime: RulesRuntime, path: String, watching: Bool = true, interval: Duration = .seconds(1), logger: Logger
+    ) {
         self.runtime = runtime
         self.path = path
+        self.watching = watching
         self.interval = interval
         self.logger = logger
     }
@@ -47,15 +52,17 @@ package struct RulesReloader: Service {
                     _ = await runtime.reload()
                 }
             }
-            group.addTask {
-                var last = Self.fingerprint(path)
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: interval)
-                    let now = Self.fingerprint(path)
-                    if now != last {
-                        last = now
-                        logger.notice("the rules file changed: reloading")
-                        _ = await runtime.reloadIfChanged()
+            if watching {
+                group.addTask {
+                    var last = Self.fingerprint(path)
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: interval)
+                        let now = Self.fingerprint(path)
+                        if now != last {
+                            last = now
+                            logger.notice("the rules file changed: reloading")
+                            _ = await runtime.reloadIfChanged()
+                        }
                     }
                 }
             }

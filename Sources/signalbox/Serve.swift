@@ -67,10 +67,14 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("tls-key"), help: "PEM private key file.")
     var tlsKey: String?
 
-    @Option(help: "How long a client has to send a request's header (from the connection's start or the request's first byte); then the connection is closed.")
+    @Option(
+        help:
+            "How long a client has to send a request's header (from the connection's start or the request's first byte); then the connection is closed."
+    )
     var headerTimeout: String = "10s"
 
-    @Option(help: "How long a client has to send a request's body once its header is in; then the connection is closed.")
+    @Option(
+        help: "How long a client has to send a request's body once its header is in; then the connection is closed.")
     var bodyTimeout: String = "10s"
 
     @Option(help: "How long a keep-alive connection may stay idle between requests.")
@@ -82,7 +86,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Most publish requests read and journaled at once; past it, 429.")
     var maxConcurrentIngests: Int = ServerConfiguration().maxConcurrentIngests
 
-    @Option(help: "Most publish requests of one gateway (or of the admins) read and journaled at once; default a quarter of --max-concurrent-ingests.")
+    @Option(
+        help:
+            "Most publish requests of one gateway (or of the admins) read and journaled at once; default a quarter of --max-concurrent-ingests."
+    )
     var maxIngestsPerPrincipal: Int?
 
     /// The listener limits the options give.

@@ -21,7 +21,8 @@ public struct BasicIngestTopic: Sendable, Hashable {
     /// Splits `topic` when it starts with `$aws/rules/{rule}/`; nil otherwise (`$aws/rules/r` alone,
     /// without a topic after the rule name, is not one).
     public init?(_ topic: String) {
-        guard topic.utf8.starts(with: Self.prefix.utf8) else { return nil }
+        // Most topics do not start with `$`: one byte decides (this runs several times per message).
+        guard topic.utf8.first == UInt8(ascii: "$"), topic.utf8.starts(with: Self.prefix.utf8) else { return nil }
         let afterPrefix = topic.utf8.index(topic.utf8.startIndex, offsetBy: Self.prefix.utf8.count)
         guard let slash = topic.utf8[afterPrefix...].firstIndex(of: UInt8(ascii: "/")) else { return nil }
         self.ruleName = topic[afterPrefix..<slash]

@@ -15,7 +15,8 @@ import Synchronization
 /// ```
 package final class DeviceBindings: Sendable {
     private struct Entry {
-        var things: Set<[UInt8]>
+        /// Valid thing names, so ASCII only.
+        var things: Set<String>
         var fetchedAt: ContinuousClock.Instant
     }
 
@@ -51,12 +52,14 @@ package final class DeviceBindings: Sendable {
         var refused: [String] = []
         var checked = Set<[UInt8]>()
         for device in devices {
-            let bytes = Array(device.utf8)
-            guard !things.contains(bytes), checked.insert(bytes).inserted else { continue }
+            // Bound names are ASCII, which `String` compares byte for byte: a name with another byte
+            // is never one of them, whatever `String` equality says.
+            if things.contains(device), device.utf8.allSatisfy({ $0 < 0x80 }) { continue }
+            guard checked.insert(Array(device.utf8)).inserted else { continue }
             if ShadowKey.isValid(device, allowingDollar: false, maxLength: 128),
                 try await bindOnFirstUse(device, to: gateway)
             {
-                things.insert(bytes)
+                things.insert(device)
             } else {
                 refused.append(device)
             }
@@ -69,12 +72,12 @@ package final class DeviceBindings: Sendable {
         _ = cache.withLock { $0.removeValue(forKey: gateway) }
     }
 
-    private func boundThings(of gateway: String) async throws -> Set<[UInt8]> {
+    private func boundThings(of gateway: String) async throws -> Set<String> {
         let now = ContinuousClock.now
         if let entry = cache.withLock({ $0[gateway] }), now - entry.fetchedAt < Self.lifetime {
             return entry.things
         }
-        let things = Set(try await registry.things(of: gateway).map { Array($0.utf8) })
+        let things = Set(try await registry.things(of: gateway))
         cache.withLock { cache in
             if cache.count >= Self.capacity {
                 cache = cache.filter { now - $0.value.fetchedAt < Self.lifetime }
@@ -109,6 +112,6 @@ package final class DeviceBindings: Sendable {
     }
 
     private func remember(_ device: String, of gateway: String) {
-        cache.withLock { cache in _ = cache[gateway]?.things.insert(Array(device.utf8)) }
+        cache.withLock { cache in _ = cache[gateway]?.things.insert(device) }
     }
 }

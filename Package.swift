@@ -36,7 +36,9 @@ let package = Package(
     ],
     targets: [
         .target(name: "SignalboxJSON"),
-        .target(name: "SignalboxSQL", dependencies: ["SignalboxJSON"]),
+        .target(
+            name: "SignalboxSQL",
+            dependencies: ["SignalboxJSON", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "SignalboxCore",
             dependencies: [

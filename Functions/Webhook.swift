@@ -194,24 +194,3 @@ extension HTTPEndpoint {
         value.utf8.allSatisfy { $0 >= 0x20 && $0 != 0x7F || $0 == UInt8(ascii: "\t") }
     }
 }
-
-/// An HTTP answer that is worth retrying (429, 5xx, …): the runtime retries the invocation.
-struct HTTPStatusError: Error, Sendable, CustomStringConvertible {
-    /// Who answered, for the message: "the webhook", "the SMS provider".
-    var service: String
-    /// The status code.
-    var status: Int
-
-    var description: String { "\(service) answered HTTP \(status)" }
-
-    /// Returns for a 2xx `status`; throws `HTTPStatusError` for 5xx and the statuses in
-    /// `retrying`, and ``PermanentHandlerError`` for any other (naming `detail` when given).
-    static func check(_ status: Int, service: String, retrying: Set<Int>, detail: String? = nil) throws {
-        if (200..<300).contains(status) { return }
-        if (500..<600).contains(status) || retrying.contains(status) {
-            throw HTTPStatusError(service: service, status: status)
-        }
-        throw PermanentHandlerError(
-            "\(service) refused the request: HTTP \(status)\(detail.map { ", \($0)" } ?? "")")
-    }
-}

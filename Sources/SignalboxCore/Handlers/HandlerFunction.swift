@@ -245,6 +245,13 @@ package struct ActionSource: Sendable, Hashable {
 
     /// `"0"`, `"1"`, … or `"e"` for the error action: the last part of an idempotency key.
     package var actionTag: String { actionIndex.map(String.init) ?? "e" }
+
+    /// What follows the message id in this action's idempotency keys: `"/{rule}/{action tag}"`.
+    package var idempotencyKeySuffix: String { "/\(rule)/\(actionTag)" }
+
+    /// This action's idempotency key for message `messageID`: `"{message id}/{rule}/{action tag}"`,
+    /// the same at every attempt, replay and dead-letter retry.
+    package func idempotencyKey(messageID: Int64) -> String { String(messageID) + idempotencyKeySuffix }
 }
 
 /// The services a handler may use, given when it is built.

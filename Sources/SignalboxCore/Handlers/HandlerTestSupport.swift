@@ -410,7 +410,7 @@ package struct HandlerHarness: Sendable {
             message: MessageMetadata(
                 id: message.id, topic: message.topic, device: message.device, receivedAt: message.receivedAt ?? now),
             output: message.output, config: try handler.config.compiled.render(in: frame), source: source,
-            idempotencyKey: "\(message.id)/\(ruleName)/\(source.actionTag)", deadline: .now + timeout,
+            idempotencyKey: source.idempotencyKey(messageID: message.id), deadline: .now + timeout,
             attempt: attempt, baseLogger: logs.logger(label: "signalbox.runtime"))
     }
 

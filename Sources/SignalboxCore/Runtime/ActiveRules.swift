@@ -80,7 +80,7 @@ final class ActiveRule: Sendable {
         self.sources = rule.actions.enumerated().map { index, action in
             ActionSource(rule: rule.name, ruleSetVersion: version, actionIndex: index, function: action.function)
         }
-        self.keySuffixes = rule.actions.indices.map { "/\(rule.name)/\($0)" }
+        self.keySuffixes = sources.map(\.idempotencyKeySuffix)
         self.throttleNames = rule.actions.indices.map { "\(rule.name)/\($0)" }
         self.metrics = RuleMetrics(rule: rule.name)
     }

@@ -108,13 +108,13 @@ final class RuleRun: Sendable {
                 rule: rule.name, ruleSetVersion: version, actionIndex: nil, function: runner.definition.function.value)
             let invocation = Invocation(
                 message: metadata, output: .json(errorPayload(failures)), config: errorConfig, source: source,
-                idempotencyKey: "\(entry.id)/\(rule.name)/e", deadline: .now, baseLogger: core.logger)
+                idempotencyKey: source.idempotencyKey(messageID: entry.id), deadline: .now, baseLogger: core.logger)
             await runner.enqueue(
                 [
                     (
                         ActionJob(
                             invocation: invocation, completion: .errorAction(self, failures: failures), received: nil),
-                        device.hashValue
+                        RulesRuntime.hash(device)
                     )
                 ])
         } else {
@@ -147,7 +147,7 @@ final class RuleRun: Sendable {
             let error = note.map { failure.error + "; " + $0 } ?? failure.error
             let letter = DeadLetter(
                 createdAt: core.now(), source: failure.source,
-                idempotencyKey: "\(entry.id)/\(failure.source.rule)/\(failure.source.actionTag)", message: entry,
+                idempotencyKey: failure.source.idempotencyKey(messageID: entry.id), message: entry,
                 device: device, error: error, attempts: rule.attempts(of: failure.source.actionIndex))
             await core.storeDeadLetter(letter, rule: rule)
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SignalboxCore
 import SignalboxServer
 
 /// The process's open-file limit, which bounds how many connections the listener can hold.
@@ -15,11 +16,11 @@ enum FileLimits {
     static func raise(toFit limits: ListenerLimits, logger: Logger) -> ListenerLimits {
         let needed = rlim_t(limits.maxConnections + limits.overflowConnections + reserve)
         var current = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &current) == 0 else { return limits }
+        guard getrlimit(Platform.openFilesResource, &current) == 0 else { return limits }
         if current.rlim_cur >= needed { return limits }
         var raised = current
         raised.rlim_cur = min(needed, current.rlim_max)
-        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { current = raised }
+        if setrlimit(Platform.openFilesResource, &raised) == 0 { current = raised }
         guard current.rlim_cur < needed else { return limits }
         var fitted = limits
         // n + max(16, n/32) + reserve <= files, solved for n.

@@ -3,12 +3,6 @@ import ServiceLifecycle
 import SignalboxCore
 import UnixSignals
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// Runs the rules runtime as a service: on graceful shutdown it stops taking messages and lets
 /// what is queued finish (list it before the HTTP service, so the listener stops first).
 package struct RuntimeService: Service {
@@ -54,10 +48,10 @@ package struct RulesReloader: Service {
             }
             if watching {
                 group.addTask {
-                    var last = Self.fingerprint(path)
+                    var last = Platform.fileFingerprint(path)
                     while !Task.isCancelled {
                         try? await Task.sleep(for: interval)
-                        let now = Self.fingerprint(path)
+                        let now = Platform.fileFingerprint(path)
                         if now != last {
                             last = now
                             logger.notice("the rules file changed: reloading")
@@ -69,14 +63,5 @@ package struct RulesReloader: Service {
             try? await gracefulShutdown()
             group.cancelAll()
         }
-    }
-
-    /// The file's modification time, size and inode: a change in any means the file changed.
-    static func fingerprint(_ path: String) -> [Int64]? {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        return [
-            Int64(info.st_mtim.tv_sec), Int64(info.st_mtim.tv_nsec), Int64(info.st_size), Int64(info.st_ino),
-        ]
     }
 }

@@ -65,10 +65,9 @@ let package = Package(
         .target(
             name: "SignalboxStore",
             dependencies: [
-                "SignalboxJSON", "SignalboxSQL", "SignalboxCore",
+                "SignalboxJSON", "SignalboxCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
-                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The MQTT 3.1.1/5.0 client: packet codec, protocol state machine, NIO handlers.
@@ -84,8 +83,7 @@ let package = Package(
         .target(
             name: "SignalboxServer",
             dependencies: [
-                "SignalboxJSON", "SignalboxSQL", "SignalboxCore", "SignalboxConfig", "SignalboxStore",
-                "SignalboxFunctions", "SignalboxMQTT",
+                "SignalboxJSON", "SignalboxSQL", "SignalboxCore", "SignalboxConfig", "SignalboxStore", "SignalboxMQTT",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -107,8 +105,7 @@ let package = Package(
             name: "signalbox",
             dependencies: [
                 "SignalboxJSON", "SignalboxSQL", "SignalboxCore", "SignalboxConfig", "SignalboxStore",
-                "SignalboxServer",
-                "SignalboxFunctions",
+                "SignalboxServer", "SignalboxMQTT", "SignalboxFunctions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -169,6 +169,15 @@ struct ReloadStateTests {
         #expect(current["digest"] as? String == thirdDigest)
         #expect(versions(current).map(\.version) == [first + 3, first + 2, first + 1, first])
         #expect(versions(current).map(\.digest) == [thirdDigest, thirdDigest, secondDigest, firstDigest])
+        // Without the watcher, SIGHUP reloads a changed file.
+        try write(Self.rules(comment: "fourth", condition: "temp > 1"))
+        let fourthDigest = try await sha256()
+        server.hangUp()
+        #expect(
+            try await waitUntil(seconds: 10) {
+                let now = try await status()
+                return now["version"] as? Int == first + 4 && now["digest"] as? String == fourthDigest
+            }, "SIGHUP did not reload the changed file")
         _ = await server.postTelemetry(gateway: "gw1", token: gateway.token, [(device: "f9", payload: #"{"temp": 5}"#)])
         #expect(
             try await waitUntil(seconds: 20) {
@@ -176,7 +185,7 @@ struct ReloadStateTests {
                 let versions = (page.object["dead_letters"] as? [[String: Any]] ?? []).compactMap {
                     $0["rule_set_version"] as? Int
                 }
-                return versions.sorted() == [first, first, first, first + 3]
+                return versions.sorted() == [first, first, first, first + 4]
             })
         await server.stop()
     }

@@ -65,6 +65,11 @@ final class ServerProcess: @unchecked Sendable {  // fields are set in init and 
         process.waitUntilExit()
     }
 
+    /// Sends SIGHUP (reload the rules).
+    func hangUp() {
+        Foundation.kill(process.processIdentifier, SIGHUP)
+    }
+
     /// Sends SIGTERM and waits for a graceful exit.
     func stop() {
         if process.isRunning { process.terminate() }

@@ -40,6 +40,12 @@ final class MessageTicket: Sendable {
     }
 }
 
+/// An action that failed for good, and why: what the error action reports and a dead letter keeps.
+struct ActionFailure: Sendable {
+    var source: ActionSource
+    var error: String
+}
+
 /// One rule's actions for one message. When they have all finished, failures go to the rule's
 /// error action (one invocation with every failure, as AWS's `errorAction` does); what the error
 /// action cannot handle becomes dead letters.
@@ -52,7 +58,7 @@ final class RuleRun: Sendable {
     /// The error action's configuration, rendered against the message.
     let errorConfig: Value?
     private let core: RulesRuntime
-    private let state: Mutex<(remaining: Int, failures: [(source: ActionSource, error: String)])>
+    private let state: Mutex<(remaining: Int, failures: [ActionFailure])>
 
     /// A run held by its lane while it adds actions: it cannot finish before ``releaseLane()``.
     /// Registers itself with `ticket`.
@@ -85,11 +91,11 @@ final class RuleRun: Sendable {
     /// as finished too. Returns the message's ticket when this completed the message: the caller
     /// completes it (with others, see ``MessageTicket/completeAll(_:)``).
     func actionFinished(_ source: ActionSource, failure: String?) -> MessageTicket? {
-        finish(failure.map { (source, $0) })
+        finish(failure.map { ActionFailure(source: source, error: $0) })
     }
 
-    private func finish(_ failure: (source: ActionSource, error: String)?) -> MessageTicket? {
-        let finished = state.withLock { state -> [(source: ActionSource, error: String)]? in
+    private func finish(_ failure: ActionFailure?) -> MessageTicket? {
+        let finished = state.withLock { state -> [ActionFailure]? in
             if let failure { state.failures.append(failure) }
             state.remaining -= 1
             return state.remaining == 0 ? state.failures : nil
@@ -102,7 +108,7 @@ final class RuleRun: Sendable {
         return nil
     }
 
-    private func handleFailures(_ failures: [(source: ActionSource, error: String)]) async {
+    private func handleFailures(_ failures: [ActionFailure]) async {
         if let runner = rule.errorRunner, let errorConfig {
             let source = ActionSource(
                 rule: rule.name, ruleSetVersion: version, actionIndex: nil, function: runner.definition.function.value)
@@ -123,7 +129,7 @@ final class RuleRun: Sendable {
     }
 
     /// Called by the error action's run when it has finished.
-    func errorActionFinished(_ failures: [(source: ActionSource, error: String)], failure: String?) async {
+    func errorActionFinished(_ failures: [ActionFailure], failure: String?) async {
         if let failure {
             await deadLetter(failures, note: "error action failed: \(failure)")
             return
@@ -142,7 +148,7 @@ final class RuleRun: Sendable {
         ticket.ruleDoneNow()
     }
 
-    private func deadLetter(_ failures: [(source: ActionSource, error: String)], note: String?) async {
+    private func deadLetter(_ failures: [ActionFailure], note: String?) async {
         for failure in failures {
             let error = note.map { failure.error + "; " + $0 } ?? failure.error
             let letter = DeadLetter(
@@ -159,7 +165,7 @@ final class RuleRun: Sendable {
     }
 
     /// The error action's input, in the shape of AWS IoT's error action message.
-    func errorPayload(_ failures: [(source: ActionSource, error: String)]) -> Value {
+    func errorPayload(_ failures: [ActionFailure]) -> Value {
         var object = JSONObject(minimumCapacity: 8)
         object.appendUnique(key: "ruleName", value: .string(rule.name))
         object.appendUnique(key: "topic", value: .string(entry.topic))
@@ -186,7 +192,7 @@ enum JobCompletion: Sendable {
     /// One of a rule run's actions.
     case action(RuleRun)
     /// A rule run's error action, reporting on `failures`.
-    case errorAction(RuleRun, failures: [(source: ActionSource, error: String)])
+    case errorAction(RuleRun, failures: [ActionFailure])
 
     /// Returns the message's ticket when this completed the message (see ``RuleRun/actionFinished(_:failure:)``).
     func finished(_ source: ActionSource, failure: String?) -> MessageTicket? {

@@ -17,6 +17,8 @@ let package = Package(
         .library(name: "SignalboxStore", targets: ["SignalboxStore"]),
         .library(name: "SignalboxMQTT", targets: ["SignalboxMQTT"]),
         .library(name: "SignalboxServer", targets: ["SignalboxServer"]),
+        // In-memory implementations of the ports and the handler harness, for tests only.
+        .library(name: "SignalboxTesting", targets: ["SignalboxTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -46,6 +48,12 @@ let package = Package(
                 "SignalboxSQL",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        .target(
+            name: "SignalboxTesting",
+            dependencies: [
+                "SignalboxCore", "SignalboxJSON", "SignalboxSQL", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Handler functions: the built-ins and every user-written one, one file each, listed in
@@ -120,12 +128,13 @@ let package = Package(
         .testTarget(
             name: "SignalboxCoreTests",
             dependencies: [
-                "SignalboxCore", "SignalboxSQL", "SignalboxJSON", .product(name: "Logging", package: "swift-log"),
+                "SignalboxCore", "SignalboxSQL", "SignalboxJSON", "SignalboxTesting",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "SignalboxFunctionsTests",
-            dependencies: ["SignalboxFunctions", "SignalboxCore", "SignalboxSQL", "SignalboxJSON"]
+            dependencies: ["SignalboxFunctions", "SignalboxCore", "SignalboxSQL", "SignalboxJSON", "SignalboxTesting"]
         ),
         .testTarget(
             name: "SignalboxMQTTTests",
@@ -138,7 +147,7 @@ let package = Package(
         .testTarget(
             name: "SignalboxStoreTests",
             dependencies: [
-                "SignalboxStore", "SignalboxCore", "SignalboxJSON", "SignalboxTestSupport",
+                "SignalboxStore", "SignalboxCore", "SignalboxJSON", "SignalboxTestSupport", "SignalboxTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -146,7 +155,7 @@ let package = Package(
             name: "SignalboxServerTests",
             dependencies: [
                 "SignalboxServer", "SignalboxStore", "SignalboxCore", "SignalboxJSON", "SignalboxFunctions",
-                "SignalboxSQL",
+                "SignalboxSQL", "SignalboxTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -172,6 +172,7 @@ EOF
 cat >"$test_file" <<EOF
 import SignalboxCore
 import SignalboxJSON
+import SignalboxTesting
 import Testing
 
 @testable import SignalboxFunctions

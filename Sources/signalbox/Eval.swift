@@ -88,7 +88,7 @@ struct EvalRunner {
         }
         var timestamp = SystemClock.milliseconds()
         if case .int(let ms) = fields["timestamp"] { timestamp = ms }
-        var shadows = InMemoryShadowLookup()
+        var shadows = GivenShadowDocuments()
         if case .object(let documents) = fields["shadows"] {
             for member in documents { shadows.set(thing: member.key, document: member.value) }
         }

@@ -59,7 +59,7 @@ struct TestCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let bytes = try readPayload()
-        var lookup = InMemoryShadowLookup()
+        var lookup = GivenShadowDocuments()
         for entry in shadows {
             let (thing, document) = try parseShadow(entry)
             lookup.set(thing: thing, document: document)
@@ -202,7 +202,7 @@ struct TestReport {
 
 /// `--shadow` documents first, then the data directory's store.
 struct LayeredShadowLookup: ShadowLookup {
-    var first: InMemoryShadowLookup
+    var first: GivenShadowDocuments
     var then: StoredShadowLookup
 
     func shadowDocument(thing: String, shadowName: String?) throws -> Value? {

@@ -70,7 +70,7 @@ struct RuleSetTests {
             """
         let ruleSet = try RuleSet(RulesDocument(rules: [Self.rule("too-warm", sql, actions: [action])]))
         let rule = try #require(ruleSet.rules.first)
-        var shadows = InMemoryShadowLookup()
+        var shadows = GivenShadowDocuments()
         shadows.set(thing: "f1", document: ["state": ["desired": ["maxTemp": 8, "alertPhone": "+15550100"]]])
         let message = Message(topic: "gateways/gw1/devices/f1/telemetry", json: ["temp": 9.5], timestamp: 0)
         let evaluation = try rule.statement.evaluate(message, services: EvaluationServices(shadows: shadows))

@@ -2,6 +2,7 @@ import Logging
 import SignalboxCore
 import SignalboxJSON
 import SignalboxSQL
+import SignalboxTesting
 import Synchronization
 
 /// What the test handlers saw, by the `probe` key of their configuration.

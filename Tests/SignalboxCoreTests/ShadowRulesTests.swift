@@ -1,6 +1,7 @@
 import SignalboxCore
 import SignalboxJSON
 import SignalboxSQL
+import SignalboxTesting
 import Testing
 
 /// Shadows as seen by rules: `documents` events as a FROM source, and `get_shadow()` reading the store.

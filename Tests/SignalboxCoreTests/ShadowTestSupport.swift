@@ -1,5 +1,6 @@
 import SignalboxCore
 import SignalboxJSON
+import SignalboxTesting
 import Synchronization
 
 /// The AWS pages the shadow rules come from (see the research notes the tests were written against).

@@ -1,6 +1,7 @@
 import SignalboxCore
 import SignalboxJSON
 import SignalboxSQL
+import SignalboxTesting
 import Testing
 
 @testable import SignalboxFunctions

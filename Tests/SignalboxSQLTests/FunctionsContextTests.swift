@@ -132,8 +132,8 @@ struct FunctionsContextTests {
     ]
     static let namedDocument: Value = ["state": ["reported": ["alarm": "OFF"]]]
 
-    static var store: InMemoryShadowLookup {
-        var store = InMemoryShadowLookup()
+    static var store: GivenShadowDocuments {
+        var store = GivenShadowDocuments()
         store.set(thing: "MyThing", document: shadowDocument)
         store.set(thing: "MyThing", shadowName: "MyThingShadow", document: namedDocument)
         return store

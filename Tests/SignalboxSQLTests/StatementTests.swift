@@ -287,7 +287,7 @@ struct StatementTests {
     }
 
     @Test func getShadowReadsTheLookup() throws {
-        var shadows = InMemoryShadowLookup()
+        var shadows = GivenShadowDocuments()
         shadows.set(thing: "f1", document: json(#"{"state":{"desired":{"maxTemp":5}}}"#))
         let services = EvaluationServices(shadows: shadows)
         let sql = """

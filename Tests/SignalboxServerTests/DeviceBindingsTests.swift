@@ -1,4 +1,5 @@
 import SignalboxCore
+import SignalboxTesting
 import Testing
 
 @testable import SignalboxServer

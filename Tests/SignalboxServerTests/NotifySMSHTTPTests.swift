@@ -6,6 +6,7 @@ import ServiceLifecycle
 import SignalboxCore
 import SignalboxJSON
 import SignalboxSQL
+import SignalboxTesting
 import Synchronization
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SignalboxCore
+import SignalboxTesting
 import Testing
 
 @testable import SignalboxServer

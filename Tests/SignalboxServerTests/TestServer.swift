@@ -7,6 +7,7 @@ import NIOCore
 import ServiceLifecycle
 import SignalboxCore
 import SignalboxJSON
+import SignalboxTesting
 import Testing
 
 @testable import SignalboxServer

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import SignalboxCore
 import SignalboxStore
+import SignalboxTesting
 import Testing
 
 /// The behaviour of both ``RecordStorage`` implementations: SQLite on real files, and in memory.

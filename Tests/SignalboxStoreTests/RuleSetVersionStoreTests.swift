@@ -1,5 +1,6 @@
 import SignalboxCore
 import SignalboxStore
+import SignalboxTesting
 import Testing
 
 /// The behaviour of both ``RuleSetVersionStore`` implementations: SQLite on real files, and in memory.

@@ -3,6 +3,7 @@ import SignalboxCore
 import SignalboxJSON
 import SignalboxStore
 import SignalboxTestSupport
+import SignalboxTesting
 import Testing
 
 struct SQLiteShadowStorageTests {

@@ -1,5 +1,6 @@
 import SignalboxCore
 import SignalboxStore
+import SignalboxTesting
 import Testing
 
 /// The behaviour of both ``ThrottleStorage`` implementations: SQLite on real files, and in memory.

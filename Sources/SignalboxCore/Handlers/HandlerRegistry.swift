@@ -52,12 +52,8 @@ package struct HandlerRegistry: Sendable {
 }
 
 extension HandlerRegistry {
-    /// Services for building handlers only to check their configuration: in memory, reaching nothing.
-    package static func throwawayServices() -> HandlerServices {
-        HandlerServices(
-            shadows: ShadowService(storage: InMemoryShadowStorage()), records: InMemoryRecordStorage(),
-            http: RecordingHTTPClient(), publisher: DiscardingPublisher())
-    }
+    /// Services for building handlers only to check their configuration: they reach nothing.
+    package static func throwawayServices() -> HandlerServices { CheckingServices.make() }
 
     /// Builds the handler of `action` against `services` (see ``throwawayServices()``), so it
     /// validates its configuration as it would when the rules load in a server; returns its

@@ -75,7 +75,7 @@ package enum IdentityError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// Gateways, their tokens and their devices. Implementations: ``InMemoryIdentityRegistry`` and the
+/// Gateways, their tokens and their devices. Implementations: `InMemoryIdentityRegistry` (SignalboxTesting) and the
 /// SQLite store.
 package protocol IdentityRegistry: Sendable {
     /// Adds a gateway.

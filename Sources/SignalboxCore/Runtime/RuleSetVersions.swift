@@ -39,32 +39,6 @@ package protocol RuleSetVersionStore: Sendable {
     func recent(limit: Int) async throws -> [RuleSetVersion]
 }
 
-/// A ``RuleSetVersionStore`` in memory, for tests (and a runtime that keeps no history): numbers
-/// increase for as long as the store lives.
-package final class InMemoryRuleSetVersions: RuleSetVersionStore {
-    private let versions = Mutex<[RuleSetVersion]>([])
-
-    /// An empty store.
-    package init() {}
-
-    package func latest() async throws -> RuleSetVersion? {
-        versions.withLock { $0.last }
-    }
-
-    package func add(_ version: RuleSetVersion) async throws {
-        try versions.withLock { versions throws(RuleSetVersionConflict) in
-            if let last = versions.last, last.version >= version.version {
-                throw RuleSetVersionConflict(version: version.version)
-            }
-            versions.append(version)
-        }
-    }
-
-    package func recent(limit: Int) async throws -> [RuleSetVersion] {
-        versions.withLock { Array($0.suffix(max(0, limit)).reversed()) }
-    }
-}
-
 /// A rule-set version was recorded with a number not above the highest one recorded.
 package struct RuleSetVersionConflict: Error, Sendable, Hashable, CustomStringConvertible {
     /// The number that was refused.

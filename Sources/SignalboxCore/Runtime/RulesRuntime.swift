@@ -43,16 +43,14 @@ package struct RuntimeStorage: Sendable {
     package var deadLetters: any DeadLetterStorage
     package var throttles: any ThrottleStorage
     package var records: any RecordStorage
-    /// Where each activated rule-set version is recorded with its file's SHA-256; in memory by
-    /// default, so versions restart at 1 with the process unless a persistent store is given.
+    /// Where each activated rule-set version is recorded with its file's SHA-256.
     package var ruleSetVersions: any RuleSetVersionStore
     /// When each device was last seen, for device silence across restarts.
     package var devices: any DeviceActivityStorage
 
     package init(
         journal: any MessageJournal, deadLetters: any DeadLetterStorage, throttles: any ThrottleStorage,
-        records: any RecordStorage, devices: any DeviceActivityStorage,
-        ruleSetVersions: any RuleSetVersionStore = InMemoryRuleSetVersions()
+        records: any RecordStorage, devices: any DeviceActivityStorage, ruleSetVersions: any RuleSetVersionStore
     ) {
         self.journal = journal
         self.deadLetters = deadLetters

@@ -57,7 +57,7 @@ package struct ShadowModification<Result: Sendable>: Sendable {
     }
 }
 
-/// Where shadows live. Implementations: ``InMemoryShadowStorage`` (tests, tools) and the SQLite store.
+/// Where shadows live. Implementations: the SQLite store, and `InMemoryShadowStorage` (SignalboxTesting).
 ///
 /// `modify` is the one write path: read, decide and commit happen as one atomic step per shadow, so
 /// concurrent updates of one shadow are serialised and never produce the same version.

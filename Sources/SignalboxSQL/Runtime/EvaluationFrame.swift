@@ -7,8 +7,9 @@ public protocol ShadowLookup: Sendable {
     func shadowDocument(thing: String, shadowName: String?) throws -> Value?
 }
 
-/// A ``ShadowLookup`` over a dictionary, for tests and tools.
-public struct InMemoryShadowLookup: ShadowLookup {
+/// A ``ShadowLookup`` over documents given up front: the shadows of a dry run (`signalbox test`,
+/// `signalbox eval`) and of SQL tests.
+public struct GivenShadowDocuments: ShadowLookup {
     /// Documents by thing name, then shadow name ("" for the classic shadow).
     public var documents: [String: [String: Value]]
 

@@ -1,3 +1,4 @@
+import SignalboxCore
 import Synchronization
 
 /// A ``ShadowStorage`` in memory, for tests and tools.

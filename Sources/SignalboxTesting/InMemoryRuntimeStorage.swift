@@ -1,3 +1,4 @@
+import SignalboxCore
 import Synchronization
 
 /// A ``MessageJournal`` in memory, for tests: the semantics of the SQLite journal without the disk.

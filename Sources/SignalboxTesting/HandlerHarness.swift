@@ -1,4 +1,5 @@
 import Logging
+import SignalboxCore
 import SignalboxJSON
 import SignalboxSQL
 import Synchronization

@@ -1,3 +1,4 @@
+import SignalboxCore
 import Synchronization
 
 /// An ``IdentityRegistry`` in memory, for tests.

@@ -1,0 +1,46 @@
+/// Handler services that reach nothing, for building handlers only to check their configuration
+/// (`signalbox check`, and every load of a rules file before it is swapped in): a handler's
+/// `init` validates its settings and keeps its services; anything that calls one fails.
+enum CheckingServices {
+    /// What every call throws.
+    struct Unavailable: Error, CustomStringConvertible {
+        var description: String { "handler services are not available while rules are being checked" }
+    }
+
+    static func make() -> HandlerServices {
+        HandlerServices(
+            shadows: ShadowService(storage: NoShadows()), records: NoRecords(), http: NoHTTP(),
+            publisher: DiscardingPublisher())
+    }
+
+    struct NoShadows: ShadowStorage {
+        func record(for key: ShadowKey) async throws -> ShadowRecord? { throw Unavailable() }
+        func recordNow(for key: ShadowKey) throws -> ShadowRecord? { throw Unavailable() }
+        func modify<Result: Sendable>(
+            _ key: ShadowKey,
+            _ transform: @escaping @Sendable (ShadowRecord?) throws(ShadowError) -> ShadowModification<Result>
+        ) async throws -> (Result, ShadowChange) { throw Unavailable() }
+        func namedShadows(of thing: String, after: String?, limit: Int) async throws -> [String] {
+            throw Unavailable()
+        }
+        func desiredChanges(after sequence: Int64, things: Set<String>?, limit: Int) async throws -> [ShadowChange] {
+            throw Unavailable()
+        }
+        func latestSequence() async throws -> Int64 { throw Unavailable() }
+    }
+
+    struct NoRecords: RecordStorage {
+        func insert(_ rows: [RecordRow], into table: String) async throws { throw Unavailable() }
+        func records(in table: String, matching query: RecordQuery) async throws -> [StoredRecord] {
+            throw Unavailable()
+        }
+        func tables() async throws -> [String] { throw Unavailable() }
+        func deleteRecords(in table: String, receivedBefore cutoff: Int64) async throws -> Int { throw Unavailable() }
+    }
+
+    struct NoHTTP: HTTPClient {
+        func send(_ request: OutgoingHTTPRequest, deadline: ContinuousClock.Instant) async throws
+            -> HTTPResponseReceived
+        { throw Unavailable() }
+    }
+}

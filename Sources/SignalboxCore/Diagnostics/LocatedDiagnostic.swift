@@ -13,32 +13,32 @@ import SignalboxSQL
 /// 9 |     errorAction:
 ///   |     ^~~~~~~~~~~ did you mean 'error_action'?
 /// ```
-public struct LocatedDiagnostic: Error, Sendable {
+package struct LocatedDiagnostic: Error, Sendable {
     /// The diagnostic; its range is in bytes of `source.text`.
-    public var diagnostic: Diagnostic
+    package var diagnostic: Diagnostic
     /// The text the diagnostic points into; nil for problems with no place (an unreadable file).
-    public var source: SourceText?
+    package var source: SourceText?
     /// The rule the problem belongs to, if any.
-    public var ruleName: String?
+    package var ruleName: String?
 
     /// A diagnostic at `diagnostic.range` of `source`.
-    public init(_ diagnostic: Diagnostic, source: SourceText?, ruleName: String? = nil) {
+    package init(_ diagnostic: Diagnostic, source: SourceText?, ruleName: String? = nil) {
         self.diagnostic = diagnostic
         self.source = source
         self.ruleName = ruleName
     }
 
     /// The stable error code (`unknown-key`, `parse`, `env`, …).
-    public var code: String { diagnostic.code }
+    package var code: String { diagnostic.code }
 
     /// What happened.
-    public var message: String { diagnostic.message }
+    package var message: String { diagnostic.message }
 
     /// Line and column (1-based) in the file, when the diagnostic has a place.
-    public var location: (line: Int, column: Int)? { source.map { $0.location(of: diagnostic.range.start) } }
+    package var location: (line: Int, column: Int)? { source.map { $0.location(of: diagnostic.range.start) } }
 
     /// The diagnostic rendered with its place and a caret (see ``DiagnosticRenderer``), ending in a newline.
-    public func rendered() -> String {
+    package func rendered() -> String {
         if let source { return DiagnosticRenderer.render(diagnostic, in: source) }
         var out = "\(diagnostic.severity.rawValue): \(diagnostic.message)\n"
         if let help = diagnostic.help { out += " = help: \(help)\n" }
@@ -46,7 +46,7 @@ public struct LocatedDiagnostic: Error, Sendable {
     }
 
     /// Sorts diagnostics by file position; diagnostics without a place come first, ties keep their order.
-    public static func sorted(_ diagnostics: [LocatedDiagnostic]) -> [LocatedDiagnostic] {
+    package static func sorted(_ diagnostics: [LocatedDiagnostic]) -> [LocatedDiagnostic] {
         diagnostics.enumerated().sorted { a, b in
             let la = a.element.location ?? (0, 0)
             let lb = b.element.location ?? (0, 0)

@@ -10,14 +10,14 @@ import SignalboxSQL
 /// let span = SourceSpan(source: SourceText(name: "rules.yaml", text: "timeout: 10x"), range: SourceRange(start: 9, end: 12))
 /// span.diagnostic("duration", "unknown duration unit 'x'").rendered()
 /// ```
-public struct SourceSpan: Sendable {
+package struct SourceSpan: Sendable {
     /// The text the range refers to, mapped to its file.
-    public var source: SourceText
+    package var source: SourceText
     /// Bytes of `source.text`.
-    public var range: SourceRange
+    package var range: SourceRange
 
     /// A span over `range` of `source`.
-    public init(source: SourceText, range: SourceRange) {
+    package init(source: SourceText, range: SourceRange) {
         self.source = source
         self.range = range
     }
@@ -25,13 +25,13 @@ public struct SourceSpan: Sendable {
     /// A span standing for a value written in code rather than read from a file.
     ///
     /// - Parameter text: The value's text, shown in diagnostics as `<inline>`.
-    public init(inline text: String) {
+    package init(inline text: String) {
         self.source = SourceText(name: "<inline>", text: text)
         self.range = SourceRange(start: 0, end: text.utf8.count)
     }
 
     /// Line and column (1-based) of the start of the span in its file.
-    public var location: (line: Int, column: Int) { source.location(of: range.start) }
+    package var location: (line: Int, column: Int) { source.location(of: range.start) }
 
     /// A diagnostic located at this span.
     ///
@@ -40,7 +40,7 @@ public struct SourceSpan: Sendable {
     ///   - message: What happened, without payload or secret values.
     ///   - help: A short hint shown after the caret.
     ///   - ruleName: The rule the problem belongs to, if any.
-    public func diagnostic(_ code: String, _ message: String, help: String? = nil, ruleName: String? = nil)
+    package func diagnostic(_ code: String, _ message: String, help: String? = nil, ruleName: String? = nil)
         -> LocatedDiagnostic
     {
         LocatedDiagnostic(Diagnostic(code, message, at: range, help: help), source: source, ruleName: ruleName)

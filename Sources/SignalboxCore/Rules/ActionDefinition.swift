@@ -7,26 +7,26 @@
 ///     function: "notify-sms", with: ["to": "${get_shadow(topic(4)).state.desired.alertPhone}"],
 ///     timeout: .seconds(10), throttle: ThrottlePolicy(key: "${topic(4)}", per: .seconds(3600)))
 /// ```
-public struct ActionDefinition: Sendable {
+package struct ActionDefinition: Sendable {
     /// The handler function's name (`persist`, `notify-sms`): lowercase letters, digits and `-`.
-    public var function: LocatedString
+    package var function: LocatedString
     /// The handler's configuration (the `with:` key); every string in it is a substitution template.
-    public var with: ConfigValue
+    package var with: ConfigValue
     /// How often and how fast to retry a failed invocation.
-    public var retry: RetryPolicy
+    package var retry: RetryPolicy
     /// How long one invocation may take.
-    public var timeout: Duration
+    package var timeout: Duration
     /// At most one invocation per key and period, if set.
-    public var throttle: ThrottlePolicy?
+    package var throttle: ThrottlePolicy?
     /// Where the action was written (its mapping), if read from a file.
-    public var span: SourceSpan?
+    package var span: SourceSpan?
     /// Whether `with` was read without problems. When it was not (it is not a mapping, a value has
     /// the wrong type, an `${env:…}` reference is unset), those problems are already reported, and
     /// the handler does not check the settings again: its complaints would only repeat them.
     package var isConfigReadable = true
 
     /// The default timeout of an invocation: 30 seconds.
-    public static let defaultTimeout: Duration = .seconds(30)
+    package static let defaultTimeout: Duration = .seconds(30)
 
     /// An action.
     ///
@@ -37,7 +37,7 @@ public struct ActionDefinition: Sendable {
     ///   - timeout: The timeout of one invocation; 30 seconds by default.
     ///   - throttle: The throttle, if any.
     ///   - span: Where the action was written.
-    public init(
+    package init(
         function: LocatedString, with: ConfigValue = .emptyMap, retry: RetryPolicy = RetryPolicy(),
         timeout: Duration = ActionDefinition.defaultTimeout, throttle: ThrottlePolicy? = nil, span: SourceSpan? = nil
     ) {
@@ -52,17 +52,17 @@ public struct ActionDefinition: Sendable {
 
 /// How a failed invocation is retried: `attempts` in all (the first one included), waiting an
 /// exponentially growing, jittered delay between `backoff.lowerBound` and `backoff.upperBound`.
-public struct RetryPolicy: Sendable, Hashable {
+package struct RetryPolicy: Sendable, Hashable {
     /// Attempts in all, the first one included; 1 means no retry.
-    public var attempts: Int
+    package var attempts: Int
     /// The shortest and longest wait between attempts.
-    public var backoff: ClosedRange<Duration>
+    package var backoff: ClosedRange<Duration>
 
     /// The most attempts accepted in a rules file.
-    public static let maxAttempts = 100
+    package static let maxAttempts = 100
 
     /// A retry policy; by default 3 attempts with a backoff from 1 second to 1 minute.
-    public init(attempts: Int = 3, backoff: ClosedRange<Duration> = .seconds(1) ... .seconds(60)) {
+    package init(attempts: Int = 3, backoff: ClosedRange<Duration> = .seconds(1) ... .seconds(60)) {
         self.attempts = attempts
         self.backoff = backoff
     }
@@ -71,14 +71,14 @@ public struct RetryPolicy: Sendable, Hashable {
 /// Limits an action to one invocation per key and period (`throttle: { key: "${topic(4)}", per: 1h }`).
 ///
 /// Invocations over the limit are skipped, not delayed.
-public struct ThrottlePolicy: Sendable {
+package struct ThrottlePolicy: Sendable {
     /// A substitution template evaluated per message; nil means one key for the whole action.
-    public var key: LocatedString?
+    package var key: LocatedString?
     /// The period.
-    public var per: Duration
+    package var per: Duration
 
     /// A throttle of one invocation per `key` and `per`.
-    public init(key: LocatedString? = nil, per: Duration) {
+    package init(key: LocatedString? = nil, per: Duration) {
         self.key = key
         self.per = per
     }

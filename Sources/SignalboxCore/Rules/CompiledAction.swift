@@ -7,7 +7,7 @@ import SignalboxSQL
 /// ```swift
 /// let config = try action.config.render(in: frame)  // {"to": "+4915…", "body": "Fridge f1 is at 9.5 C"}
 /// ```
-public enum TemplateValue: Sendable {
+package enum TemplateValue: Sendable {
     /// `null`.
     case null
     /// A boolean.
@@ -26,7 +26,7 @@ public enum TemplateValue: Sendable {
     /// The value for the message and SET variables in `frame`: templates rendered, the rest as is.
     ///
     /// - Throws: ``EvaluationError`` when an expression fails (a shadow lookup fails).
-    public func render(in frame: EvaluationFrame) throws -> Value {
+    package func render(in frame: EvaluationFrame) throws -> Value {
         switch self {
         case .null: return .null
         case .bool(let b): return .bool(b)
@@ -42,7 +42,7 @@ public enum TemplateValue: Sendable {
     }
 
     /// Whether no string in the tree has a `${…}` part.
-    public var isConstant: Bool {
+    package var isConstant: Bool {
         switch self {
         case .null, .bool, .int, .double: true
         case .string(let template): template.isConstant
@@ -54,21 +54,21 @@ public enum TemplateValue: Sendable {
 
 /// An action ready to run: its definition, its configuration compiled against the rule's
 /// statement, and its throttle key template.
-public struct CompiledAction: Sendable {
+package struct CompiledAction: Sendable {
     /// The action as written.
-    public let definition: ActionDefinition
+    package let definition: ActionDefinition
     /// The position of the action in its rule (0-based); nil for the error action.
-    public let index: Int?
+    package let index: Int?
     /// The `with:` tree, compiled.
-    public let config: TemplateValue
+    package let config: TemplateValue
     /// The throttle key, compiled, when the action is throttled by key.
-    public let throttleKey: Template?
+    package let throttleKey: Template?
 
     /// The handler function's name.
-    public var function: String { definition.function.value }
+    package var function: String { definition.function.value }
 
     /// Bundles a compiled action.
-    public init(definition: ActionDefinition, index: Int?, config: TemplateValue, throttleKey: Template?) {
+    package init(definition: ActionDefinition, index: Int?, config: TemplateValue, throttleKey: Template?) {
         self.definition = definition
         self.index = index
         self.config = config

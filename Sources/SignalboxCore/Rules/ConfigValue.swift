@@ -12,9 +12,9 @@ import SignalboxSQL
 /// let with: ConfigValue = ["table": "readings", "columns": ["temp", "battery"]]
 /// with["table"]?.string  // "readings"
 /// ```
-public struct ConfigValue: Sendable {
+package struct ConfigValue: Sendable {
     /// What a node holds.
-    public enum Kind: Sendable {
+    package enum Kind: Sendable {
         /// `null` (or `~`, or nothing).
         case null
         /// `true` or `false`.
@@ -32,26 +32,26 @@ public struct ConfigValue: Sendable {
     }
 
     /// One key and value of a map.
-    public struct Entry: Sendable {
+    package struct Entry: Sendable {
         /// The key as written.
-        public var key: LocatedString
+        package var key: LocatedString
         /// The value.
-        public var value: ConfigValue
+        package var value: ConfigValue
 
         /// An entry.
-        public init(key: LocatedString, value: ConfigValue) {
+        package init(key: LocatedString, value: ConfigValue) {
             self.key = key
             self.value = value
         }
     }
 
     /// The node's content.
-    public var kind: Kind
+    package var kind: Kind
     /// Where the node was written.
-    public var span: SourceSpan
+    package var span: SourceSpan
 
     /// A node; `span` defaults to an inline span.
-    public init(_ kind: Kind, span: SourceSpan? = nil) {
+    package init(_ kind: Kind, span: SourceSpan? = nil) {
         self.kind = kind
         if let span {
             self.span = span
@@ -63,28 +63,28 @@ public struct ConfigValue: Sendable {
     }
 
     /// An empty map, the default for an action without `with:`.
-    public static var emptyMap: ConfigValue { ConfigValue(.map([])) }
+    package static var emptyMap: ConfigValue { ConfigValue(.map([])) }
 
     /// The value of `key` when this node is a map.
-    public subscript(key: String) -> ConfigValue? {
+    package subscript(key: String) -> ConfigValue? {
         guard case .map(let entries) = kind else { return nil }
         return entries.first { $0.key.value == key }?.value
     }
 
     /// The string, when this node is a string.
-    public var string: String? {
+    package var string: String? {
         if case .string(let string) = kind { return string.value }
         return nil
     }
 
     /// The entries, when this node is a map.
-    public var entries: [Entry]? {
+    package var entries: [Entry]? {
         if case .map(let entries) = kind { return entries }
         return nil
     }
 
     /// What kind of value this is, for messages: `a string`, `a mapping`, …
-    public var kindDescription: String {
+    package var kindDescription: String {
         switch kind {
         case .null: "null"
         case .bool: "a boolean"
@@ -97,7 +97,7 @@ public struct ConfigValue: Sendable {
     }
 
     /// The tree as a JSON value, strings taken literally (templates not evaluated).
-    public var json: Value {
+    package var json: Value {
         switch kind {
         case .null: .null
         case .bool(let b): .bool(b)
@@ -116,19 +116,19 @@ extension ConfigValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, Exp
     ExpressibleByDictionaryLiteral
 {
     /// A null node written in code.
-    public init(nilLiteral: ()) { self.init(.null) }
+    package init(nilLiteral: ()) { self.init(.null) }
     /// A boolean node written in code.
-    public init(booleanLiteral value: Bool) { self.init(.bool(value)) }
+    package init(booleanLiteral value: Bool) { self.init(.bool(value)) }
     /// An integer node written in code.
-    public init(integerLiteral value: Int64) { self.init(.int(value)) }
+    package init(integerLiteral value: Int64) { self.init(.int(value)) }
     /// A number node written in code.
-    public init(floatLiteral value: Double) { self.init(.double(value)) }
+    package init(floatLiteral value: Double) { self.init(.double(value)) }
     /// A string node written in code.
-    public init(stringLiteral value: String) { self.init(.string(LocatedString(value))) }
+    package init(stringLiteral value: String) { self.init(.string(LocatedString(value))) }
     /// A list node written in code.
-    public init(arrayLiteral elements: ConfigValue...) { self.init(.array(elements)) }
+    package init(arrayLiteral elements: ConfigValue...) { self.init(.array(elements)) }
     /// A map node written in code; keys keep their order.
-    public init(dictionaryLiteral elements: (String, ConfigValue)...) {
+    package init(dictionaryLiteral elements: (String, ConfigValue)...) {
         self.init(.map(elements.map { Entry(key: LocatedString($0.0), value: $0.1) }))
     }
 }

@@ -8,18 +8,18 @@ import SignalboxSQL
 /// try DurationSyntax.parseRange("1s..5m")   // .seconds(1) ... .seconds(300)
 /// DurationSyntax.format(.milliseconds(1500)) // "1500ms"
 /// ```
-public enum DurationSyntax {
+package enum DurationSyntax {
     /// Why a duration could not be read; `range` is in bytes of the text.
-    public struct Invalid: Error, Sendable, Hashable {
+    package struct Invalid: Error, Sendable, Hashable {
         /// What is wrong, naming the offending part.
-        public var message: String
+        package var message: String
         /// How to fix it.
-        public var help: String?
+        package var help: String?
         /// The offending bytes of the text.
-        public var range: SourceRange
+        package var range: SourceRange
 
         /// An error about `range` of the duration text.
-        public init(_ message: String, help: String? = nil, at range: SourceRange) {
+        package init(_ message: String, help: String? = nil, at range: SourceRange) {
             self.message = message
             self.help = help
             self.range = range
@@ -37,14 +37,14 @@ public enum DurationSyntax {
     /// Parses one duration (`10s`).
     ///
     /// - Throws: ``Invalid`` for an empty text, a missing or unknown unit, a fraction or a value too large.
-    public static func parse(_ text: String) throws(Invalid) -> Duration {
+    package static func parse(_ text: String) throws(Invalid) -> Duration {
         try parse(text, offset: 0)
     }
 
     /// Parses a backoff range `MIN..MAX` (`1s..5m`); a single duration is a fixed backoff.
     ///
     /// - Throws: ``Invalid`` when either end is invalid or `MIN` is longer than `MAX`.
-    public static func parseRange(_ text: String) throws(Invalid) -> ClosedRange<Duration> {
+    package static func parseRange(_ text: String) throws(Invalid) -> ClosedRange<Duration> {
         let bytes = Array(text.utf8)
         guard let dots = findDots(bytes) else {
             let single = try parse(text, offset: 0)
@@ -63,7 +63,7 @@ public enum DurationSyntax {
     }
 
     /// Writes `duration` in the largest unit that represents it exactly (`90s`, `5m`, `250ms`).
-    public static func format(_ duration: Duration) -> String {
+    package static func format(_ duration: Duration) -> String {
         let (seconds, attoseconds) = duration.components
         let milliseconds = seconds * 1_000 + attoseconds / 1_000_000_000_000_000
         if milliseconds == 0 { return "0s" }
@@ -74,7 +74,7 @@ public enum DurationSyntax {
     }
 
     /// Writes a backoff range: `1s..5m`.
-    public static func format(_ range: ClosedRange<Duration>) -> String {
+    package static func format(_ range: ClosedRange<Duration>) -> String {
         "\(format(range.lowerBound))..\(format(range.upperBound))"
     }
 

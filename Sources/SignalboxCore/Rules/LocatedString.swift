@@ -12,18 +12,18 @@ import SignalboxSQL
 /// let sql: LocatedString = "SELECT temp FROM 'devices/+/telemetry'"
 /// sql.value  // "SELECT temp FROM 'devices/+/telemetry'"
 /// ```
-public struct LocatedString: Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
+package struct LocatedString: Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
     /// One `${env:NAME}` reference that was replaced by the variable's value.
-    public struct Substitution: Sendable, Hashable {
+    package struct Substitution: Sendable, Hashable {
         /// The environment variable's name.
-        public var variable: String
+        package var variable: String
         /// The reference `${env:NAME}` (or `${env:NAME:-default}`) in bytes of `source.text`.
-        public var sourceRange: SourceRange
+        package var sourceRange: SourceRange
         /// The substituted text in bytes of `value`.
-        public var valueRange: SourceRange
+        package var valueRange: SourceRange
 
         /// Records that `sourceRange` of the original text became `valueRange` of the value.
-        public init(variable: String, sourceRange: SourceRange, valueRange: SourceRange) {
+        package init(variable: String, sourceRange: SourceRange, valueRange: SourceRange) {
             self.variable = variable
             self.sourceRange = sourceRange
             self.valueRange = valueRange
@@ -31,11 +31,11 @@ public struct LocatedString: Sendable, CustomStringConvertible, ExpressibleByStr
     }
 
     /// The value, after environment substitution.
-    public var value: String
+    package var value: String
     /// The text as written, mapped to its file.
-    public var source: SourceText
+    package var source: SourceText
     /// The substitutions made, in order.
-    public var substitutions: [Substitution]
+    package var substitutions: [Substitution]
 
     /// A located string.
     ///
@@ -43,31 +43,31 @@ public struct LocatedString: Sendable, CustomStringConvertible, ExpressibleByStr
     ///   - value: The value after substitution.
     ///   - source: The text as written; nil for a value written in code (named `<inline>`).
     ///   - substitutions: The `${env:…}` references replaced in `value`, in order.
-    public init(_ value: String, source: SourceText? = nil, substitutions: [Substitution] = []) {
+    package init(_ value: String, source: SourceText? = nil, substitutions: [Substitution] = []) {
         self.value = value
         self.source = source ?? SourceText(name: "<inline>", text: value)
         self.substitutions = substitutions
     }
 
     /// A string written in code.
-    public init(stringLiteral value: String) { self.init(value) }
+    package init(stringLiteral value: String) { self.init(value) }
 
     /// The whole string, as written.
-    public var span: SourceSpan {
+    package var span: SourceSpan {
         SourceSpan(source: source, range: SourceRange(start: 0, end: source.text.utf8.count))
     }
 
     /// A span over `range`, given in bytes of `value`.
-    public func span(of range: SourceRange) -> SourceSpan {
+    package func span(of range: SourceRange) -> SourceSpan {
         SourceSpan(source: source, range: sourceRange(for: range))
     }
 
     /// The value.
-    public var description: String { value }
+    package var description: String { value }
 
     /// Maps a byte range of `value` to the original text: a range that touches a substituted part
     /// widens to cover the whole `${env:…}` reference.
-    public func sourceRange(for range: SourceRange) -> SourceRange {
+    package func sourceRange(for range: SourceRange) -> SourceRange {
         SourceRange(start: sourceOffset(range.start, isEnd: false), end: sourceOffset(range.end, isEnd: true))
     }
 
@@ -85,7 +85,7 @@ public struct LocatedString: Sendable, CustomStringConvertible, ExpressibleByStr
     }
 
     /// The substitution whose value `range` (in bytes of `value`) overlaps, if any.
-    public func substitution(overlapping range: SourceRange) -> Substitution? {
+    package func substitution(overlapping range: SourceRange) -> Substitution? {
         substitutions.first { s in
             let r = s.valueRange
             if range.start == range.end { return r.start <= range.start && range.start <= r.end }
@@ -97,7 +97,7 @@ public struct LocatedString: Sendable, CustomStringConvertible, ExpressibleByStr
     ///
     /// A diagnostic that points into a substituted environment value is reported against the
     /// `${env:NAME}` reference, with a message that does not repeat the value.
-    public func diagnostic(_ diagnostic: Diagnostic, ruleName: String? = nil) -> LocatedDiagnostic {
+    package func diagnostic(_ diagnostic: Diagnostic, ruleName: String? = nil) -> LocatedDiagnostic {
         var diagnostic = diagnostic
         // "End of input" in trailing whitespace (a block scalar's final newline) points just after the
         // last word instead, which is where something is missing.
@@ -123,7 +123,7 @@ public struct LocatedString: Sendable, CustomStringConvertible, ExpressibleByStr
     }
 
     /// A diagnostic about `range` of `value` (the whole value when nil).
-    public func diagnostic(
+    package func diagnostic(
         _ code: String, _ message: String, at range: SourceRange? = nil, help: String? = nil, ruleName: String? = nil
     ) -> LocatedDiagnostic {
         let range = range ?? SourceRange(start: 0, end: value.utf8.count)

@@ -1,24 +1,24 @@
 /// A problem found in a rule, with a stable code, a message, a place, and help.
 ///
 /// Messages never contain payload values. Render with ``DiagnosticRenderer``.
-public struct Diagnostic: Error, Sendable, Hashable {
+package struct Diagnostic: Error, Sendable, Hashable {
     /// How bad it is.
-    public enum Severity: String, Sendable {
+    package enum Severity: String, Sendable {
         case error
         case warning
     }
 
     /// What kind of error, stable across versions (`parse`, `unknown-function`, …).
-    public var code: String
+    package var code: String
     /// What happened, in one sentence without payload content.
-    public var message: String
+    package var message: String
     /// Where, in bytes of the rule text.
-    public var range: SourceRange
+    package var range: SourceRange
     /// A hint shown under the caret (`did you mean 'avg'?`).
-    public var help: String?
-    public var severity: Severity
+    package var help: String?
+    package var severity: Severity
 
-    public init(
+    package init(
         _ code: String, _ message: String, at range: SourceRange, help: String? = nil, severity: Severity = .error
     ) {
         self.code = code
@@ -29,12 +29,12 @@ public struct Diagnostic: Error, Sendable, Hashable {
     }
 
     /// Whether this diagnostic comes from parsing (as opposed to name resolution or typing).
-    public var isParseError: Bool { code.hasPrefix("parse") || code == "too-deep" || code == "lexer" }
+    package var isParseError: Bool { code.hasPrefix("parse") || code == "too-deep" || code == "lexer" }
 }
 
 /// A list of diagnostics thrown together, so one run reports every problem at once.
-public struct DiagnosticList: Error, Sendable {
-    public var diagnostics: [Diagnostic]
+package struct DiagnosticList: Error, Sendable {
+    package var diagnostics: [Diagnostic]
 
-    public init(_ diagnostics: [Diagnostic]) { self.diagnostics = diagnostics }
+    package init(_ diagnostics: [Diagnostic]) { self.diagnostics = diagnostics }
 }

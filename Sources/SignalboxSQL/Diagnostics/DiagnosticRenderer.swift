@@ -6,9 +6,9 @@
 /// 12 |     sql: SELECT avrg(temp) FROM 'sensors/+'
 ///    |                 ^~~~ did you mean 'avg'?
 /// ```
-public enum DiagnosticRenderer {
+package enum DiagnosticRenderer {
     /// Renders one diagnostic against its source.
-    public static func render(_ diagnostic: Diagnostic, in source: SourceText) -> String {
+    package static func render(_ diagnostic: Diagnostic, in source: SourceText) -> String {
         let (line, column) = source.location(of: diagnostic.range.start)
         var out = "\(diagnostic.severity.rawValue): \(diagnostic.message)\n"
         let gutter = String(line).count
@@ -34,7 +34,7 @@ public enum DiagnosticRenderer {
     }
 
     /// Renders diagnostics one after the other, separated by blank lines.
-    public static func render(_ diagnostics: [Diagnostic], in source: SourceText) -> String {
+    package static func render(_ diagnostics: [Diagnostic], in source: SourceText) -> String {
         diagnostics.map { render($0, in: source) }.joined(separator: "\n")
     }
 }

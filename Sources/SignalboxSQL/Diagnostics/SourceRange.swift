@@ -2,29 +2,29 @@
 ///
 /// Nodes and diagnostics carry byte ranges; line and column are only computed when an error is
 /// printed (see ``SourceText``).
-public struct SourceRange: Sendable, Hashable, CustomStringConvertible {
-    public var start: Int
-    public var end: Int
+package struct SourceRange: Sendable, Hashable, CustomStringConvertible {
+    package var start: Int
+    package var end: Int
 
     @inlinable
-    public init(start: Int, end: Int) {
+    package init(start: Int, end: Int) {
         self.start = start
         self.end = max(start, end)
     }
 
     /// An empty range at `offset`.
     @inlinable
-    public init(at offset: Int) { self.init(start: offset, end: offset) }
+    package init(at offset: Int) { self.init(start: offset, end: offset) }
 
     /// The smallest range that covers both.
     @inlinable
-    public func union(_ other: SourceRange) -> SourceRange {
+    package func union(_ other: SourceRange) -> SourceRange {
         SourceRange(start: min(start, other.start), end: max(end, other.end))
     }
 
-    public var count: Int { end - start }
+    package var count: Int { end - start }
 
-    public var description: String { "\(start)..<\(end)" }
+    package var description: String { "\(start)..<\(end)" }
 }
 
 /// Source text with a name, and the means to turn byte offsets into line and column.
@@ -32,24 +32,24 @@ public struct SourceRange: Sendable, Hashable, CustomStringConvertible {
 /// SQL embedded in a YAML file keeps a map back to the file: `baseLine`/`baseColumn` is where the
 /// SQL text begins, and `lineStarts` of the embedded text maps to file lines. When the embedded text
 /// is a folded or literal block, each SQL line begins at `baseColumn` on its own file line.
-public struct SourceText: Sendable {
+package struct SourceText: Sendable {
     /// The name shown in diagnostics (`rules.yaml`, `<sql>`).
-    public var name: String
+    package var name: String
     /// The text itself.
-    public var text: String
+    package var text: String
     /// File line (1-based) on which offset 0 of `text` stands.
-    public var baseLine: Int
+    package var baseLine: Int
     /// File column (1-based) of offset 0 of `text`; later lines start at `continuationColumn`.
-    public var baseColumn: Int
+    package var baseColumn: Int
     /// File column (1-based) at which the second and later lines of `text` begin.
-    public var continuationColumn: Int
+    package var continuationColumn: Int
     /// Lines of the file, for showing context when `text` is embedded (nil: `text` is the file).
-    public var fileLines: [Substring]?
+    package var fileLines: [Substring]?
     /// For text that is a transformed copy of the file (YAML folding joins lines), the file
     /// position of each text line: `(line, column)` pairs, 1-based. Overrides the base values.
-    public var lineOrigins: [(line: Int, column: Int)]?
+    package var lineOrigins: [(line: Int, column: Int)]?
 
-    public init(
+    package init(
         name: String, text: String, baseLine: Int = 1, baseColumn: Int = 1, continuationColumn: Int = 1,
         fileLines: [Substring]? = nil, lineOrigins: [(line: Int, column: Int)]? = nil
     ) {
@@ -63,7 +63,7 @@ public struct SourceText: Sendable {
     }
 
     /// Line (0-based, within `text`) and byte column (0-based) of `offset`.
-    public func textPosition(of offset: Int) -> (line: Int, column: Int) {
+    package func textPosition(of offset: Int) -> (line: Int, column: Int) {
         let utf8 = text.utf8
         let clamped = min(max(0, offset), utf8.count)
         var line = 0
@@ -83,7 +83,7 @@ public struct SourceText: Sendable {
     }
 
     /// Line and column (1-based) of `offset` in the file.
-    public func location(of offset: Int) -> (line: Int, column: Int) {
+    package func location(of offset: Int) -> (line: Int, column: Int) {
         let (line, column) = textPosition(of: offset)
         if let lineOrigins, line < lineOrigins.count {
             return (lineOrigins[line].line, lineOrigins[line].column + column)
@@ -92,7 +92,7 @@ public struct SourceText: Sendable {
     }
 
     /// The full file line (1-based) for display, if known.
-    public func displayLine(_ fileLine: Int) -> Substring? {
+    package func displayLine(_ fileLine: Int) -> Substring? {
         if let fileLines {
             return fileLines.indices.contains(fileLine - 1) ? fileLines[fileLine - 1] : nil
         }

@@ -4,9 +4,9 @@ import SignalboxJSON
 ///
 /// Not to be confused with *handler functions*, which are the actions a rule runs.
 /// Arguments and the result are `Value?`, where `nil` is the language's Undefined.
-public struct BuiltinFunction: Sendable {
+package struct BuiltinFunction: Sendable {
     /// How the function is computed.
-    public enum Body: Sendable {
+    package enum Body: Sendable {
         /// A pure function of one argument.
         case unary(@Sendable (Value?) -> Value?)
         /// A pure function of two arguments.
@@ -18,17 +18,17 @@ public struct BuiltinFunction: Sendable {
     }
 
     /// The name as documented (matched case-insensitively).
-    public var name: String
+    package var name: String
     /// The fewest arguments accepted.
-    public var minArity: Int
+    package var minArity: Int
     /// The most arguments accepted; nil for no limit.
-    public var maxArity: Int?
+    package var maxArity: Int?
     /// Whether the result depends only on the arguments, so calls with constant arguments are
     /// folded when a rule is compiled. `unary`/`binary`/`ternary` bodies should be deterministic.
-    public var isDeterministic: Bool
-    public var body: Body
+    package var isDeterministic: Bool
+    package var body: Body
 
-    public init(name: String, arity: ClosedRange<Int>, deterministic: Bool = true, body: Body) {
+    package init(name: String, arity: ClosedRange<Int>, deterministic: Bool = true, body: Body) {
         self.name = name
         self.minArity = arity.lowerBound
         self.maxArity = arity.upperBound
@@ -36,7 +36,7 @@ public struct BuiltinFunction: Sendable {
         self.body = body
     }
 
-    public init(name: String, minArity: Int, deterministic: Bool = true, body: Body) {
+    package init(name: String, minArity: Int, deterministic: Bool = true, body: Body) {
         self.name = name
         self.minArity = minArity
         self.maxArity = nil
@@ -45,7 +45,7 @@ public struct BuiltinFunction: Sendable {
     }
 
     /// A human description of the accepted argument count ("2 arguments", "1 to 3 arguments").
-    public var arityDescription: String {
+    package var arityDescription: String {
         func plural(_ n: Int) -> String { n == 1 ? "1 argument" : "\(n) arguments" }
         guard let maxArity else { return "at least " + plural(minArity) }
         if maxArity == minArity { return plural(minArity) }

@@ -7,9 +7,9 @@
 #endif
 
 /// Wall-clock time without Foundation.
-public enum SystemClock {
+package enum SystemClock {
     /// Milliseconds since the Unix epoch.
-    public static func milliseconds() -> Int64 {
+    package static func milliseconds() -> Int64 {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
         return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
@@ -17,9 +17,9 @@ public enum SystemClock {
 }
 
 /// Random (version 4) UUIDs.
-public enum RandomUUID {
+package enum RandomUUID {
     /// A new random UUID in lowercase canonical form.
-    public static func string() -> String {
+    package static func string() -> String {
         var generator = SystemRandomNumberGenerator()
         var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
         bytes[6] = (bytes[6] & 0x0F) | 0x40

@@ -4,13 +4,13 @@ import SignalboxJSON
 ///
 /// `nil` is Undefined throughout. These are the conversions applied when a value of the wrong
 /// type is given to an operator or function; `cast(… AS …)` has its own table (``Cast``).
-public enum Conversions {
+package enum Conversions {
     /// To Decimal: Int → Decimal; Decimal → itself; String matching
     /// `^-?\d+(\.\d+)?((?i)E-?\d+)?$` → parsed; Null → Null; anything else → Undefined.
     ///
     /// Returns the numeric result as `Double`; Null maps to `.null` in ``toDecimalValue(_:)``.
     @inlinable
-    public static func toDecimal(_ value: Value?) -> Double? {
+    package static func toDecimal(_ value: Value?) -> Double? {
         switch value {
         case .int(let i): return Double(i)
         case .double(let d): return d
@@ -20,7 +20,7 @@ public enum Conversions {
     }
 
     /// To Decimal as a value: like ``toDecimal(_:)`` but keeps Null as Null.
-    public static func toDecimalValue(_ value: Value?) -> Value? {
+    package static func toDecimalValue(_ value: Value?) -> Value? {
         if case .null = value { return .null }
         return toDecimal(value).map(Value.double)
     }
@@ -28,7 +28,7 @@ public enum Conversions {
     /// To Int: Int → itself; Decimal → rounded to the nearest Int (halves away from zero);
     /// String → parsed as Decimal, then truncated; anything else → Undefined (Null handled by callers).
     @inlinable
-    public static func toInt(_ value: Value?) -> Int64? {
+    package static func toInt(_ value: Value?) -> Int64? {
         switch value {
         case .int(let i): return i
         case .double(let d): return int64(d.rounded(.toNearestOrAwayFromZero))
@@ -41,14 +41,14 @@ public enum Conversions {
 
     /// `Double` to `Int64` when it is finite and in range.
     @inlinable
-    public static func int64(_ d: Double) -> Int64? {
+    package static func int64(_ d: Double) -> Int64? {
         guard d.isFinite, d >= -9.223372036854775808e18, d < 9.223372036854775808e18 else { return nil }
         return Int64(d)
     }
 
     /// To Boolean: Boolean → itself; the strings "true"/"false" (any case) → Boolean; else Undefined.
     @inlinable
-    public static func toBool(_ value: Value?) -> Bool? {
+    package static func toBool(_ value: Value?) -> Bool? {
         switch value {
         case .bool(let b): return b
         case .string(let s): return parseBoolString(s)
@@ -58,7 +58,7 @@ public enum Conversions {
 
     /// To String: strings as they are; numbers and booleans in their JSON form; arrays and objects
     /// serialized as compact JSON; Null and Undefined → Undefined.
-    public static func toString(_ value: Value?) -> String? {
+    package static func toString(_ value: Value?) -> String? {
         switch value {
         case .string(let s): return s
         case .int(let i): return String(i)
@@ -70,14 +70,14 @@ public enum Conversions {
     }
 
     /// How a Decimal prints: Swift's shortest round-trip form (`2.5`, `3.0`, `1e-07`).
-    public static func formatDecimal(_ d: Double) -> String {
+    package static func formatDecimal(_ d: Double) -> String {
         var bytes: [UInt8] = []
         JSONSerializer.appendDouble(d, to: &bytes)
         return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Parses the strings AWS converts to Decimal: `^-?\d+(\.\d+)?((?i)E-?\d+)?$`.
-    public static func parseDecimalString(_ s: String) -> Double? {
+    package static func parseDecimalString(_ s: String) -> Double? {
         var utf8 = s.utf8.makeIterator()
         var state = 0  // 0 start, 1 int digits, 2 after '.', 3 fraction digits, 4 after 'E', 5 after 'E-', 6 exp digits
         var sawMinus = false
@@ -132,7 +132,7 @@ public enum Conversions {
 
     /// "true"/"false" in any case.
     @inlinable
-    public static func parseBoolString(_ s: String) -> Bool? {
+    package static func parseBoolString(_ s: String) -> Bool? {
         let utf8 = s.utf8
         if utf8.count == 4 {
             var it = utf8.makeIterator()
@@ -149,7 +149,7 @@ public enum Conversions {
 
     /// Whether the value is an Int or a Decimal.
     @inlinable
-    public static func isNumber(_ value: Value?) -> Bool {
+    package static func isNumber(_ value: Value?) -> Bool {
         switch value {
         case .int, .double: true
         default: false
@@ -163,10 +163,10 @@ public enum Conversions {
 /// to Boolean (0 = false, anything else = true); Decimal → Int rounds down (floor); Null → Undefined.
 /// Under SQL version 2016-03-23 a whole-number Decimal cast to Decimal comes back as an Int
 /// (`cast(10.0 AS Decimal)` = `10`), as the guide notes.
-public enum Cast {
+package enum Cast {
     /// The cast type a name denotes (`Int`, `Integer`, `Decimal`, `Double`, `Bool`, `Boolean`,
     /// `String`, `Varchar`, `Nvarchar`, `Text`, `Ntext`), case-insensitive.
-    public static func type(named name: String) -> Expr.CastType? {
+    package static func type(named name: String) -> Expr.CastType? {
         switch name.lowercased() {
         case "int", "integer": .int
         case "decimal", "double": .decimal
@@ -177,12 +177,12 @@ public enum Cast {
     }
 
     /// The names accepted as cast types, for "did you mean".
-    public static let typeNames = [
+    package static let typeNames = [
         "Int", "Integer", "Decimal", "Double", "Bool", "Boolean", "String", "Varchar", "Nvarchar", "Text", "Ntext",
     ]
 
     /// Casts `value` to `type`.
-    public static func apply(_ value: Value?, to type: Expr.CastType) -> Value? {
+    package static func apply(_ value: Value?, to type: Expr.CastType) -> Value? {
         switch type {
         case .int:
             switch value {

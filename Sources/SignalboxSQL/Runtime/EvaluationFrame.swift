@@ -2,41 +2,41 @@ import SignalboxJSON
 import Synchronization
 
 /// Read access to stored device shadows, for `get_shadow` and `get_thing_shadow`.
-public protocol ShadowLookup: Sendable {
+package protocol ShadowLookup: Sendable {
     /// The shadow document of `thing` (classic shadow when `shadowName` is nil), or nil if none.
     func shadowDocument(thing: String, shadowName: String?) throws -> Value?
 }
 
 /// A ``ShadowLookup`` over documents given up front: the shadows of a dry run (`signalbox test`,
 /// `signalbox eval`) and of SQL tests.
-public struct GivenShadowDocuments: ShadowLookup {
+package struct GivenShadowDocuments: ShadowLookup {
     /// Documents by thing name, then shadow name ("" for the classic shadow).
-    public var documents: [String: [String: Value]]
+    package var documents: [String: [String: Value]]
 
-    public init(documents: [String: [String: Value]] = [:]) { self.documents = documents }
+    package init(documents: [String: [String: Value]] = [:]) { self.documents = documents }
 
     /// Sets the document of a shadow.
-    public mutating func set(thing: String, shadowName: String? = nil, document: Value) {
+    package mutating func set(thing: String, shadowName: String? = nil, document: Value) {
         documents[thing, default: [:]][shadowName ?? ""] = document
     }
 
-    public func shadowDocument(thing: String, shadowName: String?) throws -> Value? {
+    package func shadowDocument(thing: String, shadowName: String?) throws -> Value? {
         documents[thing]?[shadowName ?? ""]
     }
 }
 
 /// What evaluation may call on the outside world. All of it injectable for tests.
-public struct EvaluationServices: Sendable {
+package struct EvaluationServices: Sendable {
     /// Shadow documents for `get_shadow`; nil makes `get_shadow` return Undefined.
-    public var shadows: (any ShadowLookup)?
+    package var shadows: (any ShadowLookup)?
     /// The current time in milliseconds since the epoch, for `parse_time` defaults and `now`.
-    public var now: @Sendable () -> Int64
+    package var now: @Sendable () -> Int64
     /// A random UUID string (`newuuid()`).
-    public var uuid: @Sendable () -> String
+    package var uuid: @Sendable () -> String
     /// A uniform random number in [0, 1) (`rand()`).
-    public var random: @Sendable () -> Double
+    package var random: @Sendable () -> Double
 
-    public init(
+    package init(
         shadows: (any ShadowLookup)? = nil,
         now: @escaping @Sendable () -> Int64 = { SystemClock.milliseconds() },
         uuid: @escaping @Sendable () -> String = { RandomUUID.string() },
@@ -50,36 +50,36 @@ public struct EvaluationServices: Sendable {
 }
 
 /// Why evaluating a rule failed at run time (as opposed to yielding Undefined).
-public struct EvaluationError: Error, Sendable, Hashable, CustomStringConvertible {
+package struct EvaluationError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What went wrong, without payload values.
-    public var message: String
+    package var message: String
     /// Where in the rule text.
-    public var range: SourceRange
+    package var range: SourceRange
 
-    public init(_ message: String, at range: SourceRange) {
+    package init(_ message: String, at range: SourceRange) {
         self.message = message
         self.range = range
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }
 
 /// An attribute name, with its UTF-8 bytes ready for comparing against payload keys, and a
 /// process-wide number so a frame can remember, per message, what the name read.
-public struct AttributeName: Sendable, Hashable {
+package struct AttributeName: Sendable, Hashable {
     /// The name.
-    public let name: String
+    package let name: String
     /// Its UTF-8 bytes.
-    public let utf8: [UInt8]
+    package let utf8: [UInt8]
     /// The same number for the same name everywhere (dense, from 0).
-    public let id: Int
+    package let id: Int
     /// The first eight bytes, zero-padded, for comparing short keys in one step.
     let prefix: UInt64
 
     /// Names seen so far, numbered in order. Grows only with distinct attribute names in rules.
     static let registry = Mutex<[String: Int]>([:])
 
-    public init(_ name: String) {
+    package init(_ name: String) {
         self.name = name
         self.id = Self.registry.withLock { names in
             if let id = names[name] { return id }
@@ -100,21 +100,21 @@ public struct AttributeName: Sendable, Hashable {
 /// One frame serves every rule a message is evaluated by (``Statement/evaluate(in:)`` resets the
 /// variables), so a payload member several rules read is decoded once. A frame belongs to one
 /// thread at a time.
-public final class EvaluationFrame {
+package final class EvaluationFrame {
     /// The message being evaluated.
-    public private(set) var message: Message
+    package private(set) var message: Message
     /// Services for functions that reach outside (shadows, clock, randomness).
-    public let services: EvaluationServices
+    package let services: EvaluationServices
     // Hot fields are read on every attribute access. A frame is confined to one thread and no
     // access to them overlaps another (writes happen after the value written is computed), so the
     // dynamic exclusivity checks are skipped.
     /// Values of `SET` variables, by slot (Undefined is nil).
-    @exclusivity(unchecked) public var variables: [Value?]
+    @exclusivity(unchecked) package var variables: [Value?]
     /// The element a nested query is iterating over; nil at the top level, where attribute names
     /// refer to the payload.
-    @exclusivity(unchecked) public var row: Value?
+    @exclusivity(unchecked) package var row: Value?
     /// The name of the rule being evaluated, if any.
-    public var ruleName: String?
+    package var ruleName: String?
 
     /// The payload bytes and their layout, held here so a lookup does not go through `message`.
     private var payloadBytes: [UInt8]
@@ -130,7 +130,7 @@ public final class EvaluationFrame {
     @exclusivity(unchecked) private var decodedPayload: Value??
     private var cachedTopicLevels: [Substring]?
 
-    public init(message: Message, services: EvaluationServices, variableCount: Int = 0, ruleName: String? = nil) {
+    package init(message: Message, services: EvaluationServices, variableCount: Int = 0, ruleName: String? = nil) {
         self.message = message
         self.services = services
         self.variables = variableCount == 0 ? [] : Array(repeating: nil, count: variableCount)
@@ -142,7 +142,7 @@ public final class EvaluationFrame {
 
     /// Makes the frame evaluate `message` from now on, keeping its buffers: a runtime lane can use
     /// one frame for every message it processes.
-    public func reset(for message: Message) {
+    package func reset(for message: Message) {
         self.message = message
         payloadBytes = message.rawPayload
         members = message.layout?.members ?? []
@@ -161,7 +161,7 @@ public final class EvaluationFrame {
     /// Makes the frame ready for a statement with `variableCount` SET variables: top level again,
     /// every variable Undefined. Decoded payload members are kept.
     @inline(__always)
-    public func prepare(variableCount: Int) {
+    package func prepare(variableCount: Int) {
         if variables.count < variableCount {
             variables = Array(repeating: nil, count: variableCount)
         } else {
@@ -172,7 +172,7 @@ public final class EvaluationFrame {
 
     /// The payload's top-level attribute `name` (the last one, if the key repeats); Undefined when
     /// the payload is not a JSON object or has no such key. Decoded on first use.
-    public func payloadMember(_ name: AttributeName) -> Value? {
+    package func payloadMember(_ name: AttributeName) -> Value? {
         let id = name.id
         if id < readStamps.count {
             if readStamps[id] == generation { return readValues[id] }
@@ -223,7 +223,7 @@ public final class EvaluationFrame {
     }
 
     /// The whole payload decoded (once), or nil for a binary payload.
-    public var payloadValue: Value? {
+    package var payloadValue: Value? {
         if let decodedPayload { return decodedPayload }
         let value = message.json
         decodedPayload = .some(value)
@@ -231,7 +231,7 @@ public final class EvaluationFrame {
     }
 
     /// The levels of the message's topic, split once on first use.
-    public var topicLevels: [Substring] {
+    package var topicLevels: [Substring] {
         if let cachedTopicLevels { return cachedTopicLevels }
         // Split on the UTF-8 view: '/' is one byte, and Character iteration is slow.
         let topic = message.topic

@@ -1,22 +1,22 @@
 import SignalboxJSON
 
 /// A message as rules see it: its topic, payload and what the transport knows of its sender.
-public struct Message: Sendable {
+package struct Message: Sendable {
     /// A payload that parsed as JSON, or raw bytes that did not.
-    public enum Payload: Sendable, Hashable {
+    package enum Payload: Sendable, Hashable {
         case json(Value)
         case binary([UInt8])
     }
 
     /// The topic it was published to.
-    public var topic: String
+    package var topic: String
     /// The payload bytes exactly as received (what `encode(*, 'base64')` encodes).
-    public let rawPayload: [UInt8]
+    package let rawPayload: [UInt8]
     /// Where the payload's top-level members are, when the payload is a JSON document; nil for a
     /// binary payload. Rules decode only the members they read (see ``EvaluationFrame``).
-    public let layout: JSONLayout?
+    package let layout: JSONLayout?
     /// Milliseconds since the Unix epoch at which the message was received (`timestamp()`).
-    public var timestamp: Int64
+    package var timestamp: Int64
 
     /// What the transport knows of the sender, kept in one box so copying a message (which the
     /// hot path does) costs one retain for all of it.
@@ -47,25 +47,25 @@ public struct Message: Sendable {
     let sender: Sender?
 
     /// The MQTT client id of the publisher (`clientid()`), if known.
-    public var clientID: String? { sender?.clientID }
+    package var clientID: String? { sender?.clientID }
     /// The authenticated identity of the publisher (`principal()`), if known.
-    public var principal: String? { sender?.principal }
+    package var principal: String? { sender?.principal }
     /// A trace id for the message (`traceid()`), if one was assigned.
-    public var traceID: String? { sender?.traceID }
+    package var traceID: String? { sender?.traceID }
     /// The account the message was received for (`accountid()`), if one is set.
-    public var accountID: String? { sender?.accountID }
+    package var accountID: String? { sender?.accountID }
     /// The source IP address of the publisher (`sourceip()`), if known.
-    public var sourceIP: String? { sender?.sourceIP }
+    package var sourceIP: String? { sender?.sourceIP }
     /// MQTT 5 properties (`get_mqtt_property`): `content_type`, `format_indicator`,
     /// `response_topic`, `correlation_data` (base64).
-    public var mqttProperties: [String: String] { sender?.mqttProperties ?? [:] }
+    package var mqttProperties: [String: String] { sender?.mqttProperties ?? [:] }
     /// MQTT 5 user properties, in order (`get_user_properties`).
-    public var userProperties: [(name: String, value: String)] { sender?.userProperties ?? [] }
+    package var userProperties: [(name: String, value: String)] { sender?.userProperties ?? [] }
 
     /// A message from raw payload bytes: JSON if they are one JSON document, binary otherwise.
     ///
     /// The payload is validated and its top-level members located, but no value is built.
-    public init(
+    package init(
         topic: String, payload bytes: [UInt8], clientID: String? = nil, principal: String? = nil,
         timestamp: Int64, traceID: String? = nil, accountID: String? = nil, sourceIP: String? = nil,
         mqttProperties: [String: String] = [:], userProperties: [(name: String, value: String)] = []
@@ -85,7 +85,7 @@ public struct Message: Sendable {
     }
 
     /// A message whose payload is a JSON value.
-    public init(
+    package init(
         topic: String, json: Value, clientID: String? = nil, principal: String? = nil, timestamp: Int64,
         traceID: String? = nil
     ) {
@@ -95,17 +95,17 @@ public struct Message: Sendable {
     }
 
     /// Whether the payload is a JSON document.
-    public var isJSON: Bool { layout != nil }
+    package var isJSON: Bool { layout != nil }
 
     /// The payload decoded: the JSON value, or the bytes of a binary payload. This decodes the
     /// whole document each time; rules use ``EvaluationFrame``, which decodes once and lazily.
-    public var payload: Payload {
+    package var payload: Payload {
         if let json { return .json(json) }
         return .binary(rawPayload)
     }
 
     /// The whole JSON payload decoded, or nil for a binary payload.
-    public var json: Value? {
+    package var json: Value? {
         guard layout != nil else { return nil }
         return try? JSONParser.parse(rawPayload)
     }

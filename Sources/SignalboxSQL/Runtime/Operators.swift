@@ -2,32 +2,32 @@ import SignalboxJSON
 
 /// The AWS IoT SQL operators, each following its type table in the AWS IoT developer guide
 /// ("Operators"). `nil` is Undefined. Every rule for mixing types lives here.
-public enum Operators {
+package enum Operators {
     // MARK: Logic
 
     /// `AND`: Boolean operands, or the strings "true"/"false" (any case); otherwise Undefined.
     @inlinable
-    public static func and(_ lhs: Value?, _ rhs: Value?) -> Value? {
+    package static func and(_ lhs: Value?, _ rhs: Value?) -> Value? {
         guard let l = logical(lhs), let r = logical(rhs) else { return nil }
         return .bool(l && r)
     }
 
     /// `OR`: Boolean operands, or the strings "true"/"false" (any case); otherwise Undefined.
     @inlinable
-    public static func or(_ lhs: Value?, _ rhs: Value?) -> Value? {
+    package static func or(_ lhs: Value?, _ rhs: Value?) -> Value? {
         guard let l = logical(lhs), let r = logical(rhs) else { return nil }
         return .bool(l || r)
     }
 
     /// `NOT`: Boolean, or the strings "true"/"false" (any case); otherwise Undefined.
     @inlinable
-    public static func not(_ operand: Value?) -> Value? {
+    package static func not(_ operand: Value?) -> Value? {
         logical(operand).map { .bool(!$0) }
     }
 
     /// The truth of a logical operand: Boolean, or the strings "true"/"false" in any case.
     @inlinable
-    public static func logical(_ value: Value?) -> Bool? {
+    package static func logical(_ value: Value?) -> Bool? {
         switch value {
         case .bool(let b): b
         case .string(let s): Conversions.parseBoolString(s)
@@ -41,14 +41,14 @@ public enum Operators {
     /// booleans and Null compare by value; arrays element-wise in order; objects by keys and
     /// values in any order; mismatched types → false.
     @inlinable
-    public static func equal(_ lhs: Value?, _ rhs: Value?) -> Value? {
+    package static func equal(_ lhs: Value?, _ rhs: Value?) -> Value? {
         guard let lhs, let rhs else { return nil }
         return .bool(equals(lhs, rhs))
     }
 
     /// `<>`: the negation of `=`, Undefined when either side is Undefined.
     @inlinable
-    public static func notEqual(_ lhs: Value?, _ rhs: Value?) -> Value? {
+    package static func notEqual(_ lhs: Value?, _ rhs: Value?) -> Value? {
         guard let lhs, let rhs else { return nil }
         return .bool(!equals(lhs, rhs))
     }
@@ -57,7 +57,7 @@ public enum Operators {
     /// Decimal are equal only when the Decimal is that whole number), other types by type and value,
     /// arrays element by element, objects member by member in any order. Device shadows use the same
     /// equality for their delta.
-    public static func equals(_ lhs: Value, _ rhs: Value) -> Bool {
+    package static func equals(_ lhs: Value, _ rhs: Value) -> Bool {
         switch (lhs, rhs) {
         case (.int(let a), .int(let b)): return a == b
         case (.int(let a), .double(let b)), (.double(let b), .int(let a)):
@@ -87,7 +87,7 @@ public enum Operators {
     /// `<`, `<=`, `>`, `>=`: both operands converted to Decimal (strings must parse as
     /// Decimal); anything else → Undefined. Int against Int compares exactly.
     @inlinable
-    public static func compare(_ op: Expr.BinaryOperator, _ lhs: Value?, _ rhs: Value?) -> Value? {
+    package static func compare(_ op: Expr.BinaryOperator, _ lhs: Value?, _ rhs: Value?) -> Value? {
         if case .int(let a) = lhs, case .int(let b) = rhs {
             return .bool(order(op, a, b))
         }
@@ -122,7 +122,7 @@ public enum Operators {
     /// Undefined have no string form, so the result is Undefined); Int + Int → Int (Decimal on
     /// overflow); Int/Decimal mixes → Decimal; anything else → Undefined.
     @inlinable
-    public static func add(_ lhs: Value?, _ rhs: Value?) -> Value? {
+    package static func add(_ lhs: Value?, _ rhs: Value?) -> Value? {
         switch (lhs, rhs) {
         case (.int(let a), .int(let b)):
             let (sum, overflow) = a.addingReportingOverflow(b)
@@ -145,7 +145,7 @@ public enum Operators {
     /// converted to Decimal and give a Decimal; division or remainder by zero → Undefined;
     /// anything else → Undefined.
     @inlinable
-    public static func arithmetic(_ op: Expr.BinaryOperator, _ lhs: Value?, _ rhs: Value?) -> Value? {
+    package static func arithmetic(_ op: Expr.BinaryOperator, _ lhs: Value?, _ rhs: Value?) -> Value? {
         if case .int(let a) = lhs, case .int(let b) = rhs {
             switch op {
             case .subtract:
@@ -177,7 +177,7 @@ public enum Operators {
 
     /// Unary `-`: Int → -Int; Decimal → -Decimal; numeric strings → -Decimal; else Undefined.
     @inlinable
-    public static func negate(_ operand: Value?) -> Value? {
+    package static func negate(_ operand: Value?) -> Value? {
         switch operand {
         case .int(let i): return i == .min ? .double(-Double(i)) : .int(-i)
         case .double(let d): return .double(-d)
@@ -188,7 +188,7 @@ public enum Operators {
 
     /// Applies a binary operator other than AND/OR.
     @inlinable
-    public static func apply(_ op: Expr.BinaryOperator, _ lhs: Value?, _ rhs: Value?) -> Value? {
+    package static func apply(_ op: Expr.BinaryOperator, _ lhs: Value?, _ rhs: Value?) -> Value? {
         switch op {
         case .and: and(lhs, rhs)
         case .or: or(lhs, rhs)
@@ -202,7 +202,7 @@ public enum Operators {
 
     /// `x IN array`: true if some element equals `x` (by `=`), false if none does; Undefined if
     /// `x` is Undefined or the right side is not an array.
-    public static func isIn(_ lhs: Value?, _ rhs: Value?) -> Value? {
+    package static func isIn(_ lhs: Value?, _ rhs: Value?) -> Value? {
         guard let lhs, case .array(let elements) = rhs else { return nil }
         return .bool(elements.contains { equals(lhs, $0) })
     }

@@ -1,21 +1,21 @@
 import SignalboxJSON
 
 /// A compiled expression: evaluates against a frame; `nil` is Undefined.
-public typealias Evaluator = @Sendable (EvaluationFrame) throws -> Value?
+package typealias Evaluator = @Sendable (EvaluationFrame) throws -> Value?
 
 /// A compiled condition: whether it holds for the frame.
 typealias Predicate = @Sendable (EvaluationFrame) throws -> Bool
 
 /// Options for compiling rule SQL.
-public struct CompileOptions: Sendable {
+package struct CompileOptions: Sendable {
     /// The SQL functions expressions may call, keyed by lowercased name.
-    public var functions: [String: BuiltinFunction]
+    package var functions: [String: BuiltinFunction]
     /// The deepest expression nesting accepted.
-    public var maxDepth: Int
+    package var maxDepth: Int
     /// The most SET variables a statement may define (AWS: 10).
-    public var maxVariables: Int
+    package var maxVariables: Int
 
-    public init(
+    package init(
         functions: [String: BuiltinFunction] = BuiltinFunctions.all, maxDepth: Int = Parser.defaultMaxDepth,
         maxVariables: Int = 10
     ) {
@@ -30,10 +30,10 @@ public struct CompileOptions: Sendable {
 /// One compiler serves a statement and everything compiled against it later (substitution
 /// templates, the parts of a WHERE clause that `signalbox test` explains), because they share the
 /// statement's SET variables.
-public struct Compiler: Sendable {
+package struct Compiler: Sendable {
     let options: CompileOptions
     /// Slot of every SET variable, by name.
-    public private(set) var variableSlots: [String: Int] = [:]
+    package private(set) var variableSlots: [String: Int] = [:]
     /// Variables visible at the current point (SET assignments see only earlier ones).
     var visibleVariables: Int = 0
     var diagnostics: [Diagnostic] = []
@@ -41,17 +41,17 @@ public struct Compiler: Sendable {
     /// where attribute names refer to the payload).
     var nestingDepth = 0
 
-    public init(options: CompileOptions = CompileOptions()) {
+    package init(options: CompileOptions = CompileOptions()) {
         self.options = options
     }
 
     /// How many variable slots a frame needs.
-    public var variableCount: Int { variableSlots.count }
+    package var variableCount: Int { variableSlots.count }
 
     // MARK: Entry points
 
     /// Compiles a standalone expression against the variables defined so far.
-    public mutating func compile(_ expr: Expr) throws(DiagnosticList) -> Evaluator {
+    package mutating func compile(_ expr: Expr) throws(DiagnosticList) -> Evaluator {
         diagnostics = []
         let evaluator = compileExpr(expr)
         if !diagnostics.isEmpty { throw DiagnosticList(diagnostics) }
@@ -133,7 +133,7 @@ public struct Compiler: Sendable {
 
     /// The output key of an unaliased SELECT item: an attribute's or path's last name, a
     /// variable's name, a function's name; `_N` (N = position in the list) for anything else.
-    public static func defaultName(for expr: Expr, position: Int) -> String {
+    package static func defaultName(for expr: Expr, position: Int) -> String {
         switch expr.kind {
         case .attribute(let name), .variable(let name), .member(_, let name): return name
         case .call(let name, _, _): return name
@@ -628,12 +628,12 @@ struct CompiledQuery: Sendable {
 
 /// What a rule produces: a JSON value, or raw bytes (a binary payload passed through by `*`, or
 /// an empty payload when `SELECT VALUE` is Undefined).
-public enum Output: Sendable, Hashable {
+package enum Output: Sendable, Hashable {
     case json(Value)
     case binary([UInt8])
 
     /// The payload bytes to hand to an action.
-    public var bytes: [UInt8] {
+    package var bytes: [UInt8] {
         switch self {
         case .json(let value): JSONSerializer.bytes(value)
         case .binary(let bytes): bytes

@@ -1,17 +1,17 @@
 import SignalboxJSON
 
 /// The value of one condition of a WHERE clause for one message, and why it is not `true`.
-public struct ConditionReport: Sendable {
+package struct ConditionReport: Sendable {
     /// The condition's source text.
-    public var text: String
+    package var text: String
     /// Where it stands in the statement.
-    public var range: SourceRange
+    package var range: SourceRange
     /// Its value for the message (nil: Undefined).
-    public var value: Value?
+    package var value: Value?
     /// How deeply it is nested in AND/OR/NOT (0 for the whole WHERE clause).
-    public var depth: Int
+    package var depth: Int
     /// When the value is Undefined (or not a Boolean), the reasons, innermost first.
-    public var reasons: [String]
+    package var reasons: [String]
 }
 
 extension Statement {
@@ -20,7 +20,7 @@ extension Statement {
     ///
     /// The frame must have been evaluated (``evaluate(in:)``) so SET variables hold values.
     /// Reasons name attributes, variables and types, never payload values.
-    public func explainCondition(in frame: EvaluationFrame) -> [ConditionReport] {
+    package func explainCondition(in frame: EvaluationFrame) -> [ConditionReport] {
         guard let condition = query.condition else { return [] }
         var explainer = Explainer(statement: self, frame: frame)
         explainer.walk(condition, depth: 0)

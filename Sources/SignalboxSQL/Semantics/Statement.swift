@@ -10,7 +10,7 @@ import SignalboxJSON
 /// let message = Message(topic: "devices/f1/telemetry", payload: Array(#"{"temp": 31}"#.utf8), timestamp: 0)
 /// statement.evaluate(message).output  // .json({"temp": 31})
 /// ```
-public struct Statement: Sendable {
+package struct Statement: Sendable {
     final class Storage: Sendable {
         let sql: String
         let query: Query
@@ -30,14 +30,14 @@ public struct Statement: Sendable {
     let storage: Storage
 
     /// The SQL text as written.
-    public var sql: String { storage.sql }
+    package var sql: String { storage.sql }
     /// The parsed statement.
-    public var query: Query { storage.query }
+    package var query: Query { storage.query }
     /// The FROM clause's topic filter.
-    public var topicFilter: TopicFilter { storage.topicFilter }
+    package var topicFilter: TopicFilter { storage.topicFilter }
     /// What is valid here but will not load on AWS IoT: SQL comments, which AWS IoT SQL does not
     /// have ("Comments are not currently supported"). At most one warning, at the first comment.
-    public var warnings: [Diagnostic] {
+    package var warnings: [Diagnostic] {
         guard let first = query.comments.first else { return [] }
         let count = query.comments.count
         return [
@@ -51,14 +51,14 @@ public struct Statement: Sendable {
         ]
     }
     /// The compiler state (SET variables), for compiling templates against this statement.
-    public var compiler: Compiler { storage.compiler }
+    package var compiler: Compiler { storage.compiler }
     var compiled: CompiledQuery { storage.compiled }
 
     /// Parses and compiles `sql`.
     ///
     /// - Throws: ``DiagnosticList`` with every error found (all resolution errors at once; parsing
     ///   stops at the first syntax error).
-    public init(_ sql: String, options: CompileOptions = CompileOptions()) throws(DiagnosticList) {
+    package init(_ sql: String, options: CompileOptions = CompileOptions()) throws(DiagnosticList) {
         storage = try Self.compile(sql, options: options)
     }
 
@@ -90,18 +90,18 @@ public struct Statement: Sendable {
     }
 
     /// The result of evaluating a statement against one message.
-    public struct Evaluation {
+    package struct Evaluation {
         /// The frame, holding the SET variables, for rendering templates.
-        public let frame: EvaluationFrame
+        package let frame: EvaluationFrame
         /// The SELECT output, or nil when the WHERE clause was not `true`.
-        public let output: Output?
+        package let output: Output?
 
         /// Whether the WHERE clause was `true` (or absent).
-        public var matched: Bool { output != nil }
+        package var matched: Bool { output != nil }
     }
 
     /// A new frame for evaluating this statement against `message`.
-    public func makeFrame(for message: Message, services: EvaluationServices = EvaluationServices()) -> EvaluationFrame
+    package func makeFrame(for message: Message, services: EvaluationServices = EvaluationServices()) -> EvaluationFrame
     {
         EvaluationFrame(message: message, services: services, variableCount: compiler.variableCount)
     }
@@ -110,7 +110,7 @@ public struct Statement: Sendable {
     ///
     /// - Throws: ``EvaluationError`` when evaluation fails (a shadow lookup fails, `*` cannot be
     ///   combined with a binary payload); Undefined values are not errors.
-    public func evaluate(_ message: Message, services: EvaluationServices = EvaluationServices()) throws -> Evaluation {
+    package func evaluate(_ message: Message, services: EvaluationServices = EvaluationServices()) throws -> Evaluation {
         let frame = makeFrame(for: message, services: services)
         return Evaluation(frame: frame, output: try evaluate(in: frame))
     }
@@ -120,7 +120,7 @@ public struct Statement: Sendable {
     /// One frame can serve every rule a message is evaluated by, one after the other: the frame is
     /// reset here (its row back to the payload, its variables to Undefined). Render templates for a
     /// rule's result before evaluating the next rule in the same frame.
-    public func evaluate(in frame: EvaluationFrame) throws -> Output? {
+    package func evaluate(in frame: EvaluationFrame) throws -> Output? {
         guard try matches(in: frame) else { return nil }
         // SELECT VALUE of Undefined is an empty payload ("Undefined serialized by itself").
         return try storage.compiled.project(frame) ?? .binary([])
@@ -129,14 +129,14 @@ public struct Statement: Sendable {
     /// Whether the SELECT output is always the payload exactly as received (`SELECT *` or
     /// `SELECT VALUE *`, no nested query): a caller that only needs its JSON text can skip
     /// building it, using ``matches(in:)`` and the payload bytes.
-    public var selectsWholePayload: Bool {
+    package var selectsWholePayload: Bool {
         if case .wholePayload = storage.compiled.projection { return !storage.compiled.isNested }
         return false
     }
 
     /// Evaluates SET and WHERE in `frame` (reset first, as ``evaluate(in:)`` does): whether the
     /// statement produces output for the message. The frame then holds the SET variables.
-    public func matches(in frame: EvaluationFrame) throws -> Bool {
+    package func matches(in frame: EvaluationFrame) throws -> Bool {
         let storage = self.storage
         frame.prepare(variableCount: storage.compiler.variableCount)
         for assignment in storage.compiled.assignments {
@@ -148,7 +148,7 @@ public struct Statement: Sendable {
 
     /// Compiles a substitution template (`"Fridge ${topic(2)} at ${temp}"`) against this
     /// statement: it sees the payload, functions and the statement's SET variables.
-    public func template(_ text: String) throws(DiagnosticList) -> Template {
+    package func template(_ text: String) throws(DiagnosticList) -> Template {
         try Template(text, compiler: compiler)
     }
 }

@@ -1,16 +1,16 @@
 import SignalboxJSON
 
 /// An expression in rule SQL, with the byte range it was written at.
-public struct Expr: Sendable, Hashable {
+package struct Expr: Sendable, Hashable {
     /// Unary operators.
-    public enum UnaryOperator: String, Sendable, Hashable {
+    package enum UnaryOperator: String, Sendable, Hashable {
         case not = "NOT"
         case negate = "-"
         case plus = "+"
     }
 
     /// Binary operators, loosest-binding first in ``BinaryOperator/precedence``.
-    public enum BinaryOperator: String, Sendable, Hashable, CaseIterable {
+    package enum BinaryOperator: String, Sendable, Hashable, CaseIterable {
         case or = "OR"
         case and = "AND"
         case equal = "="
@@ -26,7 +26,7 @@ public struct Expr: Sendable, Hashable {
         case modulo = "%"
 
         /// Binding strength: higher binds tighter.
-        public var precedence: Int {
+        package var precedence: Int {
             switch self {
             case .or: 1
             case .and: 2
@@ -38,7 +38,7 @@ public struct Expr: Sendable, Hashable {
     }
 
     /// The target type of `cast(x AS Type)`.
-    public enum CastType: String, Sendable, Hashable, CaseIterable {
+    package enum CastType: String, Sendable, Hashable, CaseIterable {
         case int = "Int"
         case decimal = "Decimal"
         case bool = "Boolean"
@@ -46,18 +46,18 @@ public struct Expr: Sendable, Hashable {
     }
 
     /// One `WHEN … THEN …` of a CASE.
-    public struct WhenClause: Sendable, Hashable {
-        public var condition: Expr
-        public var result: Expr
+    package struct WhenClause: Sendable, Hashable {
+        package var condition: Expr
+        package var result: Expr
     }
 
     /// One `key: value` of an object literal.
-    public struct ObjectMember: Sendable, Hashable {
-        public var key: String
-        public var value: Expr
+    package struct ObjectMember: Sendable, Hashable {
+        package var key: String
+        package var value: Expr
     }
 
-    public indirect enum Kind: Sendable, Hashable {
+    package indirect enum Kind: Sendable, Hashable {
         /// A constant: number, string, boolean or null.
         case literal(Value)
         /// `[a, b]`
@@ -88,19 +88,19 @@ public struct Expr: Sendable, Hashable {
         case subquery(Query)
     }
 
-    public var kind: Kind
-    public var range: SourceRange
+    package var kind: Kind
+    package var range: SourceRange
 
-    public init(_ kind: Kind, _ range: SourceRange) {
+    package init(_ kind: Kind, _ range: SourceRange) {
         self.kind = kind
         self.range = range
     }
 }
 
 /// A SELECT statement: the rule itself, or a nested object query.
-public struct Query: Sendable, Hashable {
+package struct Query: Sendable, Hashable {
     /// One item of the SELECT list.
-    public enum Item: Sendable, Hashable {
+    package enum Item: Sendable, Hashable {
         /// `*`: every attribute of the row (the whole payload at top level).
         case wildcard(SourceRange)
         /// An expression with an optional `AS` alias; a dotted alias (`AS a.b`) is a path that
@@ -109,7 +109,7 @@ public struct Query: Sendable, Hashable {
     }
 
     /// What the SELECT produces.
-    public enum Projection: Sendable, Hashable {
+    package enum Projection: Sendable, Hashable {
         /// `SELECT a, b AS c, *`: an object.
         case items([Item])
         /// `SELECT VALUE expr`: the value itself.
@@ -117,7 +117,7 @@ public struct Query: Sendable, Hashable {
     }
 
     /// The source of rows.
-    public enum Source: Sendable, Hashable {
+    package enum Source: Sendable, Hashable {
         /// `FROM 'topic/filter'` (top level only).
         case topic(String, SourceRange)
         /// `FROM expr` (nested queries only): iterate the elements of an array.
@@ -125,23 +125,23 @@ public struct Query: Sendable, Hashable {
     }
 
     /// One `SET @name = expr`.
-    public struct Assignment: Sendable, Hashable {
-        public var name: String
-        public var nameRange: SourceRange
-        public var value: Expr
+    package struct Assignment: Sendable, Hashable {
+        package var name: String
+        package var nameRange: SourceRange
+        package var value: Expr
     }
 
-    public var assignments: [Assignment]
-    public var projection: Projection
-    public var source: Source
-    public var condition: Expr?
-    public var range: SourceRange
+    package var assignments: [Assignment]
+    package var projection: Projection
+    package var source: Source
+    package var condition: Expr?
+    package var range: SourceRange
     /// Where `SELECT` keyword stands.
-    public var selectRange: SourceRange
+    package var selectRange: SourceRange
     /// Where the statement's comments are (`-- …`, `/* … */`, a Signalbox extension).
-    public var comments: [SourceRange] = []
+    package var comments: [SourceRange] = []
 
-    public init(
+    package init(
         assignments: [Assignment], projection: Projection, source: Source, condition: Expr?, range: SourceRange,
         selectRange: SourceRange
     ) {

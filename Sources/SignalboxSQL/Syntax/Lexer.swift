@@ -6,12 +6,12 @@
 ///   and `\n`, `\t`, `\r`, `\\`, `\'`, `\"`, `\uXXXX` are understood.
 /// - Numbers: `12`, `1.5`, `.5`, `1e3`, `1.5E-3`; integers beyond Int64 become decimals.
 /// - Comments: `-- to end of line` and `/* … */`.
-public struct Lexer {
+package struct Lexer {
     let bytes: [UInt8]
     var position = 0
-    public private(set) var diagnostics: [Diagnostic] = []
+    package private(set) var diagnostics: [Diagnostic] = []
     /// Where each comment is: AWS IoT SQL has none, so `check` warns about them.
-    public private(set) var comments: [SourceRange] = []
+    package private(set) var comments: [SourceRange] = []
     /// The most diagnostics one statement reports; the rest would only repeat the problem.
     static let maxDiagnostics = 20
 
@@ -19,12 +19,12 @@ public struct Lexer {
         if diagnostics.count < Self.maxDiagnostics { diagnostics.append(diagnostic) }
     }
 
-    public init(_ text: String) {
+    package init(_ text: String) {
         self.bytes = Array(text.utf8)
     }
 
     /// All tokens, ending with `.endOfInput`. Problems are collected in ``diagnostics``.
-    public mutating func tokenize() -> [Token] {
+    package mutating func tokenize() -> [Token] {
         var tokens: [Token] = []
         while true {
             let token = next()

@@ -5,9 +5,9 @@ import SignalboxJSON
 /// Clauses are parsed by recursive descent; expressions by precedence climbing over one operator
 /// table (``Expr/BinaryOperator/precedence``). Nesting deeper than ``Parser/maxDepth`` is a
 /// diagnostic, never a stack overflow.
-public struct Parser {
+package struct Parser {
     /// The deepest nesting of expressions accepted.
-    public static let defaultMaxDepth = 64
+    package static let defaultMaxDepth = 64
 
     var tokens: [Token]
     /// The statement's bytes, to recover how names that are keywords were spelled.
@@ -23,7 +23,7 @@ public struct Parser {
     /// Parses a whole statement: `[SET …] SELECT … FROM '…' [WHERE …]`.
     ///
     /// - Throws: every lexical problem, or the first syntax error, as a ``DiagnosticList``.
-    public static func parse(_ text: String, maxDepth: Int = defaultMaxDepth) throws(DiagnosticList) -> Query {
+    package static func parse(_ text: String, maxDepth: Int = defaultMaxDepth) throws(DiagnosticList) -> Query {
         var lexer = Lexer(text)
         let tokens = lexer.tokenize()
         if !lexer.diagnostics.isEmpty { throw DiagnosticList(lexer.diagnostics) }
@@ -38,7 +38,7 @@ public struct Parser {
     }
 
     /// Parses a lone expression (as inside `${…}` substitution templates).
-    public static func parseExpression(_ text: String, maxDepth: Int = defaultMaxDepth) throws(DiagnosticList) -> Expr {
+    package static func parseExpression(_ text: String, maxDepth: Int = defaultMaxDepth) throws(DiagnosticList) -> Expr {
         var lexer = Lexer(text)
         let tokens = lexer.tokenize()
         if !lexer.diagnostics.isEmpty { throw DiagnosticList(lexer.diagnostics) }
@@ -232,7 +232,7 @@ public struct Parser {
     // MARK: Expressions
 
     /// Parses an expression by precedence climbing.
-    public mutating func parseExpression() throws(Diagnostic) -> Expr {
+    package mutating func parseExpression() throws(Diagnostic) -> Expr {
         try parseBinary(minPrecedence: 1)
     }
 

@@ -1,7 +1,7 @@
 /// One token of rule SQL.
-public struct Token: Sendable, Hashable {
+package struct Token: Sendable, Hashable {
     /// The kinds of token.
-    public enum Kind: Sendable, Hashable {
+    package enum Kind: Sendable, Hashable {
         case identifier(String)
         /// A backquoted identifier: never a keyword.
         case quotedIdentifier(String)
@@ -14,17 +14,17 @@ public struct Token: Sendable, Hashable {
         case endOfInput
     }
 
-    public var kind: Kind
-    public var range: SourceRange
+    package var kind: Kind
+    package var range: SourceRange
 
-    public init(_ kind: Kind, _ range: SourceRange) {
+    package init(_ kind: Kind, _ range: SourceRange) {
         self.kind = kind
         self.range = range
     }
 }
 
 /// Reserved words. Matched case-insensitively.
-public enum Keyword: String, Sendable, CaseIterable {
+package enum Keyword: String, Sendable, CaseIterable {
     case select = "SELECT"
     case from = "FROM"
     case `where` = "WHERE"
@@ -49,7 +49,7 @@ public enum Keyword: String, Sendable, CaseIterable {
 }
 
 /// Punctuation and operators.
-public enum Symbol: String, Sendable, CaseIterable {
+package enum Symbol: String, Sendable, CaseIterable {
     case leftParen = "("
     case rightParen = ")"
     case leftBracket = "["
@@ -76,7 +76,7 @@ public enum Symbol: String, Sendable, CaseIterable {
 
 extension Token.Kind: CustomStringConvertible {
     /// How the token is named in "expected … but found …" messages (never quoting string content).
-    public var description: String {
+    package var description: String {
         switch self {
         case .identifier(let name), .quotedIdentifier(let name): "identifier '\(name)'"
         case .variable(let name): "variable '@\(name)'"

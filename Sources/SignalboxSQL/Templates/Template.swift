@@ -6,18 +6,18 @@ import SignalboxJSON
 /// `topic(2)`) and the statement's SET variables, not SELECT aliases. Values render as text:
 /// strings as they are, numbers and booleans in JSON form, objects and arrays as compact JSON,
 /// Null as `null`, Undefined as the empty string.
-public struct Template: Sendable {
+package struct Template: Sendable {
     enum Part: @unchecked Sendable {  // closures capture only immutable compiled state
         case text(String)
         case expression(Evaluator, source: String)
     }
 
     /// The template as written.
-    public let text: String
+    package let text: String
     let parts: [Part]
 
     /// Whether the template has no `${…}` parts.
-    public var isConstant: Bool {
+    package var isConstant: Bool {
         parts.allSatisfy {
             if case .text = $0 { return true }
             return false
@@ -26,7 +26,7 @@ public struct Template: Sendable {
 
     /// The `${…}` expressions of `text`, with the byte range of each expression's source inside
     /// `text` (excluding `${` and `}`), or a diagnostic for an unterminated `${`.
-    public static func scan(_ text: String) -> (pieces: [(isExpression: Bool, range: Range<Int>)], error: Diagnostic?) {
+    package static func scan(_ text: String) -> (pieces: [(isExpression: Bool, range: Range<Int>)], error: Diagnostic?) {
         let bytes = Array(text.utf8)
         var pieces: [(Bool, Range<Int>)] = []
         var i = 0
@@ -80,7 +80,7 @@ public struct Template: Sendable {
     }
 
     /// Compiles `text`; diagnostics carry byte ranges within `text`.
-    public init(_ text: String, compiler: Compiler) throws(DiagnosticList) {
+    package init(_ text: String, compiler: Compiler) throws(DiagnosticList) {
         let bytes = Array(text.utf8)
         let (pieces, error) = Self.scan(text)
         if let error { throw DiagnosticList([error]) }
@@ -120,7 +120,7 @@ public struct Template: Sendable {
     }
 
     /// Renders the template for the message and variables in `frame`.
-    public func render(in frame: EvaluationFrame) throws -> String {
+    package func render(in frame: EvaluationFrame) throws -> String {
         var out = ""
         for part in parts {
             switch part {
@@ -133,7 +133,7 @@ public struct Template: Sendable {
     }
 
     /// How one value is written into a template.
-    public static func render(_ value: Value?) -> String {
+    package static func render(_ value: Value?) -> String {
         switch value {
         case nil: ""
         case .null: "null"

@@ -9,18 +9,18 @@
 /// routed?.topic     // "Buildings/Building5/Lights"
 /// BasicIngestTopic("Buildings/Building5/Lights")  // nil
 /// ```
-public struct BasicIngestTopic: Sendable, Hashable {
+package struct BasicIngestTopic: Sendable, Hashable {
     /// The prefix every Basic Ingest topic starts with.
-    public static let prefix = "$aws/rules/"
+    package static let prefix = "$aws/rules/"
 
     /// The rule the message is for: the third level (it may be empty or invalid; see ``ruleNameProblem``).
-    public var ruleName: Substring
+    package var ruleName: Substring
     /// The topic after the rule name: what `topic()` returns and what the message is about.
-    public var topic: Substring
+    package var topic: Substring
 
     /// Splits `topic` when it starts with `$aws/rules/{rule}/`; nil otherwise (`$aws/rules/r` alone,
     /// without a topic after the rule name, is not one).
-    public init?(_ topic: String) {
+    package init?(_ topic: String) {
         // Most topics do not start with `$`: one byte decides (this runs several times per message).
         guard topic.utf8.first == UInt8(ascii: "$"), topic.utf8.starts(with: Self.prefix.utf8) else { return nil }
         let afterPrefix = topic.utf8.index(topic.utf8.startIndex, offsetBy: Self.prefix.utf8.count)
@@ -30,11 +30,11 @@ public struct BasicIngestTopic: Sendable, Hashable {
     }
 
     /// The longest rule name (as in AWS IoT and rules.yaml).
-    public static let maxRuleNameBytes = 128
+    package static let maxRuleNameBytes = 128
 
     /// Why ``ruleName`` cannot name a rule (rule names are `[A-Za-z0-9_-]`, 1 to 128 characters), or
     /// nil when it can. The name itself is not repeated: it comes from outside.
-    public var ruleNameProblem: String? {
+    package var ruleNameProblem: String? {
         if ruleName.isEmpty { return "the rule name of the Basic Ingest topic $aws/rules/{rule}/{topic} is empty" }
         if ruleName.utf8.count > Self.maxRuleNameBytes {
             return "the rule name of the Basic Ingest topic is longer than \(Self.maxRuleNameBytes) characters"
@@ -51,13 +51,13 @@ public struct BasicIngestTopic: Sendable, Hashable {
     }
 
     /// Whether `topic` starts with `$aws/rules/`, so is meant as a Basic Ingest topic (well formed or not).
-    public static func isReserved(_ topic: String) -> Bool {
+    package static func isReserved(_ topic: String) -> Bool {
         topic.utf8.starts(with: prefix.utf8)
     }
 
     /// The topic rules see for a message published to `topic`: the part after the Basic Ingest
     /// prefix, or `topic` itself.
-    public static func effectiveTopic(_ topic: String) -> Substring {
+    package static func effectiveTopic(_ topic: String) -> Substring {
         BasicIngestTopic(topic)?.topic ?? topic[...]
     }
 }

@@ -8,28 +8,28 @@
 /// matches one or more levels, so `sensor/#` matches `sensor/` and `sensor/a/b` but not `sensor`
 /// (``matches(_:)``). A broker subscription to the same filter also gets `sensor`, as MQTT says
 /// (``matchesAsSubscription(_:)``).
-public struct TopicFilter: Sendable, Hashable, CustomStringConvertible {
+package struct TopicFilter: Sendable, Hashable, CustomStringConvertible {
     /// One level of a filter.
-    public enum Level: Sendable, Hashable {
+    package enum Level: Sendable, Hashable {
         case literal(String)
         case singleLevelWildcard
         case multiLevelWildcard
     }
 
     /// The filter as written.
-    public let text: String
+    package let text: String
     /// The filter split into levels.
-    public let levels: [Level]
+    package let levels: [Level]
 
     /// Why a filter is invalid.
-    public struct Invalid: Error, Sendable, Hashable {
-        public var message: String
+    package struct Invalid: Error, Sendable, Hashable {
+        package var message: String
         /// Byte offset in the filter text of the offending part.
-        public var offset: Int
+        package var offset: Int
     }
 
     /// Parses and validates a filter.
-    public init(_ text: String, limits: TopicLimits = TopicLimits()) throws(Invalid) {
+    package init(_ text: String, limits: TopicLimits = TopicLimits()) throws(Invalid) {
         if text.isEmpty { throw Invalid(message: "the topic filter is empty", offset: 0) }
         if text.utf8.count > limits.maxBytes {
             throw Invalid(message: "the topic filter is longer than \(limits.maxBytes) bytes", offset: 0)
@@ -65,18 +65,18 @@ public struct TopicFilter: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Whether the filter contains a wildcard.
-    public var hasWildcards: Bool { levels.contains { !$0.isLiteral } }
+    package var hasWildcards: Bool { levels.contains { !$0.isLiteral } }
 
     /// Whether a rule with this filter in its FROM clause is invoked by a message on `topic`, as in
     /// AWS IoT: a final `#` needs at least one level after the ones before it (`sensor/#` does not
     /// match `sensor`).
-    public func matches(_ topic: String) -> Bool {
+    package func matches(_ topic: String) -> Bool {
         matches(topic, hashMatchesParent: false)
     }
 
     /// Whether an MQTT subscription to this filter receives a message on `topic` (MQTT 3.1.1
     /// §4.7.1.2): as ``matches(_:)``, except that `sensor/#` also matches `sensor`.
-    public func matchesAsSubscription(_ topic: String) -> Bool {
+    package func matchesAsSubscription(_ topic: String) -> Bool {
         matches(topic, hashMatchesParent: true)
     }
 
@@ -97,36 +97,36 @@ public struct TopicFilter: Sendable, Hashable, CustomStringConvertible {
         return i == topicLevels.count
     }
 
-    public var description: String { text }
+    package var description: String { text }
 }
 
 extension TopicFilter.Level {
     /// Whether the level is a literal.
-    public var isLiteral: Bool {
+    package var isLiteral: Bool {
         if case .literal = self { return true }
         return false
     }
 }
 
 /// Limits on topic names (AWS IoT defaults).
-public struct TopicLimits: Sendable, Hashable {
+package struct TopicLimits: Sendable, Hashable {
     /// The longest topic, in UTF-8 bytes.
-    public var maxBytes: Int
+    package var maxBytes: Int
     /// The most levels (slashes + 1) a topic may have.
-    public var maxLevels: Int
+    package var maxLevels: Int
 
-    public init(maxBytes: Int = 256, maxLevels: Int = 8) {
+    package init(maxBytes: Int = 256, maxLevels: Int = 8) {
         self.maxBytes = maxBytes
         self.maxLevels = maxLevels
     }
 }
 
 /// Validation of topic names that messages are published to.
-public enum TopicName {
+package enum TopicName {
     /// Why a topic name is invalid.
-    public struct Invalid: Error, Sendable, Hashable, CustomStringConvertible {
-        public var message: String
-        public var description: String { message }
+    package struct Invalid: Error, Sendable, Hashable, CustomStringConvertible {
+        package var message: String
+        package var description: String { message }
     }
 
     /// Checks a topic a message is published to: non-empty, no wildcards, no NUL, within limits.
@@ -134,7 +134,7 @@ public enum TopicName {
     /// The `$aws/…` reserved topics may be one level deeper than `maxLevels` allows for user topics.
     /// In a Basic Ingest topic (`$aws/rules/{rule}/{topic}`) the rule name must be a valid rule name
     /// and the limits apply to `{topic}` alone, as AWS IoT does not count the prefix against them.
-    public static func validate(_ topic: String, limits: TopicLimits = TopicLimits()) throws(Invalid) {
+    package static func validate(_ topic: String, limits: TopicLimits = TopicLimits()) throws(Invalid) {
         if BasicIngestTopic.isReserved(topic) {
             guard let routed = BasicIngestTopic(topic), !routed.topic.isEmpty else {
                 throw Invalid(

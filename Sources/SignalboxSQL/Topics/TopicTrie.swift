@@ -12,24 +12,24 @@
 /// trie.insert(try TopicFilter("devices/+/telemetry"), "r1")
 /// trie.matches("devices/f1/telemetry")  // ["r1"]
 /// ```
-public struct TopicTrie<Element: Sendable>: Sendable {
+package struct TopicTrie<Element: Sendable>: Sendable {
     var index = TopicIndex()
     /// Every inserted element, by insertion number.
     var elements: [Element] = []
 
-    public init() {}
+    package init() {}
 
     /// The number of filters inserted.
-    public var filterCount: Int { elements.count }
+    package var filterCount: Int { elements.count }
 
     /// Adds `element` under `filter`.
-    public mutating func insert(_ filter: TopicFilter, _ element: Element) {
+    package mutating func insert(_ filter: TopicFilter, _ element: Element) {
         index.insert(filter)
         elements.append(element)
     }
 
     /// The elements of every filter matching `topic`, in insertion order.
-    public func matches(_ topic: String) -> [Element] {
+    package func matches(_ topic: String) -> [Element] {
         var numbers: [Int32] = []
         index.collectMatches(topic, into: &numbers)
         return numbers.map { elements[Int($0)] }
@@ -37,17 +37,17 @@ public struct TopicTrie<Element: Sendable>: Sendable {
 
     /// Replaces the contents of `numbers` with the insertion numbers (0-based, ascending) of the
     /// filters matching `topic`; reusing the buffer makes a lookup allocation-free.
-    public func collectMatches(_ topic: String, into numbers: inout [Int32]) {
+    package func collectMatches(_ topic: String, into numbers: inout [Int32]) {
         index.collectMatches(topic, into: &numbers)
     }
 
     /// The element inserted with insertion number `number`.
-    public func element(_ number: Int32) -> Element { elements[Int(number)] }
+    package func element(_ number: Int32) -> Element { elements[Int(number)] }
 }
 
 /// The matching machinery of ``TopicTrie``, independent of the element type so it compiles to
 /// concrete, specialised code: filters are numbered in insertion order.
-public struct TopicIndex: Sendable {
+package struct TopicIndex: Sendable {
     struct Node: Sendable {
         /// Literal children: (hash of the level, the level's bytes, node index).
         var children: [(hash: UInt64, level: [UInt8], node: Int32)] = []
@@ -67,11 +67,11 @@ public struct TopicIndex: Sendable {
     var nodes: [Node] = [Node()]
     var count: Int32 = 0
 
-    public init() {}
+    package init() {}
 
     /// Adds `filter`; returns its insertion number.
     @discardableResult
-    public mutating func insert(_ filter: TopicFilter) -> Int32 {
+    package mutating func insert(_ filter: TopicFilter) -> Int32 {
         let number = count
         count += 1
         var node = 0
@@ -146,7 +146,7 @@ public struct TopicIndex: Sendable {
 
     /// Replaces the contents of `numbers` with the insertion numbers (ascending) of the filters
     /// matching `topic`.
-    public func collectMatches(_ topic: String, into numbers: inout [Int32]) {
+    package func collectMatches(_ topic: String, into numbers: inout [Int32]) {
         numbers.removeAll(keepingCapacity: true)
         var topic = topic
         topic.withUTF8 { bytes in

@@ -13,9 +13,9 @@ import SignalboxJSON
 ///     abs(.int(-5))   // .int(5)
 /// }
 /// ```
-public enum BuiltinFunctions {
+package enum BuiltinFunctions {
     /// All functions, keyed by lowercased name.
-    public static let all: [String: BuiltinFunction] = {
+    package static let all: [String: BuiltinFunction] = {
         var table: [String: BuiltinFunction] = [:]
         let families: [[BuiltinFunction]] = [
             MathFunctions.all, BitFunctions.all, StringFunctions.all, HashFunctions.all, RegexFunctions.all,
@@ -31,14 +31,14 @@ public enum BuiltinFunctions {
     }()
 
     /// The function called `name`, in any letter case, or nil if there is none.
-    public static func named(_ name: String) -> BuiltinFunction? {
+    package static func named(_ name: String) -> BuiltinFunction? {
         if let function = all[name] { return function }
         return all[name.lowercased()]
     }
 
     /// Functions of AWS IoT SQL that call AWS services, which Signalbox cannot do: lowercased name →
     /// the reason shown to the user when a rule uses one.
-    public static let cloudOnly: [String: String] = [
+    package static let cloudOnly: [String: String] = [
         "aws_lambda":
             "aws_lambda calls an AWS Lambda function, which Signalbox cannot reach; use a handler function "
             + "(webhook) in rules.yaml instead",
@@ -58,7 +58,7 @@ public enum BuiltinFunctions {
 
     /// Decoding schemes of `decode(value, scheme, …)` that need AWS: scheme → reason. `decode` with one
     /// of these schemes returns Undefined at run time; a resolver can report a constant scheme at load.
-    public static let cloudOnlyDecodingSchemes: [String: String] = [
+    package static let cloudOnlyDecodingSchemes: [String: String] = [
         "proto":
             "decode(…, 'proto') reads a protobuf descriptor from Amazon S3, which Signalbox cannot reach; "
             + "decode protobuf payloads in a handler function instead"

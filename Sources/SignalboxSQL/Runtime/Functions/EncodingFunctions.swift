@@ -48,7 +48,7 @@ enum EncodingFunctions {
 /// Base64.encode(Array("hi".utf8))   // "aGk="
 /// Base64.decode("aGk=")             // [104, 105]
 /// ```
-public enum Base64 {
+package enum Base64 {
     private static let alphabet: [UInt8] = Array(
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
@@ -60,7 +60,7 @@ public enum Base64 {
     }()
 
     /// The base64 text of `bytes`, padded with `=`.
-    public static func encode(_ bytes: some Collection<UInt8>) -> String {
+    package static func encode(_ bytes: some Collection<UInt8>) -> String {
         let count = bytes.count
         let outputCount = (count + 2) / 3 * 4
         if outputCount == 0 { return "" }
@@ -87,7 +87,7 @@ public enum Base64 {
     ///
     /// As Java's basic decoder: the standard alphabet only (no white space or line breaks); padding
     /// is optional, but if present must be complete and only at the end.
-    public static func decode(_ string: String) -> [UInt8]? {
+    package static func decode(_ string: String) -> [UInt8]? {
         var utf8 = Substring(string).utf8[...]
         var padding = 0
         while utf8.last == UInt8(ascii: "=") && padding < 2 {

@@ -9,14 +9,14 @@ import Crypto
 /// ```swift
 /// Hashing.hex(Hashing.digest(.md5, Array("hello".utf8)))   // "5d41402abc4b2a76b9719d911017c592"
 /// ```
-public enum Hashing {
+package enum Hashing {
     /// The algorithms the hashing SQL functions offer.
-    public enum Algorithm: String, Sendable, CaseIterable {
+    package enum Algorithm: String, Sendable, CaseIterable {
         case md2, md5, sha1, sha224, sha256, sha384, sha512
     }
 
     /// The digest of `bytes` with `algorithm`.
-    public static func digest(_ algorithm: Algorithm, _ bytes: [UInt8]) -> [UInt8] {
+    package static func digest(_ algorithm: Algorithm, _ bytes: [UInt8]) -> [UInt8] {
         switch algorithm {
         case .md2: md2(bytes)
         case .md5: Array(Insecure.MD5.hash(data: bytes))
@@ -29,7 +29,7 @@ public enum Hashing {
     }
 
     /// Lowercase hexadecimal digits of `bytes`.
-    public static func hex(_ bytes: [UInt8]) -> String {
+    package static func hex(_ bytes: [UInt8]) -> String {
         let digits: StaticString = "0123456789abcdef"
         return String(unsafeUninitializedCapacity: bytes.count * 2) { buffer in
             digits.withUTF8Buffer { hexDigits in
@@ -61,7 +61,7 @@ public enum Hashing {
     ]
 
     /// MD2 (RFC 1319), 16 bytes.
-    public static func md2(_ bytes: [UInt8]) -> [UInt8] {
+    package static func md2(_ bytes: [UInt8]) -> [UInt8] {
         let padLength = 16 - bytes.count % 16
         var message = bytes
         message.append(contentsOf: repeatElement(UInt8(padLength), count: padLength))
@@ -137,7 +137,7 @@ public enum Hashing {
     ]
 
     /// SHA-224, 28 bytes.
-    public static func sha224(_ bytes: [UInt8]) -> [UInt8] {
+    package static func sha224(_ bytes: [UInt8]) -> [UInt8] {
         sha256Core(
             bytes,
             initial: [

@@ -81,13 +81,13 @@ package final class MQTTBridge: Service, Sendable {
         shadows: ShadowService? = nil, outbox: Outbox = Outbox(), metrics: IngestMetrics,
         recovered: [UInt16: UInt64] = [:], shareGroup: String? = nil, sessionStore: (any SessionStore)? = nil,
         maxPayloadBytes: Int = ServerConfiguration().maxPayloadBytes, bindings: DeviceBindings? = nil,
-        gatewayTopicFilters: [String] = ServerConfiguration().gatewayTopicFilters,
+        gatewayTopicFilters: [String] = ServerConfiguration().gatewayTopicFilters, clock: WallClock = .system,
         logger: Logger = Logger(label: "signalbox.mqtt"), pollInterval: Duration = .seconds(1)
     ) {
         let sink = IngestSink(
             ingest: ingest, shadows: shadows, outbox: outbox, metrics: metrics, session: configuration.session.clientID,
             sessionStore: sessionStore, maxPayloadBytes: maxPayloadBytes, bindings: bindings,
-            gatewayTopicFilters: gatewayTopicFilters, logger: logger)
+            gatewayTopicFilters: gatewayTopicFilters, clock: clock, logger: logger)
         self.client = MQTTClient(configuration: configuration, handler: sink, recovered: recovered, logger: logger)
         outbox.bind(client)
         self.answersShadows = shadows != nil
@@ -288,10 +288,11 @@ private struct IngestSink: MQTTDeliveryHandler {
     let maxPayloadBytes: Int
     let bindings: DeviceBindings?
     let gatewayTopicFilters: [String]
+    let clock: WallClock
     let logger: Logger
 
     func receive(_ publishes: [Packet.Publish]) async throws {
-        let receivedAt = SystemClock.milliseconds()
+        let receivedAt = clock.milliseconds()
         var messages: [IncomingMessage] = []
         messages.reserveCapacity(publishes.count)
         var shadowRequests: [(request: ShadowRequestTopic, body: [UInt8])] = []

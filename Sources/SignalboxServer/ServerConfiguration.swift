@@ -1,4 +1,5 @@
 import SignalboxCore
+import SignalboxSQL
 
 /// How the HTTP listener is set up. Every default is in `init`.
 ///
@@ -50,6 +51,8 @@ package struct ServerConfiguration: Sendable {
     package var gatewayTopicFilters: [String]
     /// Whether `GET /metrics` needs no credentials (default false: admin tokens only).
     package var publicMetrics: Bool
+    /// What HTTP ingest, authentication and the admin API read the time from.
+    package var clock: WallClock = .system
     /// Most publish requests decoded and journaled at once (default 64); past it, 429 at once.
     package var maxConcurrentIngests = 64
     /// Most publish requests of one principal (one gateway, or the admins) decoded and journaled at

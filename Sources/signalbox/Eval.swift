@@ -86,7 +86,7 @@ struct EvalRunner {
         } else {
             payload = []
         }
-        var timestamp = SystemClock.milliseconds()
+        var timestamp = WallClock.system.milliseconds()
         if case .int(let ms) = fields["timestamp"] { timestamp = ms }
         var shadows = GivenShadowDocuments()
         if case .object(let documents) = fields["shadows"] {

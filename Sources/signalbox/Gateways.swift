@@ -1,5 +1,6 @@
 import ArgumentParser
 import SignalboxCore
+import SignalboxSQL
 import SignalboxStore
 
 /// `signalbox gateways …`: gateways, their tokens and the devices bound to them.
@@ -22,7 +23,7 @@ struct Gateways: AsyncParsableCommand {
         func run() async throws {
             let registry = try options.openRegistry()
             let vault = try options.openVault()
-            let now = ShadowService.systemClock()
+            let now = WallClock.system.seconds()
             do {
                 try await registry.addGateway(Gateway(name: name, createdAt: now))
             } catch let error as IdentityError {

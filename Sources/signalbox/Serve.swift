@@ -7,6 +7,7 @@ import SignalboxConfig
 import SignalboxCore
 import SignalboxFunctions
 import SignalboxMQTT
+import SignalboxSQL
 import SignalboxServer
 import SignalboxStore
 
@@ -236,10 +237,12 @@ struct Serve: AsyncParsableCommand {
         let mqttConfiguration = try mqttConfiguration()
         let link = RuntimeLink(brokered: mqttConfiguration != nil)
         let mqttOutbox = MQTTBridge.Outbox()
+        // The one clock every part of the server reads the time from.
+        let clock = WallClock.system
         let shadows = ShadowService(
             storage: storage, limits: limits,
             publisher: mqttConfiguration == nil ? link : FanOutPublisher([link, mqttOutbox]),
-            signal: ChangeSignal(sequence: try await storage.latestSequence()),
+            signal: ChangeSignal(sequence: try await storage.latestSequence()), clock: { clock.seconds() },
             logger: Logger(label: "signalbox.shadows"))
         let records = try SQLiteRecordStorage(directory: options.data, durability: options.durability)
         let journal = try SQLiteJournal(directory: options.data, durability: options.durability)
@@ -263,7 +266,7 @@ struct Serve: AsyncParsableCommand {
                     ruleSetVersions: SQLiteRuleSetVersions(database: database)),
                 shadows: shadows, http: http,
                 publisher: mqttConfiguration == nil ? DiscardingPublisher() : mqttOutbox, link: link,
-                logger: Logger(label: "signalbox.rules"))
+                now: clock.milliseconds, logger: Logger(label: "signalbox.rules"))
         } catch let error as RulesError {
             try? await http.shutdown()
             print(error.report, terminator: "")
@@ -278,6 +281,7 @@ struct Serve: AsyncParsableCommand {
         var configuration = ServerConfiguration(
             host: host, port: port, limits: limits, autoBindDevices: autoBindDevices,
             gatewayTopicFilters: gatewayTopics, publicMetrics: publicMetrics)
+        configuration.clock = clock
         configuration.listener = try listenerLimits()
         configuration.maxConcurrentIngests = maxConcurrentIngests
         configuration.maxConcurrentIngestsPerPrincipal = maxIngestsPerPrincipal
@@ -286,7 +290,7 @@ struct Serve: AsyncParsableCommand {
             configuration.tls = ServerConfiguration.TLS(certificatePath: tlsCertificate, keyPath: tlsKey)
         }
         if configuration.isLoopback, try await !registry.hasAdminToken() {
-            let issued = try vault.issue(role: .admin, gateway: nil, createdAt: ShadowService.systemClock())
+            let issued = try vault.issue(role: .admin, gateway: nil, createdAt: clock.seconds())
             try await registry.addToken(issued.record)
             printIssued(issued, heading: "No admin token existed, so one was created.")
         }
@@ -329,7 +333,7 @@ struct Serve: AsyncParsableCommand {
                         shareGroup: mqttShareGroup, sessionStore: journal,
                         maxPayloadBytes: configuration.maxPayloadBytes,
                         bindings: DeviceBindings(registry: registry, autoBind: autoBindDevices),
-                        gatewayTopicFilters: gatewayTopics)))
+                        gatewayTopicFilters: gatewayTopics, clock: clock)))
             // After the bridge, so stopped before it; a page cut short by shutdown is published again at start.
             if mqttShadows {
                 services.append(

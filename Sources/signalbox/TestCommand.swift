@@ -71,7 +71,7 @@ struct TestCommand: ParsableCommand {
         }
         let message = Message(
             topic: topic, payload: bytes, clientID: clientid, principal: principal,
-            timestamp: timestamp ?? SystemClock.milliseconds(), traceID: traceid, accountID: accountid)
+            timestamp: timestamp ?? WallClock.system.milliseconds(), traceID: traceid, accountID: accountid)
         var services = EvaluationServices(shadows: lookup)
         if let data {
             guard FileManager.default.fileExists(atPath: data + "/" + AppDatabase.fileName) else {

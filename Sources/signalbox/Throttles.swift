@@ -45,7 +45,7 @@ struct Throttles: AsyncParsableCommand {
                 throw CommandFailure("no Signalbox data in '\(options.data)' (no \(AppDatabase.fileName))")
             }
             let storage = SQLiteThrottleStorage(database: try options.openDatabase())
-            let windows = try await storage.windows(activeAt: SystemClock.milliseconds()).compactMap {
+            let windows = try await storage.windows(activeAt: WallClock.system.milliseconds()).compactMap {
                 ThrottleWindow(
                     action: $0.action, key: $0.key, startedAt: $0.startedAt, expiresAt: $0.expiresAt,
                     idempotencyKey: $0.idempotencyKey)

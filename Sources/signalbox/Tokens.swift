@@ -1,5 +1,6 @@
 import ArgumentParser
 import SignalboxCore
+import SignalboxSQL
 import SignalboxStore
 
 /// `signalbox tokens …`: API tokens.
@@ -29,7 +30,7 @@ struct Tokens: AsyncParsableCommand {
             let registry = try options.openRegistry()
             let vault = try options.openVault()
             let issued = try vault.issue(
-                role: admin ? .admin : .gateway, gateway: gateway, createdAt: ShadowService.systemClock(),
+                role: admin ? .admin : .gateway, gateway: gateway, createdAt: WallClock.system.seconds(),
                 bearerOnly: bearerOnly)
             do {
                 try await registry.addToken(issued.record)

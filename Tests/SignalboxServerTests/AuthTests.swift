@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import SignalboxCore
 import SignalboxJSON
+import SignalboxSQL
 import Testing
 
 @testable import SignalboxServer
@@ -87,7 +88,7 @@ struct AuthTests {
     ])
     func sigV4OverHTTP(now: Int64, signature: String, status: Int) async throws {
         try await TestServer.run(
-            clock: { now },
+            clock: WallClock { now * 1000 },
             prepare: { registry, vault in
                 try await registry.addToken(
                     vault.record(id: Self.accessKey, secret: Self.secret, role: .admin, gateway: nil, createdAt: 0))
@@ -107,7 +108,7 @@ struct AuthTests {
 
     @Test func sigV4RejectsATamperedBody() async throws {
         try await TestServer.run(
-            clock: { Self.suiteTime },
+            clock: WallClock { Self.suiteTime * 1000 },
             prepare: { registry, vault in
                 try await registry.addToken(
                     vault.record(id: Self.accessKey, secret: Self.secret, role: .admin, gateway: nil, createdAt: 0))

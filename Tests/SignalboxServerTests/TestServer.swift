@@ -7,6 +7,7 @@ import NIOCore
 import ServiceLifecycle
 import SignalboxCore
 import SignalboxJSON
+import SignalboxSQL
 import SignalboxTesting
 import Testing
 
@@ -27,11 +28,12 @@ struct TestServer: Sendable {
     /// Runs `body` against a fresh server.
     static func run<T: Sendable>(
         configure: (inout ServerConfiguration) -> Void = { _ in },
-        clock: @escaping @Sendable () -> Int64 = ShadowService.systemClock,
+        clock: WallClock = .system,
         prepare: @Sendable (InMemoryIdentityRegistry, TokenVault) async throws -> Void = { _, _ in },
         _ body: @Sendable (TestServer) async throws -> T
     ) async throws -> T {
         var configuration = ServerConfiguration(port: 0)
+        configuration.clock = clock
         configure(&configuration)
         var logger = Logger(label: "signalbox.test")
         logger.logLevel = .warning
@@ -41,7 +43,8 @@ struct TestServer: Sendable {
         try await registry.addToken(admin.record)
         try await prepare(registry, vault)
         let shadows = ShadowService(
-            storage: InMemoryShadowStorage(), limits: configuration.limits, clock: clock, logger: logger)
+            storage: InMemoryShadowStorage(), limits: configuration.limits, clock: { clock.seconds() },
+            logger: logger)
         let server = SignalboxServer(
             configuration: configuration, shadows: shadows, registry: registry, vault: vault, logger: logger)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)

@@ -272,7 +272,7 @@ package struct HandlerServices: Sendable {
     /// Bundles services.
     package init(
         shadows: ShadowService, records: any RecordStorage, http: any HTTPClient, publisher: any MessagePublisher,
-        now: @escaping @Sendable () -> Int64 = { SystemClock.milliseconds() },
+        now: @escaping @Sendable () -> Int64 = WallClock.system.milliseconds,
         logger: Logger = Logger(label: "signalbox.handlers")
     ) {
         self.shadows = shadows

@@ -143,7 +143,7 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
     package static func start(
         configuration: RuntimeConfiguration, source: any RulesSource, registry: HandlerRegistry,
         storage: RuntimeStorage, shadows: ShadowService, http: any HTTPClient, publisher: any MessagePublisher,
-        link: RuntimeLink = RuntimeLink(), now: @escaping @Sendable () -> Int64 = { SystemClock.milliseconds() },
+        link: RuntimeLink = RuntimeLink(), now: @escaping @Sendable () -> Int64 = WallClock.system.milliseconds,
         logger: Logger
     ) async throws -> RulesRuntime {
         let loaded = try source.load()

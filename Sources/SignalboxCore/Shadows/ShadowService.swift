@@ -1,11 +1,6 @@
 import Logging
 import SignalboxJSON
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import SignalboxSQL
 
 /// The Device Shadow service: validates requests, applies them atomically through a
 /// ``ShadowStorage``, publishes the `delta` and `documents` events, and serves gateway sync.
@@ -43,7 +38,7 @@ package struct ShadowService: Sendable {
     package init(
         storage: any ShadowStorage, limits: ShadowLimits = ShadowLimits(),
         publisher: any MessagePublisher = DiscardingPublisher(), signal: ChangeSignal = ChangeSignal(),
-        clock: @escaping @Sendable () -> Int64 = ShadowService.systemClock,
+        clock: @escaping @Sendable () -> Int64 = { WallClock.system.seconds() },
         logger: Logger = Logger(label: "signalbox.shadows")
     ) {
         self.storage = storage
@@ -53,9 +48,6 @@ package struct ShadowService: Sendable {
         self.clock = clock
         self.logger = logger
     }
-
-    /// The system clock in whole seconds.
-    package static let systemClock: @Sendable () -> Int64 = { Int64(time(nil)) }
 
     /// Updates (creating if needed) the shadow `key` with the request `body`.
     ///

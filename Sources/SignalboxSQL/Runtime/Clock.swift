@@ -6,7 +6,33 @@
     import Darwin
 #endif
 
-/// Wall-clock time without Foundation.
+/// The wall clock every part of Signalbox reads the time from. `serve` makes one and hands it to
+/// the runtime, the shadows, authentication, HTTP ingest and the MQTT bridge; tests give their own.
+///
+/// ```swift
+/// let clock = WallClock.system
+/// clock.milliseconds()   // receive times, `timestamp()`
+/// clock.seconds()        // shadow metadata, token times, SigV4 dates
+/// let fixed = WallClock { 1_700_000_000_000 }
+/// ```
+package struct WallClock: Sendable {
+    /// Milliseconds since the Unix epoch.
+    package let milliseconds: @Sendable () -> Int64
+
+    /// A clock that reads `milliseconds`.
+    package init(milliseconds: @escaping @Sendable () -> Int64) { self.milliseconds = milliseconds }
+
+    /// Whole seconds since the Unix epoch.
+    package func seconds() -> Int64 {
+        let ms = milliseconds()
+        return ms >= 0 ? ms / 1000 : (ms - 999) / 1000
+    }
+
+    /// The system's real-time clock.
+    package static let system = WallClock { SystemClock.milliseconds() }
+}
+
+/// Wall-clock time without Foundation (what ``WallClock/system`` reads).
 package enum SystemClock {
     /// Milliseconds since the Unix epoch.
     package static func milliseconds() -> Int64 {

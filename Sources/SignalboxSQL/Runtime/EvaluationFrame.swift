@@ -38,7 +38,7 @@ package struct EvaluationServices: Sendable {
 
     package init(
         shadows: (any ShadowLookup)? = nil,
-        now: @escaping @Sendable () -> Int64 = { SystemClock.milliseconds() },
+        now: @escaping @Sendable () -> Int64 = WallClock.system.milliseconds,
         uuid: @escaping @Sendable () -> String = { RandomUUID.string() },
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
     ) {

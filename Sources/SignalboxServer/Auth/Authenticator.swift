@@ -1,5 +1,6 @@
 import Logging
 import SignalboxCore
+import SignalboxSQL
 
 /// The parts of a request authentication looks at.
 package struct AuthenticationRequest: Sendable {
@@ -46,7 +47,7 @@ package struct Authenticator: Sendable {
     /// Creates an authenticator.
     package init(
         registry: any IdentityRegistry, vault: TokenVault, maxSkewSeconds: Int64 = 900,
-        clock: @escaping @Sendable () -> Int64 = ShadowService.systemClock,
+        clock: @escaping @Sendable () -> Int64 = { WallClock.system.seconds() },
         logger: Logger = Logger(label: "signalbox.auth")
     ) {
         self.registry = registry

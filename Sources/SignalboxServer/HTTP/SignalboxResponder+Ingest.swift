@@ -26,7 +26,7 @@ extension SignalboxResponder {
         try checkTopic(topic, scope: try publishScope(for: principal), label: nil)
         try await checkDevices(of: [topic], principal)
         let message = IncomingMessage(
-            topic: topic, payload: body, receivedAt: SystemClock.milliseconds(), gateway: gateway)
+            topic: topic, payload: body, receivedAt: configuration.clock.milliseconds(), gateway: gateway)
         let ids = try await ingest([message], batch: false)
         let id = String(ids.first ?? 0)
         var response = json(["message": "OK", "traceId": .string(id)])
@@ -74,7 +74,7 @@ extension SignalboxResponder {
             throw failure.isLimit ? APIError.tooLarge(failure.message) : APIError.badRequest(failure.message)
         }
         try await checkDevices(of: batch.messages.map(\.topic), principal)
-        let receivedAt = SystemClock.milliseconds()
+        let receivedAt = configuration.clock.milliseconds()
         let messages = batch.messages.map {
             IncomingMessage(topic: $0.topic, payload: $0.payload, receivedAt: receivedAt, gateway: gateway)
         }

@@ -85,7 +85,7 @@ extension SignalboxResponder {
         }
         let clientID = try optionalString("clientid")
         let principal = try optionalString("principal")
-        var timestamp = SystemClock.milliseconds()
+        var timestamp = configuration.clock.milliseconds()
         switch request?["timestamp"] {
         case nil, .null?: break
         case .int(let value)?: timestamp = value

@@ -50,7 +50,8 @@ package struct SignalboxResponder: HTTPResponder {
         self.runtime = runtime
         let skew = configuration.maxClockSkew.components.seconds
         self.authenticator = Authenticator(
-            registry: registry, vault: vault, maxSkewSeconds: skew, clock: shadows.clock, logger: logger)
+            registry: registry, vault: vault, maxSkewSeconds: skew,
+            clock: { [clock = configuration.clock] in clock.seconds() }, logger: logger)
         self.bindings = DeviceBindings(registry: registry, autoBind: configuration.autoBindDevices, logger: logger)
         self.readiness = readiness
         self.logger = logger

@@ -1,11 +1,11 @@
 import Logging
 import ServiceLifecycle
-import SignalboxStore
+import SignalboxCore
 
 /// Keeps the shadow change log bounded: compacts it every `interval` until graceful shutdown.
 package struct ChangeLogCompactor: Service {
     /// The store compacted.
-    package let storage: SQLiteShadowStorage
+    package let storage: any ShadowChangeLogCompaction
     /// Time between compactions.
     package let interval: Duration
     /// The newest entries always kept.
@@ -14,7 +14,7 @@ package struct ChangeLogCompactor: Service {
 
     /// Creates the compactor.
     package init(
-        storage: SQLiteShadowStorage, interval: Duration = .seconds(60), keepRecent: Int64 = 100_000,
+        storage: any ShadowChangeLogCompaction, interval: Duration = .seconds(60), keepRecent: Int64 = 100_000,
         logger: Logger = Logger(label: "signalbox.store")
     ) {
         self.storage = storage

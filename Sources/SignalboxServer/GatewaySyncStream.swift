@@ -2,7 +2,6 @@ import Logging
 import ServiceLifecycle
 import SignalboxCore
 import SignalboxJSON
-import SignalboxStore
 
 /// Publishes the gateway sync stream over MQTT: each desired-state change of a shadow whose thing is
 /// bound to a gateway goes to `$signalbox/gateways/{gateway}/sync`, in the shape of a
@@ -19,7 +18,7 @@ package struct GatewaySyncStream: Service {
 
     private let shadows: ShadowService
     private let registry: any IdentityRegistry
-    private let cursors: SQLiteStreamCursors
+    private let cursors: any StreamCursorStore
     private let publisher: any MessagePublisher
     private let pageSize: Int
     private let maxMessageBytes: Int
@@ -33,7 +32,7 @@ package struct GatewaySyncStream: Service {
     ///   - pageSize: The most changed shadows read, and published, at a time.
     ///   - maxMessageBytes: A gateway's share of a page larger than this is split into several messages.
     package init(
-        shadows: ShadowService, registry: any IdentityRegistry, cursors: SQLiteStreamCursors,
+        shadows: ShadowService, registry: any IdentityRegistry, cursors: any StreamCursorStore,
         publisher: any MessagePublisher, pageSize: Int = 1_000, maxMessageBytes: Int = 128 * 1024,
         logger: Logger = Logger(label: "signalbox.mqtt")
     ) {

@@ -5,7 +5,6 @@ import SignalboxCore
 import SignalboxJSON
 import SignalboxMQTT
 import SignalboxSQL
-import SignalboxStore
 import Synchronization
 
 /// Connects the rules runtime and the shadow service to an MQTT broker.
@@ -20,16 +19,6 @@ import Synchronization
 ///   and acknowledges the request once it is answered. Shadow `delta` and `documents` events —
 ///   whatever changed the shadow: MQTT, HTTP or a rule — reach the broker through ``Outbox``.
 package final class MQTTBridge: Service, Sendable {
-    /// What outlives a process about the bridge's MQTT session.
-    package protocol SessionStore: Sendable {
-        /// The topic filters last saved for `session`.
-        func brokerSubscriptions(session: String) async throws -> Set<String>
-        /// Replaces the topic filters saved for `session`.
-        func saveBrokerSubscriptions(_ filters: Set<String>, session: String) async throws
-        /// Forgets the receipts of messages journaled from `session` (the broker lost the session).
-        func forgetBrokerReceipts(session: String) async throws
-    }
-
     private let client: MQTTClient
     private let rules: any RulesControl
     private let logger: Logger
@@ -37,7 +26,7 @@ package final class MQTTBridge: Service, Sendable {
     private let mqttMetrics = MQTTMetrics()
     private let answersShadows: Bool
     private let shareGroup: String?
-    private let sessionStore: (any SessionStore)?
+    private let sessionStore: (any BrokerSessionStore)?
     private let session: String
 
     /// The shadow request topics, classic and named.
@@ -79,7 +68,7 @@ package final class MQTTBridge: Service, Sendable {
     package init(
         configuration: MQTTClientConfiguration, ingest: any MessageIngest, rules: any RulesControl,
         shadows: ShadowService? = nil, outbox: Outbox = Outbox(), metrics: IngestMetrics,
-        recovered: [UInt16: UInt64] = [:], shareGroup: String? = nil, sessionStore: (any SessionStore)? = nil,
+        recovered: [UInt16: UInt64] = [:], shareGroup: String? = nil, sessionStore: (any BrokerSessionStore)? = nil,
         maxPayloadBytes: Int = ServerConfiguration().maxPayloadBytes, bindings: DeviceBindings? = nil,
         gatewayTopicFilters: [String] = ServerConfiguration().gatewayTopicFilters, clock: WallClock = .system,
         logger: Logger = Logger(label: "signalbox.mqtt"), pollInterval: Duration = .seconds(1)
@@ -284,7 +273,7 @@ private struct IngestSink: MQTTDeliveryHandler {
     let metrics: IngestMetrics
     /// The client identifier, the session the receipts belong to.
     let session: String
-    let sessionStore: (any MQTTBridge.SessionStore)?
+    let sessionStore: (any BrokerSessionStore)?
     let maxPayloadBytes: Int
     let bindings: DeviceBindings?
     let gatewayTopicFilters: [String]
@@ -403,4 +392,3 @@ private struct IngestSink: MQTTDeliveryHandler {
     }
 }
 
-extension SQLiteJournal: MQTTBridge.SessionStore {}

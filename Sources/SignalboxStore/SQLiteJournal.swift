@@ -23,7 +23,7 @@ import Synchronization
 /// let (checkpoint, lastID) = try await journal.state()
 /// try await journal.checkpoint(1)
 /// ```
-package final class SQLiteJournal: MessageJournal {
+package final class SQLiteJournal: MessageJournal, BrokerSessionStore {
     /// The name of the database file inside the data directory.
     package static let fileName = "journal.sqlite"
 

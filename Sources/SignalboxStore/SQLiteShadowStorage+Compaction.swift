@@ -1,6 +1,11 @@
 import GRDB
+import SignalboxCore
 
-extension SQLiteShadowStorage {
+extension SQLiteShadowStorage: ShadowChangeLogCompaction {
+    package func compactChangeLog(keepRecent: Int64) async throws -> Int {
+        try await compactChangeLog(keepRecent: keepRecent, batchSize: 10_000)
+    }
+
     /// Removes the change-log entries gateway sync can never need again, keeping the log bounded by
     /// the number of shadows plus the newest `keepRecent` entries.
     ///

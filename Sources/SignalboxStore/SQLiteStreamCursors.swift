@@ -1,4 +1,5 @@
 import GRDB
+import SignalboxCore
 
 /// Named positions in the shadow change log that Signalbox's own consumers have reached (the MQTT
 /// gateway sync stream), in the data directory's SQLite database (table `stream_cursors`).
@@ -9,7 +10,7 @@ import GRDB
 /// try await cursors.save(1842, named: "mqtt-gateway-sync")
 /// let cursor = try await cursors.cursor(named: "mqtt-gateway-sync")  // 1842
 /// ```
-package final class SQLiteStreamCursors: Sendable {
+package final class SQLiteStreamCursors: StreamCursorStore {
     private let pool: DatabasePool
 
     /// Creates the storage over `database`.

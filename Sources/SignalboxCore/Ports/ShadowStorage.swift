@@ -89,3 +89,10 @@ package protocol ShadowStorage: Sendable {
     /// The sequence number of the newest change, 0 when none.
     func latestSequence() async throws -> Int64
 }
+
+/// A shadow store whose change log can be trimmed (the log only grows otherwise).
+package protocol ShadowChangeLogCompaction: Sendable {
+    /// Removes the change-log entries gateway sync can never need again, always keeping the newest
+    /// `keepRecent`; returns how many were removed.
+    func compactChangeLog(keepRecent: Int64) async throws -> Int
+}

@@ -301,9 +301,10 @@ final class RequestPhaseHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if closeAfterResponse {
             let written = context.eventLoop.makePromise(of: Void.self)
             context.writeAndFlush(data, promise: written)
+            let channel = context.channel
             written.futureResult.whenComplete { result in
                 promise?.completeWith(result)
-                context.close(promise: nil)
+                channel.close(promise: nil)
             }
         } else {
             context.write(data, promise: promise)
@@ -326,7 +327,8 @@ final class RequestPhaseHandler: ChannelDuplexHandler, RemovableChannelHandler {
         fields[.contentLength] = String(body.readableBytes)
         context.write(wrapOutboundOut(.head(HTTPResponse(status: .serviceUnavailable, headerFields: fields))), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }
 }
 

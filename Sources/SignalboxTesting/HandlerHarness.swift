@@ -280,7 +280,7 @@ package struct HandlerOutcome: Sendable {
     /// Whether the handler failed in a way the runtime retries.
     package var isRetryable: Bool { error != nil && permanentError == nil }
     /// Whether the invocation ran past its deadline and was cancelled.
-    package var timedOut: Bool { error is HandlerHarness.DeadlinePassed }
+    package var timedOut: Bool { error is ActionTimeout }
 }
 
 /// Runs handler functions against in-memory services: shadows, records, HTTP, publisher and logs.
@@ -299,11 +299,6 @@ package struct HandlerOutcome: Sendable {
 /// #expect(outcome.requests.count == 1)
 /// ```
 package struct HandlerHarness: Sendable {
-    /// Thrown when an invocation passes its deadline; the harness cancels it, as the runtime does.
-    package struct DeadlinePassed: Error, CustomStringConvertible {
-        package var description: String { "the invocation did not finish before its deadline" }
-    }
-
     /// Where shadows live (seed documents with ``shadows``' `update`).
     package let shadowStorage: InMemoryShadowStorage
     /// The shadow service handlers see; its events go to ``publisher``.
@@ -428,7 +423,11 @@ package struct HandlerHarness: Sendable {
         await record {
             let invocation = try invocation(
                 for: handler, message, actionIndex: actionIndex, attempt: attempt, timeout: timeout)
-            try await Self.run(until: invocation.deadline) { try await handler.handler.invoke(invocation) }
+            // The runtime's own attempt: cancelled at the deadline and left to end, a late failure
+            // counted as a timeout.
+            try await Attempt.run(before: invocation.deadline, timeout: timeout) {
+                try await handler.handler.invoke(invocation)
+            }
         }
     }
 
@@ -442,7 +441,7 @@ package struct HandlerHarness: Sendable {
                 try invocation(for: handler, $0, actionIndex: actionIndex, timeout: timeout)
             }
             let deadline = batch.map(\.deadline).min() ?? .now + timeout
-            try await Self.run(until: deadline) { try await handler.handler.invoke(batch: batch) }
+            try await Attempt.run(before: deadline, timeout: timeout) { try await handler.handler.invoke(batch: batch) }
         }
     }
 
@@ -458,24 +457,5 @@ package struct HandlerHarness: Sendable {
         return HandlerOutcome(
             error: failure, requests: Array(http.requests.dropFirst(before.0)),
             published: Array(publisher.messages.dropFirst(before.1)), logs: Array(logs.entries.dropFirst(before.2)))
-    }
-
-    /// Runs `body`, cancelling it and throwing ``DeadlinePassed`` if `deadline` passes first.
-    private static func run(
-        until deadline: ContinuousClock.Instant, _ body: @escaping @Sendable () async throws -> Void
-    ) async throws {
-        try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                try await body()
-                return true
-            }
-            group.addTask {
-                try await Task.sleep(until: deadline, clock: .continuous)
-                return false
-            }
-            defer { group.cancelAll() }
-            // The first child to finish decides; the other is cancelled.
-            guard let finished = try await group.next(), finished else { throw DeadlinePassed() }
-        }
     }
 }

@@ -78,7 +78,11 @@ struct WebhookTests {
         let hook = try harness.build(Webhook.self, ["url": "https://h.example"])
         harness.http.enqueue(.failure(Reset()), .noResponse)
         #expect(await harness.invoke(hook, Self.reading).isRetryable)
-        #expect(await harness.invoke(hook, Self.reading, timeout: .milliseconds(100)).isRetryable)
+        let late = await harness.invoke(hook, Self.reading, timeout: .milliseconds(100))
+        #expect(late.isRetryable)
+        // The harness runs the attempt as the runtime does: a missed deadline is the action's timeout.
+        #expect(late.timedOut)
+        #expect("\(late.error.map { "\($0)" } ?? "")" == "the action did not finish within its timeout of 100ms")
     }
 
     @Test("a rendered URL or header that is not valid fails for good without a request")

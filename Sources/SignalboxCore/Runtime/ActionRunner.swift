@@ -48,12 +48,6 @@ final class ActionJob: Sendable {
     }
 }
 
-/// Why an attempt did not finish in time.
-struct ActionTimeout: Error, CustomStringConvertible {
-    let timeout: Duration
-    var description: String { "the action did not finish within its timeout of \(DurationSyntax.format(timeout))" }
-}
-
 /// Runs one action of a rule set: its handler's invocations, `concurrency` at a time, each device's
 /// invocations in arrival order; retries with exponential backoff and jitter; a timeout per attempt.
 ///
@@ -145,13 +139,13 @@ final class ActionRunner: Sendable {
         do {
             if invocations.count == 1 {
                 let invocation = invocations[0]
-                try await Self.run(before: deadline, timeout: definition.timeout) {
+                try await Attempt.run(before: deadline, timeout: definition.timeout) {
                     try await handler.invoke(invocation)
                 }
             } else {
                 let batching = handler as! any BatchingHandlerFunction
                 let batch = invocations
-                try await Self.run(before: deadline, timeout: definition.timeout) {
+                try await Attempt.run(before: deadline, timeout: definition.timeout) {
                     try await batching.invoke(batch: batch)
                 }
             }
@@ -216,50 +210,6 @@ final class ActionRunner: Sendable {
         default: "\(type(of: error))"
         }
     }
-
-    /// Runs `body`, giving up at `deadline`: the body is cancelled and left to end on its own. A body
-    /// failing once the deadline has passed (its own deadline, such as an HTTP client's, fired
-    /// first) has timed out too.
-    static func run(
-        before deadline: ContinuousClock.Instant, timeout: Duration, _ body: @escaping @Sendable () async throws -> Void
-    ) async throws {
-        let state = RaceState()
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let work = Task {
-                let result: Result<Void, any Error>
-                do {
-                    try await body()
-                    result = .success(())
-                } catch {
-                    let late = ContinuousClock.now >= deadline && !(error is PermanentHandlerError)
-                    result = .failure(late ? ActionTimeout(timeout: timeout) : error)
-                }
-                let (first, timer) = state.value.withLock { state in
-                    defer { state.done = true }
-                    return (!state.done, state.timer)
-                }
-                timer?.cancel()
-                if first { continuation.resume(with: result) }
-            }
-            let timer = Task {
-                try? await Task.sleep(until: deadline, clock: .continuous)
-                guard !Task.isCancelled else { return }
-                let first = state.value.withLock { state in
-                    defer { state.done = true }
-                    return !state.done
-                }
-                if first {
-                    work.cancel()
-                    continuation.resume(throwing: ActionTimeout(timeout: timeout))
-                }
-            }
-            let finished = state.value.withLock { state in
-                state.timer = timer
-                return state.done
-            }
-            if finished { timer.cancel() }
-        }
-    }
 }
 
 extension Duration {
@@ -267,11 +217,6 @@ extension Duration {
         let (seconds, attoseconds) = components
         return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
-}
-
-/// Which of a body and its timer finished first, and the timer to cancel.
-private final class RaceState: Sendable {
-    let value = Mutex<(done: Bool, timer: Task<Void, Never>?)>((false, nil))
 }
 
 extension RetryPolicy {

@@ -770,7 +770,7 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
                 idempotencyKey: letter.idempotencyKey, deadline: .now.advanced(by: timeout),
                 attempt: letter.attempts + 1, baseLogger: logger)
             let handler = runner.handler
-            try await ActionRunner.run(before: invocation.deadline, timeout: timeout) {
+            try await Attempt.run(before: invocation.deadline, timeout: timeout) {
                 try await handler.invoke(invocation)
             }
             outcome = .success(())

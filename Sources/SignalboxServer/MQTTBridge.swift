@@ -133,6 +133,8 @@ package final class MQTTBridge: Service, Sendable {
                 earlier = []
                 if !removed.isEmpty { client.unsubscribe(removed) }
                 if !added.isEmpty {
+                    // Lifetime: until the broker's SUBACK, or the client stops (it fails pending
+                    // requests); not awaited, so following the rules never waits on the broker.
                     Task {
                         _ = try? await self.client.subscribe(added.map { .init(filter: $0, qos: .atLeastOnce) })
                     }
@@ -391,4 +393,3 @@ private struct IngestSink: MQTTDeliveryHandler {
         await outbox.publish([reply])
     }
 }
-

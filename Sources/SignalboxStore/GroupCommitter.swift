@@ -76,7 +76,8 @@ final class GroupCommitter: Sendable {
                 failure = error
                 onRollback()
             }
-            // Resuming the callers happens off the writer, alongside the next batch.
+            // Resuming the callers happens off the writer, alongside the next batch. Lifetime: one
+            // pass over the batch's jobs.
             Task { [failure] in
                 for job in batch { job.complete(with: failure) }
             }

@@ -404,6 +404,7 @@ private final class DeviceIndexer: Sendable {
     func start(_ table: String, through: Int64, target: Int64) {
         running.withLock { running in
             guard running[table] == nil else { return }
+            // Lifetime: one bounded pass (at most 262,144 rows); it removes itself from `running`.
             running[table] = Task {
                 await self.pass(table, through: through, target: target)
                 _ = self.running.withLock { $0.removeValue(forKey: table) }

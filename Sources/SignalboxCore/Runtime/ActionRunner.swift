@@ -84,6 +84,8 @@ final class ActionRunner: Sendable {
     /// Starts one worker per queue; they end when ``retire()`` has been called and the queues are empty.
     func start() {
         for shard in shards {
+            // Lifetime: until `retire()` (a reload that replaced the rule, or shutdown) and the
+            // queue is empty; the messages it holds keep the runtime's drain waiting.
             Task { await self.work(shard) }
         }
     }
@@ -183,6 +185,8 @@ final class ActionRunner: Sendable {
             metrics.retries.increment()
             let delay = definition.retry.delay(afterAttempt: job.invocation.attempt)
             let retry = job.retried()
+            // Lifetime: the backoff delay, then one push (or one run, when the runner was retired);
+            // the message stays in flight meanwhile, so a drain waits for it.
             Task {
                 try? await Task.sleep(for: delay)
                 if !shard.push(retry) {

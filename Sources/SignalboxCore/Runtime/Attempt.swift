@@ -11,6 +11,8 @@ package enum Attempt {
     ) async throws {
         let state = RaceState()
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            // Lifetime of both: the attempt. The timer ends at the deadline or is cancelled when the
+            // work finishes; the work is cancelled at the deadline and left to end on its own.
             let work = Task {
                 let result: Result<Void, any Error>
                 do {
@@ -51,7 +53,9 @@ package enum Attempt {
 /// Why an attempt did not finish in time.
 package struct ActionTimeout: Error, CustomStringConvertible {
     package let timeout: Duration
-    package var description: String { "the action did not finish within its timeout of \(DurationSyntax.format(timeout))" }
+    package var description: String {
+        "the action did not finish within its timeout of \(DurationSyntax.format(timeout))"
+    }
 }
 
 /// Which of a body and its timer finished first, and the timer to cancel.

@@ -104,6 +104,8 @@ final class RuleRun: Sendable {
         if failures.isEmpty {
             return ticket.ruleDone() ? ticket : nil
         }
+        // Lifetime: ends once the failures are queued to the error action or stored as dead letters;
+        // the message's ticket stays held until then, so a drain waits for it.
         Task { await self.handleFailures(failures) }
         return nil
     }
@@ -200,6 +202,8 @@ enum JobCompletion: Sendable {
         case .action(let run):
             return run.actionFinished(source, failure: failure)
         case .errorAction(let run, let failures):
+            // Lifetime: ends once the outcome is counted or the failures dead-lettered; the message's
+            // ticket stays held until then, so a drain waits for it.
             Task { await run.errorActionFinished(failures, failure: failure) }
             return nil
         }

@@ -271,6 +271,7 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
 
     private func startLanes() {
         let tasks = lanes.map { lane in
+            // Lifetime: until `shutdown()` closes the lane and it is drained; kept in `laneTasks`.
             Task { await self.runLane(lane) }
         }
         laneTasks.withLock { $0 = tasks }
@@ -503,6 +504,8 @@ package final class RulesRuntime: MessageIngest, RulesControl, Sendable {
     // MARK: Background work
 
     private func startLoops() {
+        // Lifetime of both: until `shutdown()` (the event queue is closed, the loop cancelled);
+        // kept in `eventTask` and `loopTask`, which shutdown awaits.
         eventTask.withLock { $0 = Task { await self.journalDeviceEvents() } }
         let task = Task {
             var lastSilenceCheck: Int64 = 0

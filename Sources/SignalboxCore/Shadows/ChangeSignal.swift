@@ -45,6 +45,7 @@ package final class ChangeSignal: Sendable {
             state.nextID += 1
             return state.nextID
         }
+        // Lifetime: at most `timeout`; cancelled by the `defer` below when the wait ends first.
         let timer = Task { [weak self] in
             do { try await Task.sleep(for: timeout) } catch { return }  // cancelled: the wait is over
             self?.resume(id)

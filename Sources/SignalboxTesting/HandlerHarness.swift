@@ -384,7 +384,7 @@ package struct HandlerHarness: Sendable {
     /// - Throws: `EvaluationError` when a template fails to render.
     package func invocation<Handler>(
         for handler: HarnessHandler<Handler>, _ message: HarnessMessage, actionIndex: Int? = 0, attempt: Int = 1,
-        timeout: Duration = .seconds(5)
+        timeout: Duration = ActionDefinition.defaultTimeout
     ) throws -> Invocation {
         let payload =
             message.payload
@@ -418,7 +418,7 @@ package struct HandlerHarness: Sendable {
     ///   - timeout: The deadline, from now; the call is cancelled when it passes.
     package func invoke<Handler>(
         _ handler: HarnessHandler<Handler>, _ message: HarnessMessage, actionIndex: Int? = 0, attempt: Int = 1,
-        timeout: Duration = .seconds(5)
+        timeout: Duration = ActionDefinition.defaultTimeout
     ) async -> HandlerOutcome {
         await record {
             let invocation = try invocation(
@@ -434,7 +434,7 @@ package struct HandlerHarness: Sendable {
     /// Invokes a batching `handler` once for `messages` and reports what happened.
     package func invoke<Handler: BatchingHandlerFunction>(
         _ handler: HarnessHandler<Handler>, batch messages: [HarnessMessage], actionIndex: Int? = 0,
-        timeout: Duration = .seconds(5)
+        timeout: Duration = ActionDefinition.defaultTimeout
     ) async -> HandlerOutcome {
         await record {
             let batch = try messages.map {

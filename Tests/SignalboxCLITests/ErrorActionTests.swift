@@ -57,7 +57,9 @@ struct ErrorActionTests {
         let gateway = try PrintedToken(try await CLI.runAsync(["gateways", "add", "gw1", "--data", data.path]).stdout)
         let server = try await ServerProcess.start(
             data: data,
-            extraArguments: ["--rules", CLI.packageRoot.appendingPathComponent(Self.rulesFile).path, "--auto-bind-devices"],
+            extraArguments: [
+                "--rules", CLI.packageRoot.appendingPathComponent(Self.rulesFile).path, "--auto-bind-devices",
+            ],
             environment: ["HOOK_URL": "http://127.0.0.1:\(port)/hook?key=hook-secret"])
 
         func ruleStatus() async throws -> [String: Any]? {
@@ -89,7 +91,8 @@ struct ErrorActionTests {
         #expect(failures?.count == 1)
         #expect(failures?.first?["failedAction"] as? String == "webhook")
         #expect(
-            failures?.first?["errorMessage"] as? String == "cannot connect to http://127.0.0.1:\(port): connection refused"
+            failures?.first?["errorMessage"] as? String
+                == "cannot connect to http://127.0.0.1:\(port): connection refused"
         )
 
         // The failed evaluation never reached the error action, nor the dead letters.
@@ -188,14 +191,16 @@ struct ErrorActionTests {
             ["dead-letters", "retry", id, "--data", data.path], environment: environment)
         elapsed = Date().timeIntervalSince(started)
         #expect(noServer.status != 0)
-        #expect(noServer.stderr.contains("no Signalbox server is running over the data directory"), "\(noServer.stderr)")
+        #expect(
+            noServer.stderr.contains("no Signalbox server is running over the data directory"), "\(noServer.stderr)")
         #expect(elapsed < 5)
 
         // Killed, it leaves its address behind; the commands see that its process is gone.
         let killed = try await ServerProcess.start(data: data, extraArguments: ["--rules", rulesFile.path])
         await killed.kill()
         #expect(FileManager.default.fileExists(atPath: addressFile.path))
-        let stale = try await CLI.runAsync(["dead-letters", "retry", id, "--data", data.path], environment: environment)
+        let stale = try await CLI.runAsync(
+            ["dead-letters", "retry", id, "--data", data.path], environment: environment)
         #expect(stale.status != 0)
         #expect(stale.stderr.contains("has exited"), "\(stale.stderr)")
     }

@@ -10,7 +10,9 @@ struct GatewayBoundaryTests {
 
     /// The fridges whose readings `store-readings` persisted.
     static func storedFridges(_ server: ServerProcess, token: String) async throws -> [String] {
-        try await server.records("readings", token: token).compactMap { ($0["data"] as? [String: Any])?["fridge"] as? String }
+        try await server.records("readings", token: token).compactMap {
+            ($0["data"] as? [String: Any])?["fridge"] as? String
+        }
     }
 
     @Test func aGatewayCannotPublishForAnotherGatewaysDeviceOverHTTP() async throws {
@@ -40,7 +42,10 @@ struct GatewayBoundaryTests {
             "POST", "/topics/gateways%2FgwA%2Fdevices%2Fa1%2Ftelemetry", token: deployment.gwA.token,
             body: #"{"temp": 4.5}"#)
         #expect(own.status == 200)
-        #expect(try await waitUntil(seconds: 20) { try await Self.storedFridges(server, token: deployment.admin.token) == ["a1"] })
+        #expect(
+            try await waitUntil(seconds: 20) {
+                try await Self.storedFridges(server, token: deployment.admin.token) == ["a1"]
+            })
         #expect(try await server.request("GET", "/things/b1/shadow", token: deployment.admin.token).status == 404)
         let metrics = try await server.request("GET", "/metrics", token: deployment.admin.token).body
         #expect(MQTTServeTests.metric(#"signalbox_ingest_rejected_total{reason="unbound_device"}"#, in: metrics) == 3)
@@ -75,15 +80,19 @@ struct GatewayBoundaryTests {
         #expect(
             try await waitUntil(seconds: 20) {
                 _ = try await offPool {
-                    try broker.run("mosquitto_pub", ["-q", "1", "-t", "gateways/gwA/devices/a1/telemetry", "-m", #"{"temp": 4}"#])
+                    try broker.run(
+                        "mosquitto_pub", ["-q", "1", "-t", "gateways/gwA/devices/a1/telemetry", "-m", #"{"temp": 4}"#])
                 }
                 try await Task.sleep(for: .milliseconds(200))
                 return try await Self.storedFridges(server, token: deployment.admin.token).contains("a1")
             })
-        for topic in ["gateways/gwA/devices/b1/telemetry", "gateways/gwA/devices/nobody/telemetry",
-            "gateways/ghost/devices/g1/telemetry"]
-        {
-            _ = try await offPool { try broker.run("mosquitto_pub", ["-q", "1", "-t", topic, "-m", #"{"temp": 99.9}"#]) }
+        for topic in [
+            "gateways/gwA/devices/b1/telemetry", "gateways/gwA/devices/nobody/telemetry",
+            "gateways/ghost/devices/g1/telemetry",
+        ] {
+            _ = try await offPool {
+                try broker.run("mosquitto_pub", ["-q", "1", "-t", topic, "-m", #"{"temp": 99.9}"#])
+            }
         }
         #expect(
             try await waitUntil(seconds: 20) {
@@ -93,7 +102,8 @@ struct GatewayBoundaryTests {
             })
         // Then a reading of gwB's own device, after the refused ones: once it is stored, they would be too.
         _ = try await offPool {
-            try broker.run("mosquitto_pub", ["-q", "1", "-t", "gateways/gwB/devices/b1/telemetry", "-m", #"{"temp": 3}"#])
+            try broker.run(
+                "mosquitto_pub", ["-q", "1", "-t", "gateways/gwB/devices/b1/telemetry", "-m", #"{"temp": 3}"#])
         }
         #expect(
             try await waitUntil(seconds: 20) {
@@ -112,7 +122,9 @@ struct GatewayBoundaryTests {
         let server = deployment.server
         let forged = "2026-12-07T00:00:00Z critical signalbox : forged line"
         // A topic carrying a line feed and a forged line, and batch topics with ANSI escapes and CR.
-        let encoded = "gateways%2FgwA%2Fdevices%2Fx%0A" + forged.replacingOccurrences(of: " ", with: "%20")
+        let encoded =
+            "gateways%2FgwA%2Fdevices%2Fx%0A"
+            + forged.replacingOccurrences(of: " ", with: "%20")
             .replacingOccurrences(of: ":", with: "%3A") + "%2Ftelemetry"
         let reply = try await server.request("POST", "/topics/\(encoded)", token: deployment.gwA.token, body: "{}")
         #expect(reply.status == 403)
@@ -141,7 +153,8 @@ struct GatewayBoundaryTests {
         _ = FileManager.default.createFile(
             atPath: data.appendingPathComponent("notes.txt").path, contents: Data("x".utf8),
             attributes: [.posixPermissions: 0o644])
-        let admin = try PrintedToken(try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
+        let admin = try PrintedToken(
+            try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
         let server = try await ServerProcess.start(data: data, extraArguments: ["--rules", "rules.yaml"])
         #expect(
             try await server.request(

@@ -20,7 +20,8 @@ struct ListenerHardeningTests {
 
         static func start(_ arguments: [String], logFile: URL? = nil) async throws -> Deployment {
             let data = try makeTemporaryDirectory()
-            let admin = try PrintedToken(try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
+            let admin = try PrintedToken(
+                try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
             let gwA = try PrintedToken(try await CLI.runAsync(["gateways", "add", "gwA", "--data", data.path]).stdout)
             let gwB = try PrintedToken(try await CLI.runAsync(["gateways", "add", "gwB", "--data", data.path]).stdout)
             _ = try await CLI.runAsync(["gateways", "bind", "gwA", "a1", "--data", data.path])
@@ -66,8 +67,12 @@ struct ListenerHardeningTests {
         // The bad tokens were refused from their headers, and gwA got no more than its share of the gate:
         // the rest of its slow requests were answered 429 at once.
         let early = try await offPool { held.map { $0.readAvailable(timeout: 0.5) } }
-        #expect(early.enumerated().allSatisfy { index, reply in !index.isMultiple(of: 2) || reply.hasPrefix("HTTP/1.1 401") })
-        let throttled = early.enumerated().filter { index, reply in !index.isMultiple(of: 2) && reply.hasPrefix("HTTP/1.1 429") }
+        #expect(
+            early.enumerated().allSatisfy { index, reply in !index.isMultiple(of: 2) || reply.hasPrefix("HTTP/1.1 401")
+            })
+        let throttled = early.enumerated().filter { index, reply in
+            !index.isMultiple(of: 2) && reply.hasPrefix("HTTP/1.1 429")
+        }
         #expect(throttled.count >= 32 - 2, "gwA requests answered 429 at once: \(throttled.count)")
         // The bodies that never come in time close their connections.
         let closed = try await offPool { held.map { $0.waitForClose(timeout: 10) } }

@@ -72,7 +72,8 @@ struct RuntimeFailureTests {
             try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
         let gateway = try PrintedToken(try await CLI.runAsync(["gateways", "add", "gw1", "--data", data.path]).stdout)
         let server = try await ServerProcess.start(
-            data: data, extraArguments: ["--rules", rulesFile.path, "--auto-bind-devices"], environment: twilio.environment)
+            data: data, extraArguments: ["--rules", rulesFile.path, "--auto-bind-devices"],
+            environment: twilio.environment)
 
         func alarm(_ name: String) async throws -> Int {
             let ids = await server.postTelemetry(

@@ -60,7 +60,8 @@ struct RuntimeReloadTests {
         let admin = try PrintedToken(
             try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
         let gateway = try PrintedToken(try await CLI.runAsync(["gateways", "add", "gw1", "--data", data.path]).stdout)
-        let server = try await ServerProcess.start(data: data, extraArguments: ["--rules", rulesFile.path, "--auto-bind-devices"])
+        let server = try await ServerProcess.start(
+            data: data, extraArguments: ["--rules", rulesFile.path, "--auto-bind-devices"])
 
         func status() async throws -> [String: Any] {
             try await server.json("GET", "/admin/rules", token: admin.token).object

@@ -10,7 +10,8 @@ struct HandlerConfigTests {
             try config.allowKeys(["table", "retain"])
         } throws: { error in
             guard let error = error as? HandlerConfigError, let first = error.diagnostics.first else { return false }
-            return first.message == "'persist' has no setting 'tabel'" && first.diagnostic.help == "did you mean 'table'?"
+            return first.message == "'persist' has no setting 'tabel'"
+                && first.diagnostic.help == "did you mean 'table'?"
         }
     }
 

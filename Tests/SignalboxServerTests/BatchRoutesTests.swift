@@ -321,7 +321,12 @@ struct BatchRoutesTests {
 
     @Test func requestsPastTheLimitAreRefusedWithRetryAfter() async throws {
         let ingest = HeldIngest()
-        try await RuntimeTestServer.run(ingest: ingest, configure: { $0.maxConcurrentIngests = 1; $0.maxConcurrentIngestsPerPrincipal = 1 }) { server in
+        try await RuntimeTestServer.run(
+            ingest: ingest,
+            configure: {
+                $0.maxConcurrentIngests = 1; $0.maxConcurrentIngestsPerPrincipal = 1
+            }
+        ) { server in
             let token = try await server.addGateway("gw-01")
             let body = "[\(BatchRoutesTests.good)]"
             // The first request is inside ingest, held there; the second finds the gate full.

@@ -13,7 +13,9 @@ package struct RulesDocument: Sendable {
     package var rules: [RuleDefinition]
 
     /// A document.
-    package init(version: Int = RulesDocument.currentVersion, devices: DevicePolicy = DevicePolicy(), rules: [RuleDefinition]) {
+    package init(
+        version: Int = RulesDocument.currentVersion, devices: DevicePolicy = DevicePolicy(), rules: [RuleDefinition]
+    ) {
         self.version = version
         self.devices = devices
         self.rules = rules

@@ -110,7 +110,8 @@ package struct Statement: Sendable {
     ///
     /// - Throws: ``EvaluationError`` when evaluation fails (a shadow lookup fails, `*` cannot be
     ///   combined with a binary payload); Undefined values are not errors.
-    package func evaluate(_ message: Message, services: EvaluationServices = EvaluationServices()) throws -> Evaluation {
+    package func evaluate(_ message: Message, services: EvaluationServices = EvaluationServices()) throws -> Evaluation
+    {
         let frame = makeFrame(for: message, services: services)
         return Evaluation(frame: frame, output: try evaluate(in: frame))
     }

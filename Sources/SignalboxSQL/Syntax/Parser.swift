@@ -38,7 +38,8 @@ package struct Parser {
     }
 
     /// Parses a lone expression (as inside `${…}` substitution templates).
-    package static func parseExpression(_ text: String, maxDepth: Int = defaultMaxDepth) throws(DiagnosticList) -> Expr {
+    package static func parseExpression(_ text: String, maxDepth: Int = defaultMaxDepth) throws(DiagnosticList) -> Expr
+    {
         var lexer = Lexer(text)
         let tokens = lexer.tokenize()
         if !lexer.diagnostics.isEmpty { throw DiagnosticList(lexer.diagnostics) }

@@ -26,7 +26,8 @@ package struct Template: Sendable {
 
     /// The `${…}` expressions of `text`, with the byte range of each expression's source inside
     /// `text` (excluding `${` and `}`), or a diagnostic for an unterminated `${`.
-    package static func scan(_ text: String) -> (pieces: [(isExpression: Bool, range: Range<Int>)], error: Diagnostic?) {
+    package static func scan(_ text: String) -> (pieces: [(isExpression: Bool, range: Range<Int>)], error: Diagnostic?)
+    {
         let bytes = Array(text.utf8)
         var pieces: [(Bool, Range<Int>)] = []
         var i = 0

@@ -25,7 +25,8 @@ package struct ListenerLimits: Sendable, Hashable {
 
     /// Creates the limits.
     package init(
-        headerTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(60),
+        headerTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(10),
+        idleTimeout: Duration = .seconds(60),
         maxConnections: Int = 4096
     ) {
         self.headerTimeout = headerTimeout
@@ -325,7 +326,8 @@ final class RequestPhaseHandler: ChannelDuplexHandler, RemovableChannelHandler {
         fields[.connection] = "close"
         let body = ByteBuffer(string: #"{"message":"Too many connections; retry later"}"#)
         fields[.contentLength] = String(body.readableBytes)
-        context.write(wrapOutboundOut(.head(HTTPResponse(status: .serviceUnavailable, headerFields: fields))), promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponse(status: .serviceUnavailable, headerFields: fields))), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }

@@ -52,10 +52,7 @@ package struct HandlerRegistry: Sendable {
 }
 
 extension HandlerRegistry {
-    /// Services for building handlers only to check their configuration: they reach nothing.
-    package static func throwawayServices() -> HandlerServices { CheckingServices.make() }
-
-    /// Builds the handler of `action` against `services` (see ``throwawayServices()``), so it
+    /// Builds the handler of `action` against `services` (for checking only: `CheckingServices.make()`), so it
     /// validates its configuration as it would when the rules load in a server; returns its
     /// complaints (an unknown function, with a suggestion, or a bad setting), none when it is valid.
     package func check(_ action: CompiledAction, ruleName: String, services: HandlerServices) -> [LocatedDiagnostic] {

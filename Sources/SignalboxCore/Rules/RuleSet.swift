@@ -124,7 +124,7 @@ struct RuleCompiler {
     init(options: CompileOptions, handlers: HandlerRegistry? = nil) {
         self.options = options
         self.handlers = handlers
-        self.services = handlers.map { _ in HandlerRegistry.throwawayServices() }
+        self.services = handlers.map { _ in CheckingServices.make() }
     }
 
     /// Compiles one rule; nil when it has problems (which are recorded).

@@ -100,9 +100,9 @@ package final class InMemoryRecordStorage: RecordStorage {
 /// let http = RecordingHTTPClient()
 /// http.enqueue(.status(500), .status(201, body: #"{"sid": "SM1"}"#))
 /// ```
-package final class RecordingHTTPClient: HTTPClient {
+public final class RecordingHTTPClient: HTTPClient {
     /// What the client does with one request.
-    package enum Reply: Sendable {
+    public enum Reply: Sendable {
         /// Answers with this response.
         case response(HTTPResponseReceived)
         /// Fails as a transport error would (connection refused, reset).
@@ -111,14 +111,14 @@ package final class RecordingHTTPClient: HTTPClient {
         case noResponse
 
         /// A response with `status` and a UTF-8 `body`.
-        package static func status(_ status: Int, body: String = "") -> Reply {
+        public static func status(_ status: Int, body: String = "") -> Reply {
             .response(HTTPResponseReceived(status: status, body: Array(body.utf8)))
         }
     }
 
     /// Thrown for ``Reply/noResponse`` once the deadline passes.
-    package struct NoResponse: Error, CustomStringConvertible {
-        package var description: String { "no response before the deadline" }
+    public struct NoResponse: Error, CustomStringConvertible {
+        public var description: String { "no response before the deadline" }
     }
 
     private struct State {
@@ -130,19 +130,19 @@ package final class RecordingHTTPClient: HTTPClient {
     private let defaultReply: Reply
 
     /// A client answering `defaultReply` (200, empty body, unless told otherwise) when its queue is empty.
-    package init(defaultReply: Reply = .status(200)) {
+    public init(defaultReply: Reply = .status(200)) {
         self.defaultReply = defaultReply
     }
 
     /// Adds replies to the end of the queue.
-    package func enqueue(_ replies: Reply...) {
+    public func enqueue(_ replies: Reply...) {
         state.withLock { $0.queue.append(contentsOf: replies) }
     }
 
     /// Every request sent so far, in order.
-    package var requests: [OutgoingHTTPRequest] { state.withLock { $0.requests } }
+    public var requests: [OutgoingHTTPRequest] { state.withLock { $0.requests } }
 
-    package func send(_ request: OutgoingHTTPRequest, deadline: ContinuousClock.Instant) async throws
+    public func send(_ request: OutgoingHTTPRequest, deadline: ContinuousClock.Instant) async throws
         -> HTTPResponseReceived
     {
         let reply = state.withLock { state in
@@ -160,18 +160,18 @@ package final class RecordingHTTPClient: HTTPClient {
 }
 
 /// Keeps log lines in memory, so tests can check what handlers log (and that payload values stay out).
-package final class LogRecorder: Sendable {
+public final class LogRecorder: Sendable {
     /// One log line.
-    package struct Entry: Sendable, Hashable {
+    public struct Entry: Sendable, Hashable {
         /// The level it was logged at.
-        package var level: Logger.Level
+        public var level: Logger.Level
         /// The message.
-        package var message: String
+        public var message: String
         /// Metadata, the logger's and the call's, rendered as text.
-        package var metadata: [String: String]
+        public var metadata: [String: String]
 
         /// The message and every metadata value, for "this text does not appear anywhere" checks.
-        package var allText: String {
+        public var allText: String {
             ([message] + metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }).joined(separator: " ")
         }
     }
@@ -179,13 +179,13 @@ package final class LogRecorder: Sendable {
     private let recorded = Mutex<[Entry]>([])
 
     /// Creates an empty recorder.
-    package init() {}
+    public init() {}
 
     /// Every line logged so far, in order.
-    package var entries: [Entry] { recorded.withLock { $0 } }
+    public var entries: [Entry] { recorded.withLock { $0 } }
 
     /// A logger (at `trace` level) whose lines land here.
-    package func logger(label: String = "signalbox.test") -> Logger {
+    public func logger(label: String = "signalbox.test") -> Logger {
         var logger = Logger(label: label) { _ in Handler(recorder: self) }
         logger.logLevel = .trace
         return logger
@@ -216,22 +216,22 @@ package final class LogRecorder: Sendable {
 }
 
 /// A message to invoke a handler with in a ``HandlerHarness``.
-package struct HarnessMessage: Sendable {
+public struct HarnessMessage: Sendable {
     /// The SELECT output the handler gets.
-    package var output: Output
+    public var output: Output
     /// The incoming message's payload, which templates (`${temp}`) read; the output when nil.
-    package var payload: Value?
+    public var payload: Value?
     /// The topic.
-    package var topic: String
+    public var topic: String
     /// The device key; the topic's second level (`devices/{device}/…`) when not given.
-    package var device: String
+    public var device: String
     /// The journal id; the idempotency key is `"{id}/{rule}/{action index}"`.
-    package var id: Int64
+    public var id: Int64
     /// When it was received (ms since the epoch); the harness's `now` when nil.
-    package var receivedAt: Int64?
+    public var receivedAt: Int64?
 
     /// A message whose SELECT output is the JSON value `output`.
-    package init(
+    public init(
         output: Value, topic: String = "devices/device-1/telemetry", device: String? = nil, id: Int64 = 1,
         payload: Value? = nil, receivedAt: Int64? = nil
     ) {
@@ -239,7 +239,7 @@ package struct HarnessMessage: Sendable {
     }
 
     /// A message whose SELECT output is `output` (JSON or binary).
-    package init(
+    public init(
         output: Output, topic: String = "devices/device-1/telemetry", device: String? = nil, id: Int64 = 1,
         payload: Value? = nil, receivedAt: Int64? = nil
     ) {
@@ -255,32 +255,32 @@ package struct HarnessMessage: Sendable {
 
 /// A handler built by a ``HandlerHarness``, with the configuration it was built from (rendered
 /// per message when it is invoked).
-package struct HarnessHandler<Handler: HandlerFunction>: Sendable {
+public struct HarnessHandler<Handler: HandlerFunction>: Sendable {
     /// The handler.
-    package let handler: Handler
+    public let handler: Handler
     /// Its configuration.
-    package let config: HandlerConfig
+    public let config: HandlerConfig
 }
 
 /// What happened when a ``HandlerHarness`` invoked a handler.
-package struct HandlerOutcome: Sendable {
+public struct HandlerOutcome: Sendable {
     /// What the handler threw; nil when it succeeded.
-    package var error: (any Error)?
+    public var error: (any Error)?
     /// The HTTP requests it sent.
-    package var requests: [OutgoingHTTPRequest]
+    public var requests: [OutgoingHTTPRequest]
     /// The messages published during the invocation (republished output, shadow events).
-    package var published: [OutgoingMessage]
+    public var published: [OutgoingMessage]
     /// The lines it logged.
-    package var logs: [LogRecorder.Entry]
+    public var logs: [LogRecorder.Entry]
 
     /// Whether the invocation succeeded.
-    package var succeeded: Bool { error == nil }
+    public var succeeded: Bool { error == nil }
     /// The error, when the handler failed for good (the runtime would not retry).
-    package var permanentError: PermanentHandlerError? { error as? PermanentHandlerError }
+    public var permanentError: PermanentHandlerError? { error as? PermanentHandlerError }
     /// Whether the handler failed in a way the runtime retries.
-    package var isRetryable: Bool { error != nil && permanentError == nil }
+    public var isRetryable: Bool { error != nil && permanentError == nil }
     /// Whether the invocation ran past its deadline and was cancelled.
-    package var timedOut: Bool { error is ActionTimeout }
+    public var timedOut: Bool { error is ActionTimeout }
 }
 
 /// Runs handler functions against in-memory services: shadows, records, HTTP, publisher and logs.
@@ -298,25 +298,25 @@ package struct HandlerOutcome: Sendable {
 /// let outcome = await harness.invoke(sms, HarnessMessage(output: ["temp": 9]))
 /// #expect(outcome.requests.count == 1)
 /// ```
-package struct HandlerHarness: Sendable {
+public struct HandlerHarness: Sendable {
     /// Where shadows live (seed documents with ``shadows``' `update`).
     package let shadowStorage: InMemoryShadowStorage
     /// The shadow service handlers see; its events go to ``publisher``.
     package let shadows: ShadowService
     /// Receives republished messages and shadow events.
-    package let publisher: RecordingPublisher
+    public let publisher: RecordingPublisher
     /// Record tables.
     package let records: InMemoryRecordStorage
     /// Outgoing HTTP (unless the harness was given a real client); script its replies with `enqueue`.
-    package let http: RecordingHTTPClient
+    public let http: RecordingHTTPClient
     /// Every line logged by the handlers.
-    package let logs: LogRecorder
+    public let logs: LogRecorder
     /// The services handlers are built with.
-    package let services: HandlerServices
+    public let services: HandlerServices
     /// The rule the actions belong to.
-    package var ruleName: String
+    public var ruleName: String
     /// The time handlers see, in milliseconds since the epoch.
-    package let now: Int64
+    public let now: Int64
 
     /// A harness with empty stores.
     ///
@@ -325,7 +325,7 @@ package struct HandlerHarness: Sendable {
     ///   - now: The clock, in milliseconds since the epoch (the shadow service gets it in seconds).
     ///   - realHTTP: A client handlers use instead of ``http`` (a real one, to test against a local
     ///     server); outcomes then list no requests.
-    package init(ruleName: String = "test-rule", now: Int64 = 1_700_000_000_000, realHTTP: (any HTTPClient)? = nil) {
+    public init(ruleName: String = "test-rule", now: Int64 = 1_700_000_000_000, realHTTP: (any HTTPClient)? = nil) {
         let logs = LogRecorder()
         let publisher = RecordingPublisher()
         let storage = InMemoryShadowStorage()
@@ -351,7 +351,7 @@ package struct HandlerHarness: Sendable {
     ///
     /// - Throws: ``HandlerConfigError`` when the handler rejects its configuration, or
     ///   `DiagnosticList` when a template does not compile.
-    package func build<Handler: HandlerFunction>(_ type: Handler.Type, _ with: ConfigValue) throws
+    public func build<Handler: HandlerFunction>(_ type: Handler.Type, _ with: ConfigValue) throws
         -> HarnessHandler<Handler>
     {
         let config = try HandlerConfig(with, ruleName: ruleName, function: Handler.name)
@@ -365,7 +365,7 @@ package struct HandlerHarness: Sendable {
     /// let problems = harness.rejection(Persist.self, ["tabel": "x"])
     /// #expect(problems.first?.diagnostic.help == "did you mean 'table'?")
     /// ```
-    package func rejection<Handler: HandlerFunction>(_ type: Handler.Type, _ with: ConfigValue) -> [LocatedDiagnostic] {
+    public func rejection<Handler: HandlerFunction>(_ type: Handler.Type, _ with: ConfigValue) -> [LocatedDiagnostic] {
         do {
             _ = try build(type, with)
             return []
@@ -382,9 +382,9 @@ package struct HandlerHarness: Sendable {
     /// idempotency key `"{id}/{rule}/{action}"`, deadline `timeout` from now.
     ///
     /// - Throws: `EvaluationError` when a template fails to render.
-    package func invocation<Handler>(
+    public func invocation<Handler>(
         for handler: HarnessHandler<Handler>, _ message: HarnessMessage, actionIndex: Int? = 0, attempt: Int = 1,
-        timeout: Duration = ActionDefinition.defaultTimeout
+        timeout: Duration = Invocation.defaultTimeout
     ) throws -> Invocation {
         let payload =
             message.payload
@@ -416,9 +416,9 @@ package struct HandlerHarness: Sendable {
     ///   - actionIndex: The action's position in the rule; nil for the error action.
     ///   - attempt: The attempt number the handler sees.
     ///   - timeout: The deadline, from now; the call is cancelled when it passes.
-    package func invoke<Handler>(
+    public func invoke<Handler>(
         _ handler: HarnessHandler<Handler>, _ message: HarnessMessage, actionIndex: Int? = 0, attempt: Int = 1,
-        timeout: Duration = ActionDefinition.defaultTimeout
+        timeout: Duration = Invocation.defaultTimeout
     ) async -> HandlerOutcome {
         await record {
             let invocation = try invocation(
@@ -432,9 +432,9 @@ package struct HandlerHarness: Sendable {
     }
 
     /// Invokes a batching `handler` once for `messages` and reports what happened.
-    package func invoke<Handler: BatchingHandlerFunction>(
+    public func invoke<Handler: BatchingHandlerFunction>(
         _ handler: HarnessHandler<Handler>, batch messages: [HarnessMessage], actionIndex: Int? = 0,
-        timeout: Duration = ActionDefinition.defaultTimeout
+        timeout: Duration = Invocation.defaultTimeout
     ) async -> HandlerOutcome {
         await record {
             let batch = try messages.map {

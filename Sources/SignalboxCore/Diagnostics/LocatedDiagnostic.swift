@@ -13,7 +13,7 @@ import SignalboxSQL
 /// 9 |     errorAction:
 ///   |     ^~~~~~~~~~~ did you mean 'error_action'?
 /// ```
-package struct LocatedDiagnostic: Error, Sendable {
+public struct LocatedDiagnostic: Error, Sendable {
     /// The diagnostic; its range is in bytes of `source.text`.
     package var diagnostic: Diagnostic
     /// The text the diagnostic points into; nil for problems with no place (an unreadable file).
@@ -29,16 +29,19 @@ package struct LocatedDiagnostic: Error, Sendable {
     }
 
     /// The stable error code (`unknown-key`, `parse`, `env`, …).
-    package var code: String { diagnostic.code }
+    public var code: String { diagnostic.code }
 
     /// What happened.
-    package var message: String { diagnostic.message }
+    public var message: String { diagnostic.message }
+
+    /// How to fix it, when known (`did you mean 'table'?`).
+    public var help: String? { diagnostic.help }
 
     /// Line and column (1-based) in the file, when the diagnostic has a place.
-    package var location: (line: Int, column: Int)? { source.map { $0.location(of: diagnostic.range.start) } }
+    public var location: (line: Int, column: Int)? { source.map { $0.location(of: diagnostic.range.start) } }
 
     /// The diagnostic rendered with its place and a caret (see ``DiagnosticRenderer``), ending in a newline.
-    package func rendered() -> String {
+    public func rendered() -> String {
         if let source { return DiagnosticRenderer.render(diagnostic, in: source) }
         var out = "\(diagnostic.severity.rawValue): \(diagnostic.message)\n"
         if let help = diagnostic.help { out += " = help: \(help)\n" }

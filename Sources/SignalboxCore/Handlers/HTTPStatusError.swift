@@ -5,17 +5,17 @@
 /// let response = try await http.send(request, deadline: invocation.deadline)
 /// try HTTPStatusError.check(response.status, service: "the webhook", retrying: [408, 429])
 /// ```
-package struct HTTPStatusError: Error, Sendable, CustomStringConvertible {
+public struct HTTPStatusError: Error, Sendable, CustomStringConvertible {
     /// Who answered, for the message: "the webhook", "the SMS provider".
-    package var service: String
+    public var service: String
     /// The status code.
-    package var status: Int
+    public var status: Int
 
-    package var description: String { "\(service) answered HTTP \(status)" }
+    public var description: String { "\(service) answered HTTP \(status)" }
 
     /// Returns for a 2xx `status`; throws `HTTPStatusError` for 5xx and the statuses in
     /// `retrying`, and ``PermanentHandlerError`` for any other (naming `detail` when given).
-    package static func check(_ status: Int, service: String, retrying: Set<Int>, detail: String? = nil) throws {
+    public static func check(_ status: Int, service: String, retrying: Set<Int>, detail: String? = nil) throws {
         if (200..<300).contains(status) { return }
         if (500..<600).contains(status) || retrying.contains(status) {
             throw HTTPStatusError(service: service, status: status)

@@ -2,9 +2,9 @@ import SignalboxJSON
 import SignalboxSQL
 
 /// Why a handler rejected its configuration; reported at the offending key's line and column.
-package struct HandlerConfigError: Error, Sendable {
+public struct HandlerConfigError: Error, Sendable {
     /// The diagnostics, located in the rules file.
-    package var diagnostics: [LocatedDiagnostic]
+    public var diagnostics: [LocatedDiagnostic]
 
     /// An error made of located diagnostics.
     package init(_ diagnostics: [LocatedDiagnostic]) { self.diagnostics = diagnostics }
@@ -19,7 +19,7 @@ package struct HandlerConfigError: Error, Sendable {
 /// let table = try config.constantString("table") ?? "records"
 /// let retain = try config.duration("retain")
 /// ```
-package struct HandlerConfig: Sendable {
+public struct HandlerConfig: Sendable {
     /// The tree as written.
     package let raw: ConfigValue
     /// The tree compiled (every string a template).
@@ -38,7 +38,7 @@ package struct HandlerConfig: Sendable {
     }
 
     /// A configuration written in code, for tests: strings are templates over `SELECT * FROM '#'`.
-    package init(_ raw: ConfigValue, ruleName: String = "test", function: String = "test") throws {
+    public init(_ raw: ConfigValue, ruleName: String = "test", function: String = "test") throws {
         let statement = try Statement("SELECT * FROM '#'")
         func compile(_ value: ConfigValue) throws -> TemplateValue {
             switch value.kind {
@@ -55,10 +55,10 @@ package struct HandlerConfig: Sendable {
     }
 
     /// The keys written, in file order.
-    package var keys: [String] { raw.entries?.map(\.key.value) ?? [] }
+    public var keys: [String] { raw.entries?.map(\.key.value) ?? [] }
 
     /// The value written for `key`.
-    package func value(_ key: String) -> ConfigValue? { raw[key] }
+    public func value(_ key: String) -> ConfigValue? { raw[key] }
 
     /// The compiled value of `key`.
     package func template(_ key: String) -> TemplateValue? {
@@ -67,7 +67,7 @@ package struct HandlerConfig: Sendable {
     }
 
     /// Rejects every key not in `allowed`, suggesting the closest allowed one.
-    package func allowKeys(_ allowed: Set<String>) throws(HandlerConfigError) {
+    public func allowKeys(_ allowed: Set<String>) throws(HandlerConfigError) {
         guard let entries = raw.entries else {
             if case .null = raw.kind { return }
             throw error(at: nil, "'with' must be a mapping, found \(raw.kindDescription)")
@@ -87,7 +87,7 @@ package struct HandlerConfig: Sendable {
     }
 
     /// Rejects the configuration unless every key of `required` is present.
-    package func requireKeys(_ required: [String]) throws(HandlerConfigError) {
+    public func requireKeys(_ required: [String]) throws(HandlerConfigError) {
         let missing = required.filter { raw[$0] == nil }
         guard !missing.isEmpty else { return }
         throw error(
@@ -95,7 +95,7 @@ package struct HandlerConfig: Sendable {
     }
 
     /// The string written for `key`, which must not contain a `${…}` template; nil when absent.
-    package func constantString(_ key: String) throws(HandlerConfigError) -> String? {
+    public func constantString(_ key: String) throws(HandlerConfigError) -> String? {
         guard let value = raw[key] else { return nil }
         guard case .string(let string) = value.kind else {
             throw error(at: key, "'\(key)' must be a string, found \(value.kindDescription)")
@@ -107,7 +107,7 @@ package struct HandlerConfig: Sendable {
     }
 
     /// Whether `key` is a string (a template, possibly constant); throws when it is another type.
-    package func isString(_ key: String) throws(HandlerConfigError) -> Bool {
+    public func isString(_ key: String) throws(HandlerConfigError) -> Bool {
         guard let value = raw[key] else { return false }
         guard case .string = value.kind else {
             throw error(at: key, "'\(key)' must be a string, found \(value.kindDescription)")
@@ -116,7 +116,7 @@ package struct HandlerConfig: Sendable {
     }
 
     /// A duration written for `key` (`30d`, `1h`); nil when absent.
-    package func duration(_ key: String) throws(HandlerConfigError) -> Duration? {
+    public func duration(_ key: String) throws(HandlerConfigError) -> Duration? {
         guard let text = try constantString(key) else { return nil }
         do {
             return try DurationSyntax.parse(text)
@@ -129,7 +129,7 @@ package struct HandlerConfig: Sendable {
     }
 
     /// A boolean written for `key`; nil when absent.
-    package func bool(_ key: String) throws(HandlerConfigError) -> Bool? {
+    public func bool(_ key: String) throws(HandlerConfigError) -> Bool? {
         guard let value = raw[key] else { return nil }
         guard case .bool(let b) = value.kind else {
             throw error(at: key, "'\(key)' must be true or false, found \(value.kindDescription)")
@@ -138,7 +138,7 @@ package struct HandlerConfig: Sendable {
     }
 
     /// An integer written for `key`, within `range`; nil when absent.
-    package func int(_ key: String, in range: ClosedRange<Int64>) throws(HandlerConfigError) -> Int64? {
+    public func int(_ key: String, in range: ClosedRange<Int64>) throws(HandlerConfigError) -> Int64? {
         guard let value = raw[key] else { return nil }
         guard case .int(let i) = value.kind else {
             throw error(at: key, "'\(key)' must be a whole number, found \(value.kindDescription)")
@@ -150,7 +150,7 @@ package struct HandlerConfig: Sendable {
     }
 
     /// An error about the value of `key` (or the whole `with:` when nil or absent).
-    package func error(at key: String?, _ message: String, help: String? = nil) -> HandlerConfigError {
+    public func error(at key: String?, _ message: String, help: String? = nil) -> HandlerConfigError {
         if let key, let entry = raw.entries?.first(where: { $0.key.value == key }) {
             let target = entry.value.stringValue ?? entry.key
             return HandlerConfigError([target.diagnostic("handler-config", message, help: help, ruleName: ruleName)])

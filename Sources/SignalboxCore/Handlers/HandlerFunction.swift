@@ -28,7 +28,7 @@ import SignalboxSQL
 ///
 /// Delivery is at least once: after a crash, or when an attempt fails and is retried, a handler
 /// may see the same invocation again. ``Invocation/idempotencyKey`` is the same every time.
-package protocol HandlerFunction: Sendable {
+public protocol HandlerFunction: Sendable {
     /// The name rules use in `function:`: lowercase letters, digits and `-`.
     static var name: String { get }
 
@@ -47,11 +47,11 @@ package protocol HandlerFunction: Sendable {
 }
 
 extension HandlerFunction {
-    package var concurrency: Int { 8 }
+    public var concurrency: Int { 8 }
 }
 
 /// A handler that handles many invocations in one call (like `persist`, one transaction per batch).
-package protocol BatchingHandlerFunction: HandlerFunction {
+public protocol BatchingHandlerFunction: HandlerFunction {
     /// The most invocations passed to one ``invoke(batch:)``.
     var maxBatchSize: Int { get }
 
@@ -60,9 +60,9 @@ package protocol BatchingHandlerFunction: HandlerFunction {
 }
 
 extension BatchingHandlerFunction {
-    package var maxBatchSize: Int { 512 }
+    public var maxBatchSize: Int { 512 }
 
-    package func invoke(_ invocation: Invocation) async throws {
+    public func invoke(_ invocation: Invocation) async throws {
         try await invoke(batch: [invocation])
     }
 }
@@ -72,7 +72,7 @@ extension BatchingHandlerFunction {
 ///
 /// Its parts live in one shared box (``deadline`` and ``attempt`` aside), so copying an invocation
 /// as it moves through queues costs one retain; setting a part copies the box.
-package struct Invocation: Sendable {
+public struct Invocation: Sendable {
     private struct Parts: Sendable {
         var message: MessageMetadata
         var outputValue: Output?
@@ -97,12 +97,12 @@ package struct Invocation: Sendable {
     }
 
     /// The message that matched.
-    package var message: MessageMetadata {
+    public var message: MessageMetadata {
         get { box.parts.message }
         set { update { $0.message = newValue } }
     }
     /// The rule's SELECT output (for an error action: the failure, in AWS's `errorAction` shape).
-    package var output: Output {
+    public var output: Output {
         get {
             if let value = box.parts.outputValue { return value }
             let document = box.parts.outputDocument ?? []
@@ -117,35 +117,38 @@ package struct Invocation: Sendable {
     }
     /// The output's JSON text when the runtime has it without building the output: for `SELECT *`
     /// over a JSON payload, the payload as received. ``output`` decodes it on each read.
-    package var outputDocument: [UInt8]? { box.parts.outputDocument }
+    public var outputDocument: [UInt8]? { box.parts.outputDocument }
     /// The action's `with:` tree, its templates rendered against the message.
-    package var config: Value {
+    public var config: Value {
         get { box.parts.config }
         set { update { $0.config = newValue } }
     }
     /// The rule and the action.
-    package var source: ActionSource {
+    public var source: ActionSource {
         get { box.parts.source }
         set { update { $0.source = newValue } }
     }
     /// The same for every attempt and every replay of this message, rule and action:
     /// `"{message id}/{rule}/{action index}"` (`e` for the error action).
-    package var idempotencyKey: String {
+    public var idempotencyKey: String {
         get { box.parts.idempotencyKey }
         set { update { $0.idempotencyKey = newValue } }
     }
     /// When the attempt times out (the action's `timeout`).
-    package var deadline: ContinuousClock.Instant
+    public var deadline: ContinuousClock.Instant
     /// The attempt, from 1.
-    package var attempt: Int
+    public var attempt: Int
+
+    /// How long an attempt may take unless the action sets `timeout`: 30 seconds.
+    public static let defaultTimeout: Duration = .seconds(30)
     /// The logger the runtime logs through; ``logger`` adds the invocation's metadata.
-    package var baseLogger: Logger {
+    public var baseLogger: Logger {
         get { box.parts.baseLogger }
         set { update { $0.baseLogger = newValue } }
     }
 
     /// Bundles an invocation.
-    package init(
+    public init(
         message: MessageMetadata, output: Output, config: Value, source: ActionSource, idempotencyKey: String,
         deadline: ContinuousClock.Instant, attempt: Int = 1, baseLogger: Logger
     ) {
@@ -158,7 +161,7 @@ package struct Invocation: Sendable {
     }
 
     /// An invocation whose output is the JSON document `document` (valid JSON, not checked again).
-    package init(
+    public init(
         message: MessageMetadata, outputDocument document: [UInt8], config: Value, source: ActionSource,
         idempotencyKey: String, deadline: ContinuousClock.Instant, attempt: Int = 1, baseLogger: Logger
     ) {
@@ -172,12 +175,12 @@ package struct Invocation: Sendable {
 
     /// The output's JSON text: ``outputDocument`` when known, else the output serialized (a binary
     /// output as a base64 string).
-    package var outputJSONText: [UInt8] {
+    public var outputJSONText: [UInt8] {
         outputDocument ?? JSONSerializer.bytes(outputJSON)
     }
 
     /// A logger with `rule.name`, `device.id`, `message.id` and `action.function` set.
-    package var logger: Logger {
+    public var logger: Logger {
         var logger = baseLogger
         logger[metadataKey: "rule.name"] = "\(source.rule)"
         logger[metadataKey: "rule_set.version"] = "\(source.ruleSetVersion)"
@@ -188,7 +191,7 @@ package struct Invocation: Sendable {
     }
 
     /// The output as a JSON value; a binary output is a base64 string.
-    package var outputJSON: Value {
+    public var outputJSON: Value {
         switch output {
         case .json(let value): value
         case .binary(let bytes): .string(Base64.encode(bytes))
@@ -197,22 +200,22 @@ package struct Invocation: Sendable {
 }
 
 /// What an invocation knows of the message that caused it.
-package struct MessageMetadata: Sendable, Hashable {
+public struct MessageMetadata: Sendable, Hashable {
     /// The journal id: unique, increasing in arrival order.
-    package var id: Int64
+    public var id: Int64
     /// The topic.
-    package var topic: String
+    public var topic: String
     /// The device key the message was ordered by (see `devices.key_level` in rules.yaml).
-    package var device: String
+    public var device: String
     /// When Signalbox received it, in milliseconds since the Unix epoch.
-    package var receivedAt: Int64
+    public var receivedAt: Int64
     /// The MQTT client id of the publisher, if any.
-    package var clientID: String?
+    public var clientID: String?
     /// The gateway whose token published it over HTTP, if any.
-    package var gateway: String?
+    public var gateway: String?
 
     /// Bundles metadata.
-    package init(
+    public init(
         id: Int64, topic: String, device: String, receivedAt: Int64, clientID: String? = nil, gateway: String? = nil
     ) {
         self.id = id
@@ -225,18 +228,18 @@ package struct MessageMetadata: Sendable, Hashable {
 }
 
 /// Which rule and action an invocation belongs to.
-package struct ActionSource: Sendable, Hashable {
+public struct ActionSource: Sendable, Hashable {
     /// The rule's name.
-    package var rule: String
+    public var rule: String
     /// The version of the rule set that evaluated the message.
-    package var ruleSetVersion: Int
+    public var ruleSetVersion: Int
     /// The action's position in the rule (0-based); nil for the error action.
-    package var actionIndex: Int?
+    public var actionIndex: Int?
     /// The handler function's name.
-    package var function: String
+    public var function: String
 
     /// Bundles a source.
-    package init(rule: String, ruleSetVersion: Int, actionIndex: Int?, function: String) {
+    public init(rule: String, ruleSetVersion: Int, actionIndex: Int?, function: String) {
         self.rule = rule
         self.ruleSetVersion = ruleSetVersion
         self.actionIndex = actionIndex
@@ -244,30 +247,30 @@ package struct ActionSource: Sendable, Hashable {
     }
 
     /// `"0"`, `"1"`, … or `"e"` for the error action: the last part of an idempotency key.
-    package var actionTag: String { actionIndex.map(String.init) ?? "e" }
+    public var actionTag: String { actionIndex.map(String.init) ?? "e" }
 
     /// What follows the message id in this action's idempotency keys: `"/{rule}/{action tag}"`.
-    package var idempotencyKeySuffix: String { "/\(rule)/\(actionTag)" }
+    public var idempotencyKeySuffix: String { "/\(rule)/\(actionTag)" }
 
     /// This action's idempotency key for message `messageID`: `"{message id}/{rule}/{action tag}"`,
     /// the same at every attempt, replay and dead-letter retry.
-    package func idempotencyKey(messageID: Int64) -> String { String(messageID) + idempotencyKeySuffix }
+    public func idempotencyKey(messageID: Int64) -> String { String(messageID) + idempotencyKeySuffix }
 }
 
 /// The services a handler may use, given when it is built.
-package struct HandlerServices: Sendable {
+public struct HandlerServices: Sendable {
     /// The shadow service (for `shadow-update`).
     package var shadows: ShadowService
     /// Tables of persisted records (for `persist`).
     package var records: any RecordStorage
     /// Outgoing HTTP (for `notify-sms`, `webhook`).
-    package var http: any HTTPClient
+    public var http: any HTTPClient
     /// Where republished messages go: the broker once connected, ingest otherwise.
-    package var publisher: any MessagePublisher
+    public var publisher: any MessagePublisher
     /// Milliseconds since the Unix epoch.
-    package var now: @Sendable () -> Int64
+    public var now: @Sendable () -> Int64
     /// The runtime's logger.
-    package var logger: Logger
+    public var logger: Logger
 
     /// Bundles services.
     package init(
@@ -286,10 +289,10 @@ package struct HandlerServices: Sendable {
 
 /// A failed invocation whose failure is permanent: retrying cannot help (a 4xx from a provider,
 /// a payload the handler cannot store). The runtime skips the remaining attempts.
-package struct PermanentHandlerError: Error, Sendable, CustomStringConvertible {
+public struct PermanentHandlerError: Error, Sendable, CustomStringConvertible {
     /// What went wrong, without payload values.
-    package var description: String
+    public var description: String
 
     /// An error.
-    package init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = description }
 }

@@ -1,26 +1,26 @@
 /// An HTTP request a handler sends.
-package struct OutgoingHTTPRequest: Sendable, Hashable {
+public struct OutgoingHTTPRequest: Sendable, Hashable {
     /// `POST`, `GET`, …
-    package var method: String
+    public var method: String
     /// An absolute `http` or `https` URL.
-    package var url: String
+    public var url: String
     /// Header fields, in order.
-    package var headers: [HeaderField]
+    public var headers: [HeaderField]
     /// The body.
-    package var body: [UInt8]
+    public var body: [UInt8]
 
     /// One header field.
-    package struct HeaderField: Sendable, Hashable {
-        package var name: String
-        package var value: String
-        package init(_ name: String, _ value: String) {
+    public struct HeaderField: Sendable, Hashable {
+        public var name: String
+        public var value: String
+        public init(_ name: String, _ value: String) {
             self.name = name
             self.value = value
         }
     }
 
     /// A request.
-    package init(method: String = "POST", url: String, headers: [HeaderField] = [], body: [UInt8] = []) {
+    public init(method: String = "POST", url: String, headers: [HeaderField] = [], body: [UInt8] = []) {
         self.method = method
         self.url = url
         self.headers = headers
@@ -29,16 +29,16 @@ package struct OutgoingHTTPRequest: Sendable, Hashable {
 }
 
 /// The response to an ``OutgoingHTTPRequest``.
-package struct HTTPResponseReceived: Sendable, Hashable {
+public struct HTTPResponseReceived: Sendable, Hashable {
     /// The status code.
-    package var status: Int
+    public var status: Int
     /// Header fields, in order.
-    package var headers: [OutgoingHTTPRequest.HeaderField]
+    public var headers: [OutgoingHTTPRequest.HeaderField]
     /// The body (handlers read at most what they need).
-    package var body: [UInt8]
+    public var body: [UInt8]
 
     /// A response.
-    package init(status: Int, headers: [OutgoingHTTPRequest.HeaderField] = [], body: [UInt8] = []) {
+    public init(status: Int, headers: [OutgoingHTTPRequest.HeaderField] = [], body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.body = body
@@ -46,7 +46,7 @@ package struct HTTPResponseReceived: Sendable, Hashable {
 }
 
 /// Outgoing HTTP for handlers.
-package protocol HTTPClient: Sendable {
+public protocol HTTPClient: Sendable {
     /// Sends `request`; throws when no response arrives before `deadline` or the connection fails.
     func send(_ request: OutgoingHTTPRequest, deadline: ContinuousClock.Instant) async throws -> HTTPResponseReceived
 }

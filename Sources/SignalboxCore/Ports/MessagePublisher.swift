@@ -1,12 +1,12 @@
 /// A message Signalbox publishes: shadow replies and events, republished rule output.
-package struct OutgoingMessage: Sendable, Hashable {
+public struct OutgoingMessage: Sendable, Hashable {
     /// The topic.
-    package var topic: String
+    public var topic: String
     /// The payload bytes.
-    package var payload: [UInt8]
+    public var payload: [UInt8]
 
     /// Creates a message.
-    package init(topic: String, payload: [UInt8]) {
+    public init(topic: String, payload: [UInt8]) {
         self.topic = topic
         self.payload = payload
     }
@@ -14,7 +14,7 @@ package struct OutgoingMessage: Sendable, Hashable {
 
 /// The port Signalbox publishes messages through: the MQTT client in production; rules subscribe to
 /// it too (shadow `documents` events are a FROM source).
-package protocol MessagePublisher: Sendable {
+public protocol MessagePublisher: Sendable {
     /// Whether published messages go anywhere; when false, producers may skip building them.
     var isConnected: Bool { get }
 
@@ -28,26 +28,26 @@ package protocol MessagePublisher: Sendable {
 
 extension MessagePublisher {
     /// Publishers deliver what they are given unless they say otherwise.
-    package var isConnected: Bool { true }
+    public var isConnected: Bool { true }
 
     /// For publishers that hand messages on at once: ``publish(_:)``.
-    package func deliver(_ messages: [OutgoingMessage]) async throws {
+    public func deliver(_ messages: [OutgoingMessage]) async throws {
         await publish(messages)
     }
 }
 
 /// What ``MessagePublisher/deliver(_:)`` throws for a message the transport can never take (too
 /// large, refused by the broker): sending it again would fail the same way.
-package struct UndeliverableMessage: Error, Sendable, CustomStringConvertible {
+public struct UndeliverableMessage: Error, Sendable, CustomStringConvertible {
     /// Why, without the payload.
-    package var reason: String
+    public var reason: String
 
     /// The error for `reason`.
-    package init(reason: String) {
+    public init(reason: String) {
         self.reason = reason
     }
 
-    package var description: String { reason }
+    public var description: String { reason }
 }
 
 /// A ``MessagePublisher`` that drops everything.

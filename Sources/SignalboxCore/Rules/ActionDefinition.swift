@@ -25,8 +25,8 @@ package struct ActionDefinition: Sendable {
     /// the handler does not check the settings again: its complaints would only repeat them.
     package var isConfigReadable = true
 
-    /// The default timeout of an invocation: 30 seconds.
-    package static let defaultTimeout: Duration = .seconds(30)
+    /// The default timeout of an invocation (``Invocation/defaultTimeout``).
+    package static let defaultTimeout: Duration = Invocation.defaultTimeout
 
     /// An action.
     ///

@@ -12,7 +12,7 @@ import SignalboxSQL
 /// let with: ConfigValue = ["table": "readings", "columns": ["temp", "battery"]]
 /// with["table"]?.string  // "readings"
 /// ```
-package struct ConfigValue: Sendable {
+public struct ConfigValue: Sendable {
     /// What a node holds.
     package enum Kind: Sendable {
         /// `null` (or `~`, or nothing).
@@ -63,16 +63,16 @@ package struct ConfigValue: Sendable {
     }
 
     /// An empty map, the default for an action without `with:`.
-    package static var emptyMap: ConfigValue { ConfigValue(.map([])) }
+    public static var emptyMap: ConfigValue { ConfigValue(.map([])) }
 
     /// The value of `key` when this node is a map.
-    package subscript(key: String) -> ConfigValue? {
+    public subscript(key: String) -> ConfigValue? {
         guard case .map(let entries) = kind else { return nil }
         return entries.first { $0.key.value == key }?.value
     }
 
     /// The string, when this node is a string.
-    package var string: String? {
+    public var string: String? {
         if case .string(let string) = kind { return string.value }
         return nil
     }
@@ -97,7 +97,7 @@ package struct ConfigValue: Sendable {
     }
 
     /// The tree as a JSON value, strings taken literally (templates not evaluated).
-    package var json: Value {
+    public var json: Value {
         switch kind {
         case .null: .null
         case .bool(let b): .bool(b)
@@ -116,19 +116,19 @@ extension ConfigValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, Exp
     ExpressibleByDictionaryLiteral
 {
     /// A null node written in code.
-    package init(nilLiteral: ()) { self.init(.null) }
+    public init(nilLiteral: ()) { self.init(.null) }
     /// A boolean node written in code.
-    package init(booleanLiteral value: Bool) { self.init(.bool(value)) }
+    public init(booleanLiteral value: Bool) { self.init(.bool(value)) }
     /// An integer node written in code.
-    package init(integerLiteral value: Int64) { self.init(.int(value)) }
+    public init(integerLiteral value: Int64) { self.init(.int(value)) }
     /// A number node written in code.
-    package init(floatLiteral value: Double) { self.init(.double(value)) }
+    public init(floatLiteral value: Double) { self.init(.double(value)) }
     /// A string node written in code.
-    package init(stringLiteral value: String) { self.init(.string(LocatedString(value))) }
+    public init(stringLiteral value: String) { self.init(.string(LocatedString(value))) }
     /// A list node written in code.
-    package init(arrayLiteral elements: ConfigValue...) { self.init(.array(elements)) }
+    public init(arrayLiteral elements: ConfigValue...) { self.init(.array(elements)) }
     /// A map node written in code; keys keep their order.
-    package init(dictionaryLiteral elements: (String, ConfigValue)...) {
+    public init(dictionaryLiteral elements: (String, ConfigValue)...) {
         self.init(.map(elements.map { Entry(key: LocatedString($0.0), value: $0.1) }))
     }
 }

@@ -2,8 +2,8 @@
 import PackageDescription
 
 // Dependencies point downwards only (see DESIGN.md §2):
-//   SignalboxJSON ← SignalboxSQL ← SignalboxCore ← SignalboxConfig, SignalboxStore, SignalboxFunctions
-//     ← SignalboxServer ← signalbox
+//   SignalboxJSON ← SignalboxSQL ← SignalboxCore ← SignalboxRuntime, SignalboxConfig, SignalboxStore,
+//     SignalboxFunctions ← SignalboxServer ← signalbox
 //   SignalboxMQTT (NIO only) ← SignalboxServer
 let package = Package(
     name: "Signalbox",
@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "SignalboxJSON", targets: ["SignalboxJSON"]),
         .library(name: "SignalboxSQL", targets: ["SignalboxSQL"]),
         .library(name: "SignalboxCore", targets: ["SignalboxCore"]),
+        .library(name: "SignalboxRuntime", targets: ["SignalboxRuntime"]),
         .library(name: "SignalboxConfig", targets: ["SignalboxConfig"]),
         .library(name: "SignalboxStore", targets: ["SignalboxStore"]),
         .library(name: "SignalboxMQTT", targets: ["SignalboxMQTT"]),
@@ -50,6 +51,17 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+        // The rules runtime: ingest, lanes, actions, checkpoints, reloads, as ServiceLifecycle services.
+        .target(
+            name: "SignalboxRuntime",
+            dependencies: [
+                "SignalboxCore", "SignalboxJSON", "SignalboxSQL",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "SignalboxTesting",
             dependencies: [
@@ -68,7 +80,10 @@ let package = Package(
         ),
         .target(
             name: "SignalboxConfig",
-            dependencies: ["SignalboxCore", "SignalboxSQL", .product(name: "Yams", package: "Yams")]
+            dependencies: [
+                "SignalboxCore", "SignalboxSQL", .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .target(
             name: "SignalboxStore",
@@ -91,7 +106,7 @@ let package = Package(
         .target(
             name: "SignalboxServer",
             dependencies: [
-                "SignalboxJSON", "SignalboxSQL", "SignalboxCore", "SignalboxConfig", "SignalboxMQTT",
+                "SignalboxJSON", "SignalboxSQL", "SignalboxCore", "SignalboxRuntime", "SignalboxConfig", "SignalboxMQTT",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -112,7 +127,7 @@ let package = Package(
         .executableTarget(
             name: "signalbox",
             dependencies: [
-                "SignalboxJSON", "SignalboxSQL", "SignalboxCore", "SignalboxConfig", "SignalboxStore",
+                "SignalboxJSON", "SignalboxSQL", "SignalboxCore", "SignalboxRuntime", "SignalboxConfig", "SignalboxStore",
                 "SignalboxServer", "SignalboxMQTT", "SignalboxFunctions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -129,6 +144,13 @@ let package = Package(
             name: "SignalboxCoreTests",
             dependencies: [
                 "SignalboxCore", "SignalboxSQL", "SignalboxJSON", "SignalboxTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "SignalboxRuntimeTests",
+            dependencies: [
+                "SignalboxRuntime", "SignalboxCore", "SignalboxSQL", "SignalboxJSON", "SignalboxTesting",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -6,6 +6,7 @@ import NIOCore
 import NIOSSL
 import Prometheus
 import SignalboxCore
+import SignalboxRuntime
 
 /// Builds the Signalbox HTTP server: a Hummingbird `Application`, which is a ServiceLifecycle
 /// `Service`.

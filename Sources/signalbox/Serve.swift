@@ -5,6 +5,7 @@ import Logging
 import ServiceLifecycle
 import SignalboxConfig
 import SignalboxCore
+import SignalboxRuntime
 import SignalboxFunctions
 import SignalboxMQTT
 import SignalboxSQL

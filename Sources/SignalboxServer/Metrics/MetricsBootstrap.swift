@@ -1,6 +1,7 @@
 import Metrics
 import Prometheus
 import SignalboxCore
+import SignalboxRuntime
 
 /// The process-wide Prometheus registry behind swift-metrics.
 ///

@@ -1,3 +1,4 @@
+import SignalboxCore
 import Logging
 import SignalboxJSON
 import SignalboxSQL

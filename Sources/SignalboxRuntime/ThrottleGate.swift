@@ -1,3 +1,4 @@
+import SignalboxCore
 import Synchronization
 
 /// At most one successful invocation per action, key and period.

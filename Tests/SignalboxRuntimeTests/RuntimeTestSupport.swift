@@ -1,5 +1,6 @@
 import Logging
 import SignalboxCore
+import SignalboxRuntime
 import SignalboxJSON
 import SignalboxSQL
 import SignalboxTesting

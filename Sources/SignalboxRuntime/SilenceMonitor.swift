@@ -1,3 +1,4 @@
+import SignalboxCore
 import Synchronization
 
 /// A device's `silent` or `online` event, as the monitor decided it.

@@ -1,3 +1,4 @@
+import SignalboxCore
 import Synchronization
 
 /// Assigns message ids, bounds how many messages (and payload bytes) are journaled but not yet

@@ -1,3 +1,4 @@
+import SignalboxCore
 import Metrics
 
 /// The metrics of one action (DESIGN §11), labelled by rule, action index and handler.

@@ -1,3 +1,4 @@
+import SignalboxCore
 /// Runs async operations one at a time, in the order they arrive: a lock that may be held across
 /// suspension points (an actor alone would interleave them).
 ///

@@ -1,3 +1,4 @@
+import SignalboxCore
 import Synchronization
 
 /// Mutual exclusion across suspension points: one ``run(_:)`` body at a time, the others waiting

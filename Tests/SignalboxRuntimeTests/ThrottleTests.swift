@@ -1,4 +1,5 @@
 import SignalboxCore
+import SignalboxRuntime
 import SignalboxJSON
 import Testing
 

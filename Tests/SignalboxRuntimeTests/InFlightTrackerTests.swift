@@ -1,6 +1,6 @@
 import Testing
 
-@testable import SignalboxCore
+@testable import SignalboxRuntime
 
 @Suite struct InFlightTrackerTests {
     func counts(_ tracker: InFlightTracker) -> [Int] { [tracker.inFlight.count, tracker.inFlight.bytes] }

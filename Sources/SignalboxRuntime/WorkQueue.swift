@@ -1,3 +1,4 @@
+import SignalboxCore
 import Synchronization
 
 /// A FIFO queue between tasks: producers push, one consumer takes batches.

@@ -1,5 +1,5 @@
-import SignalboxCore
 import Logging
+import SignalboxCore
 import SignalboxJSON
 import SignalboxSQL
 import Synchronization
@@ -62,6 +62,7 @@ final class ActionRunner: Sendable {
     let metrics: ActionMetrics
     private let shards: [WorkQueue<ActionJob>]
     private let batchSize: Int
+    private let tasks: RuntimeTasks
     private let logger: Logger
 
     /// The most invocations queued per worker before the lane feeding them waits.
@@ -70,9 +71,10 @@ final class ActionRunner: Sendable {
     /// A runner of `handler`; `counters` are the action's, new or kept from the runner it replaces.
     init(
         handler: any HandlerFunction, definition: ActionDefinition, counters: ActionCounters = ActionCounters(),
-        metrics: ActionMetrics, logger: Logger
+        metrics: ActionMetrics, tasks: RuntimeTasks, logger: Logger
     ) {
         self.handler = handler
+        self.tasks = tasks
         self.definition = definition
         self.counters = counters
         self.metrics = metrics
@@ -82,12 +84,11 @@ final class ActionRunner: Sendable {
         self.batchSize = (handler as? any BatchingHandlerFunction).map { max(1, $0.maxBatchSize) } ?? 1
     }
 
-    /// Starts one worker per queue; they end when ``retire()`` has been called and the queues are empty.
+    /// Starts one worker per queue, each a child task of the runtime; they end when ``retire()`` has
+    /// been called (a reload that replaced the rule, or a stop) and the queues are empty.
     func start() {
         for shard in shards {
-            // Lifetime: until `retire()` (a reload that replaced the rule, or shutdown) and the
-            // queue is empty; the messages it holds keep the runtime's drain waiting.
-            Task { await self.work(shard) }
+            tasks.spawn { await self.work(shard) }
         }
     }
 
@@ -119,7 +120,8 @@ final class ActionRunner: Sendable {
     }
 
     private func work(_ shard: WorkQueue<ActionJob>) async {
-        while let batch = await shard.next(max: batchSize) {
+        // Cancelled only at the end of a stop that timed out: what is left is handled at the next start.
+        while !Task.isCancelled, let batch = await shard.next(max: batchSize) {
             await runBatch(batch, requeue: shard)
         }
     }
@@ -157,6 +159,8 @@ final class ActionRunner: Sendable {
             result = .failure(error)
         }
         metrics.duration.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
+        // The runtime stopped meanwhile: the messages stay in flight and are handled at the next start.
+        if case .failure(let error) = result, error is CancellationError, Task.isCancelled { return }
         switch result {
         case .success:
             counters.succeeded.add(jobs.count, ordering: .relaxed)
@@ -186,10 +190,11 @@ final class ActionRunner: Sendable {
             metrics.retries.increment()
             let delay = definition.retry.delay(afterAttempt: job.invocation.attempt)
             let retry = job.retried()
-            // Lifetime: the backoff delay, then one push (or one run, when the runner was retired);
-            // the message stays in flight meanwhile, so a drain waits for it.
-            Task {
+            // The message stays in flight meanwhile, so a drain waits for it. Cancelled at the end
+            // of a stop: the message is handled again at the next start.
+            tasks.spawn {
                 try? await Task.sleep(for: delay)
+                guard !Task.isCancelled else { return }
                 if !shard.push(retry) {
                     // The rule set was replaced meanwhile: its worker has ended, so run it here.
                     await self.runBatch([retry])

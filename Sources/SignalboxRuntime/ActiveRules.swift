@@ -1,5 +1,5 @@
-import SignalboxCore
 import Logging
+import SignalboxCore
 import SignalboxJSON
 import SignalboxSQL
 import Synchronization
@@ -108,7 +108,7 @@ final class ActiveRules: Sendable {
     /// counters (and its actions') to the new rule; a changed, new or renamed rule starts at zero.
     static func build(
         _ loaded: LoadedRuleSet, version: Int, loadedAt: Int64, registry: HandlerRegistry, services: HandlerServices,
-        previous: ActiveRules? = nil, logger: Logger
+        tasks: RuntimeTasks, previous: ActiveRules? = nil, logger: Logger
     ) throws(RulesError) -> ActiveRules {
         var diagnostics: [LocatedDiagnostic] = []
         var rules: [ActiveRule] = []
@@ -128,7 +128,7 @@ final class ActiveRules: Sendable {
                         handler: handler, definition: action.definition,
                         counters: counters.actions[action.index ?? rule.actions.count],
                         metrics: ActionMetrics(rule: rule.name, action: tag, function: action.function),
-                        logger: logger)
+                        tasks: tasks, logger: logger)
                 } catch {
                     diagnostics += error.diagnostics
                     return nil

@@ -1,5 +1,5 @@
-import SignalboxCore
 import Logging
+import SignalboxCore
 import SignalboxJSON
 import SignalboxSQL
 import Synchronization
@@ -8,14 +8,14 @@ import Synchronization
 final class MessageTicket: Sendable {
     let id: Int64
     private let remaining: Atomic<Int>
-    private let core: RulesRuntime
+    private let completions: Completions
 
     /// A ticket held by its lane: it cannot complete before ``ruleDone()`` has been called once more
     /// than ``addRule()``.
-    init(id: Int64, runtime core: RulesRuntime) {
+    init(id: Int64, completions: Completions) {
         self.id = id
         self.remaining = Atomic(1)
-        self.core = core
+        self.completions = completions
     }
 
     /// One more rule run to wait for.
@@ -24,20 +24,20 @@ final class MessageTicket: Sendable {
     }
 
     /// One rule run is done; true when it was the last, which completes the message (the caller
-    /// tells the runtime, see ``completeAll(_:)``).
+    /// completes it, see ``completeAll(_:)``).
     func ruleDone() -> Bool {
         remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0
     }
 
     /// One rule run is done; the last one completes the message at once.
     func ruleDoneNow() {
-        if ruleDone() { core.complete([id]) }
+        if ruleDone() { completions.complete([id]) }
     }
 
     /// Completes the messages of `tickets` (done tickets of one runtime) together.
     static func completeAll(_ tickets: [MessageTicket]) {
-        guard let core = tickets.first?.core else { return }
-        core.complete(tickets.map(\.id))
+        guard let completions = tickets.first?.completions else { return }
+        completions.complete(tickets.map(\.id))
     }
 }
 
@@ -58,14 +58,14 @@ final class RuleRun: Sendable {
     let version: Int
     /// The error action's configuration, rendered against the message.
     let errorConfig: Value?
-    private let core: RulesRuntime
+    let completions: Completions
     private let state: Mutex<(remaining: Int, failures: [ActionFailure])>
 
     /// A run held by its lane while it adds actions: it cannot finish before ``releaseLane()``.
     /// Registers itself with `ticket`.
     init(
         ticket: MessageTicket, rule: ActiveRule, entry: JournalEntry, device: String, version: Int,
-        errorConfig: Value?, runtime core: RulesRuntime
+        errorConfig: Value?, completions: Completions
     ) {
         ticket.addRule()
         self.ticket = ticket
@@ -74,7 +74,7 @@ final class RuleRun: Sendable {
         self.device = device
         self.version = version
         self.errorConfig = errorConfig
-        self.core = core
+        self.completions = completions
         self.state = Mutex((1, []))
     }
 
@@ -105,9 +105,8 @@ final class RuleRun: Sendable {
         if failures.isEmpty {
             return ticket.ruleDone() ? ticket : nil
         }
-        // Lifetime: ends once the failures are queued to the error action or stored as dead letters;
-        // the message's ticket stays held until then, so a drain waits for it.
-        Task { await self.handleFailures(failures) }
+        // The message's ticket stays held until the failures are handled, so a drain waits for it.
+        completions.tasks.spawn { await self.handleFailures(failures) }
         return nil
     }
 
@@ -117,13 +116,14 @@ final class RuleRun: Sendable {
                 rule: rule.name, ruleSetVersion: version, actionIndex: nil, function: runner.definition.function.value)
             let invocation = Invocation(
                 message: metadata, output: .json(errorPayload(failures)), config: errorConfig, source: source,
-                idempotencyKey: source.idempotencyKey(messageID: entry.id), deadline: .now, baseLogger: core.logger)
+                idempotencyKey: source.idempotencyKey(messageID: entry.id), deadline: .now,
+                baseLogger: completions.logger)
             await runner.enqueue(
                 [
                     (
                         ActionJob(
                             invocation: invocation, completion: .errorAction(self, failures: failures), received: nil),
-                        RulesRuntime.hash(device)
+                        Lanes.hash(device)
                     )
                 ])
         } else {
@@ -142,7 +142,7 @@ final class RuleRun: Sendable {
             rule.runners[index].counters.handledByErrorAction.add(1, ordering: .relaxed)
             rule.runners[index].metrics.handledByErrorAction.increment()
         }
-        core.logger.notice(
+        completions.logger.notice(
             "action failures handled by the error action",
             metadata: [
                 "rule.name": "\(rule.name)", "rule_set.version": "\(version)", "message.id": "\(entry.id)",
@@ -155,10 +155,10 @@ final class RuleRun: Sendable {
         for failure in failures {
             let error = note.map { failure.error + "; " + $0 } ?? failure.error
             let letter = DeadLetter(
-                createdAt: core.now(), source: failure.source,
+                createdAt: completions.now(), source: failure.source,
                 idempotencyKey: failure.source.idempotencyKey(messageID: entry.id), message: entry,
                 device: device, error: error, attempts: rule.attempts(of: failure.source.actionIndex))
-            await core.storeDeadLetter(letter, rule: rule)
+            await completions.storeDeadLetter(letter, rule: rule)
         }
         ticket.ruleDoneNow()
     }
@@ -203,9 +203,9 @@ enum JobCompletion: Sendable {
         case .action(let run):
             return run.actionFinished(source, failure: failure)
         case .errorAction(let run, let failures):
-            // Lifetime: ends once the outcome is counted or the failures dead-lettered; the message's
-            // ticket stays held until then, so a drain waits for it.
-            Task { await run.errorActionFinished(failures, failure: failure) }
+            // The message's ticket stays held until the outcome is counted or the failures
+            // dead-lettered, so a drain waits for it.
+            run.completions.tasks.spawn { await run.errorActionFinished(failures, failure: failure) }
             return nil
         }
     }

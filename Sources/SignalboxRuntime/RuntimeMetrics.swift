@@ -1,5 +1,5 @@
-import SignalboxCore
 import Metrics
+import SignalboxCore
 
 /// The metrics of one action (DESIGN §11), labelled by rule, action index and handler.
 package struct ActionMetrics: Sendable {

@@ -1,4 +1,5 @@
 import SignalboxCore
+
 /// Runs async operations one at a time, in the order they arrive: a lock that may be held across
 /// suspension points (an actor alone would interleave them).
 ///

@@ -5,9 +5,9 @@ import Logging
 import ServiceLifecycle
 import SignalboxConfig
 import SignalboxCore
-import SignalboxRuntime
 import SignalboxFunctions
 import SignalboxMQTT
+import SignalboxRuntime
 import SignalboxSQL
 import SignalboxServer
 import SignalboxStore
@@ -232,17 +232,18 @@ struct Serve: AsyncParsableCommand {
         let storage = SQLiteShadowStorage(database: database)
         let limits = ShadowLimits(
             maxStateBytes: shadowMaxStateBytes, maxDepth: shadowMaxDepth, maxRequestBytes: shadowMaxRequestBytes)
-        // Shadow `documents` events reach the rules through the runtime's link. With --mqtt, shadow
-        // replies and events and republished messages go to the broker, and the link carries only `$`
-        // topics (the broker brings the others back to the rules that subscribe to them).
+        // Shadow `documents` events and republished messages reach the rules through the bus. With
+        // --mqtt, they go to the broker too, and the bus carries only `$` topics (the broker brings
+        // the others back to the rules that subscribe to them).
         let mqttConfiguration = try mqttConfiguration()
-        let link = RuntimeLink(brokered: mqttConfiguration != nil)
+        let rulesLogger = Logger(label: "signalbox.rules")
+        let bus = MessageBus(brokered: mqttConfiguration != nil, logger: rulesLogger)
         let mqttOutbox = MQTTBridge.Outbox()
         // The one clock every part of the server reads the time from.
         let clock = WallClock.system
         let shadows = ShadowService(
             storage: storage, limits: limits,
-            publisher: mqttConfiguration == nil ? link : FanOutPublisher([link, mqttOutbox]),
+            publisher: mqttConfiguration == nil ? bus : FanOutPublisher([bus, mqttOutbox]),
             signal: ChangeSignal(sequence: try await storage.latestSequence()), clock: { clock.seconds() },
             logger: Logger(label: "signalbox.shadows"))
         let records = try SQLiteRecordStorage(directory: options.data, durability: options.durability)
@@ -252,9 +253,13 @@ struct Serve: AsyncParsableCommand {
                 try await MQTTBridge.recoveredDeliveries(in: journal, clientID: mqttConfiguration.session.clientID)
             } else { [UInt16: UInt64]() }
         let http = AsyncHTTPClientAdapter()
+        let handlerServices = HandlerServices(
+            shadows: shadows, records: records, http: http,
+            publisher: mqttConfiguration == nil ? bus : FanOutPublisher([mqttOutbox, bus]), now: clock.milliseconds,
+            logger: rulesLogger)
         let runtime: RulesRuntime
         do {
-            runtime = try await RulesRuntime.start(
+            runtime = try await RulesRuntime(
                 configuration: RuntimeConfiguration(lanes: lanes, capacity: maxInFlight, accountID: accountId),
                 source: RulesFileSource(
                     path: rules, loader: RulesLoader(handlers: HandlerRegistry(HandlerCatalog.all))),
@@ -265,9 +270,7 @@ struct Serve: AsyncParsableCommand {
                     throttles: SQLiteThrottleStorage(database: database), records: records,
                     devices: SQLiteDeviceActivityStorage(database: database),
                     ruleSetVersions: SQLiteRuleSetVersions(database: database)),
-                shadows: shadows, http: http,
-                publisher: mqttConfiguration == nil ? DiscardingPublisher() : mqttOutbox, link: link,
-                now: clock.milliseconds, logger: Logger(label: "signalbox.rules"))
+                services: handlerServices, bus: bus, now: clock.milliseconds, logger: rulesLogger)
         } catch let error as RulesError {
             try? await http.shutdown()
             print(error.report, terminator: "")
@@ -321,7 +324,7 @@ struct Serve: AsyncParsableCommand {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: ChangeLogCompactor(storage: storage, logger: Logger(label: "signalbox.store"))),
             // Stopped in reverse order: the listener and the broker connection first, then the runtime drains.
-            .init(service: RuntimeService(runtime: runtime)),
+            .init(service: runtime),
             .init(service: RulesReloader(runtime: runtime, path: rules, watching: watchRules, logger: logger)),
         ]
         if let mqttConfiguration {

@@ -1,6 +1,6 @@
 import SignalboxCore
-import SignalboxRuntime
 import SignalboxJSON
+import SignalboxRuntime
 import Testing
 
 /// Device silence judged on journal time, with an injected clock: backlogs replay without flapping,

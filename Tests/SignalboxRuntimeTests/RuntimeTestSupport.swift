@@ -1,7 +1,7 @@
 import Logging
 import SignalboxCore
-import SignalboxRuntime
 import SignalboxJSON
+import SignalboxRuntime
 import SignalboxSQL
 import SignalboxTesting
 import Synchronization
@@ -129,10 +129,13 @@ struct RuntimeFixture {
 
     func start(configuration: RuntimeConfiguration = RuntimeConfiguration(lanes: 4)) async throws -> RulesRuntime {
         let clock = self.clock
+        let bus = MessageBus()
+        let services = HandlerServices(
+            shadows: ShadowService(storage: InMemoryShadowStorage()), records: storage.records,
+            http: RecordingHTTPClient(), publisher: bus, now: { clock.now }, logger: Logger(label: "test"))
         return try await RulesRuntime.start(
             configuration: configuration, source: source, registry: HandlerRegistry([ProbeHandler.self]),
-            storage: storage, shadows: ShadowService(storage: InMemoryShadowStorage()), http: RecordingHTTPClient(),
-            publisher: DiscardingPublisher(), now: { clock.now }, logger: Logger(label: "test"))
+            storage: storage, services: services, bus: bus, now: { clock.now }, logger: Logger(label: "test"))
     }
 
     func message(_ topic: String, _ json: String) -> IncomingMessage {

@@ -1,6 +1,6 @@
 import SignalboxCore
-import SignalboxRuntime
 import SignalboxJSON
+import SignalboxRuntime
 import SignalboxSQL
 import SignalboxTesting
 import Testing

@@ -1,6 +1,6 @@
 import SignalboxCore
-import SignalboxRuntime
 import SignalboxJSON
+import SignalboxRuntime
 import Testing
 
 /// Throttle windows open only on success: a failed invocation frees its key, one in progress holds

@@ -9,44 +9,83 @@ package enum Attempt {
     package static func run(
         before deadline: ContinuousClock.Instant, timeout: Duration, _ body: @escaping @Sendable () async throws -> Void
     ) async throws {
-        let state = RaceState()
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            // Lifetime of both: the attempt. The timer ends at the deadline or is cancelled when the
-            // work finishes; the work is cancelled at the deadline and left to end on its own.
-            let work = Task {
-                let result: Result<Void, any Error>
-                do {
-                    try await body()
-                    result = .success(())
-                } catch {
-                    let late = ContinuousClock.now >= deadline && !(error is PermanentHandlerError)
-                    result = .failure(late ? ActionTimeout(timeout: timeout) : error)
+        let race = Race()
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                // Lifetime of both: the attempt. The timer ends at the deadline or is cancelled when
+                // the work finishes; the work is cancelled at the deadline (or when the caller is) and
+                // left to end on its own.
+                let work = Task {
+                    let result: Result<Void, any Error>
+                    do {
+                        try await body()
+                        result = .success(())
+                    } catch {
+                        let late = ContinuousClock.now >= deadline && !(error is PermanentHandlerError)
+                        result = .failure(late ? ActionTimeout(timeout: timeout) : error)
+                    }
+                    race.finish(with: result)
                 }
-                let (first, timer) = state.value.withLock { state in
-                    defer { state.done = true }
-                    return (!state.done, state.timer)
+                let timer = Task {
+                    try? await Task.sleep(until: deadline, clock: .continuous)
+                    guard !Task.isCancelled else { return }
+                    race.finish(with: .failure(ActionTimeout(timeout: timeout)))
                 }
-                timer?.cancel()
-                if first { continuation.resume(with: result) }
+                race.start(continuation, work: work, timer: timer)
             }
-            let timer = Task {
-                try? await Task.sleep(until: deadline, clock: .continuous)
-                guard !Task.isCancelled else { return }
-                let first = state.value.withLock { state in
-                    defer { state.done = true }
-                    return !state.done
-                }
-                if first {
-                    work.cancel()
-                    continuation.resume(throwing: ActionTimeout(timeout: timeout))
-                }
-            }
-            let finished = state.value.withLock { state in
-                state.timer = timer
-                return state.done
-            }
-            if finished { timer.cancel() }
+        } onCancel: {
+            race.finish(with: .failure(CancellationError()))
         }
+    }
+}
+
+/// The race of an attempt's body, its timer and its caller's cancellation: the first to finish
+/// resumes the caller and cancels the others.
+private final class Race: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<Void, any Error>?
+        var work: Task<Void, Never>?
+        var timer: Task<Void, Never>?
+        /// The outcome when it came before the race started (the caller was cancelled already).
+        var early: Result<Void, any Error>?
+        var done = false
+    }
+
+    private let state = Mutex(State())
+
+    func start(_ continuation: CheckedContinuation<Void, any Error>, work: Task<Void, Never>, timer: Task<Void, Never>)
+    {
+        let early = state.withLock { state -> Result<Void, any Error>? in
+            if state.done { return state.early }
+            state.continuation = continuation
+            state.work = work
+            state.timer = timer
+            return nil
+        }
+        if let early {
+            work.cancel()
+            timer.cancel()
+            continuation.resume(with: early)
+        }
+    }
+
+    func finish(with result: Result<Void, any Error>) {
+        let taken = state.withLock {
+            state -> (CheckedContinuation<Void, any Error>?, Task<Void, Never>?, Task<Void, Never>?)? in
+            guard !state.done else { return nil }
+            state.done = true
+            if state.continuation == nil { state.early = result }
+            defer {
+                state.continuation = nil
+                state.work = nil
+                state.timer = nil
+            }
+            return (state.continuation, state.work, state.timer)
+        }
+        guard let (continuation, work, timer) = taken else { return }
+        work?.cancel()
+        timer?.cancel()
+        continuation?.resume(with: result)
     }
 }
 
@@ -56,9 +95,4 @@ package struct ActionTimeout: Error, CustomStringConvertible {
     package var description: String {
         "the action did not finish within its timeout of \(DurationSyntax.format(timeout))"
     }
-}
-
-/// Which of a body and its timer finished first, and the timer to cancel.
-private final class RaceState: Sendable {
-    let value = Mutex<(done: Bool, timer: Task<Void, Never>?)>((false, nil))
 }

@@ -3,20 +3,6 @@ import ServiceLifecycle
 import SignalboxCore
 import UnixSignals
 
-/// Runs the rules runtime as a service: on graceful shutdown it stops taking messages and lets
-/// what is queued finish (list it before the HTTP service, so the listener stops first).
-package struct RuntimeService: Service {
-    let runtime: RulesRuntime
-
-    /// A service for `runtime`, which is already started.
-    package init(runtime: RulesRuntime) { self.runtime = runtime }
-
-    package func run() async throws {
-        try? await gracefulShutdown()
-        await runtime.shutdown()
-    }
-}
-
 /// Reloads the rules on `SIGHUP` and, when `watching`, when the file changes (checked every
 /// `interval`).
 package struct RulesReloader: Service {

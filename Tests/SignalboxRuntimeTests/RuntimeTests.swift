@@ -162,6 +162,40 @@ struct RuntimeTests {
         await runtime.shutdown()
     }
 
+    @Test(
+        "a stop that outlasts the drain timeout ends without waiting for a hanging attempt or a retry's backoff; both messages are handled at the next start, once",
+        arguments: ["hang", "backoff"])
+    func stopPastTheDrainTimeout(kind: String) async throws {
+        let name = "stop-\(kind)"
+        let probe = Probe.named(name)
+        let fixture = RuntimeFixture(
+            RulesDocument(rules: [
+                rule(
+                    "r", "SELECT * FROM 'devices/+/telemetry'", probe: name,
+                    retry: RetryPolicy(attempts: 3, backoff: .seconds(120) ... .seconds(120)), timeout: .seconds(120))
+            ]))
+        if kind == "hang" { probe.delay(.seconds(120)) } else { probe.failNext(1) }
+        let configuration = RuntimeConfiguration(lanes: 1, drainTimeout: .milliseconds(200))
+        let runtime = try await fixture.start(configuration: configuration)
+        _ = try await runtime.ingest([fixture.message("devices/d/telemetry", "{}")])
+        try await Task.sleep(for: .milliseconds(300))
+
+        let stopping = ContinuousClock.now
+        await runtime.shutdown()
+        // The attempt (or the backoff) lasts 120 s; the stop waits for the drain timeout only.
+        #expect(ContinuousClock.now - stopping < .seconds(30))
+        #expect(probe.seen.isEmpty)
+        #expect(try await fixture.journal.state().checkpoint == 0)
+
+        probe.delay(.zero)
+        let restarted = try await fixture.start(configuration: configuration)
+        #expect(await eventually { probe.seen.count == 1 })
+        await restarted.flush()
+        #expect(try await fixture.journal.state().checkpoint == 1)
+        #expect(probe.seen.map(\.idempotencyKey) == ["1/r/0"])
+        await restarted.shutdown()
+    }
+
     @Test("a throttled action runs once per key and period, and the window holds across a restart")
     func throttle() async throws {
         let fixture = RuntimeFixture(

@@ -2,8 +2,8 @@
 import PackageDescription
 
 // Dependencies point downwards only (see DESIGN.md §2):
-//   SignalboxJSON ← SignalboxSQL ← SignalboxCore ← SignalboxRuntime, SignalboxConfig, SignalboxStore,
-//     SignalboxFunctions ← SignalboxServer ← signalbox
+//   SignalboxJSON ← SignalboxSQL ← SignalboxCore ← SignalboxRuntime, SignalboxShadows, SignalboxConfig,
+//     SignalboxStore, SignalboxFunctions ← SignalboxServer ← signalbox
 //   SignalboxMQTT (NIO only) ← SignalboxServer
 let package = Package(
     name: "Signalbox",
@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "SignalboxSQL", targets: ["SignalboxSQL"]),
         .library(name: "SignalboxCore", targets: ["SignalboxCore"]),
         .library(name: "SignalboxRuntime", targets: ["SignalboxRuntime"]),
+        .library(name: "SignalboxShadows", targets: ["SignalboxShadows"]),
         .library(name: "SignalboxConfig", targets: ["SignalboxConfig"]),
         .library(name: "SignalboxStore", targets: ["SignalboxStore"]),
         .library(name: "SignalboxMQTT", targets: ["SignalboxMQTT"]),
@@ -51,6 +52,13 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+        // The Device Shadow service: the document engine and the service over the ShadowStorage port.
+        .target(
+            name: "SignalboxShadows",
+            dependencies: [
+                "SignalboxCore", "SignalboxJSON", "SignalboxSQL", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The rules runtime: ingest, lanes, actions, checkpoints, reloads, as ServiceLifecycle services.
         .target(
             name: "SignalboxRuntime",
@@ -65,7 +73,7 @@ let package = Package(
         .target(
             name: "SignalboxTesting",
             dependencies: [
-                "SignalboxCore", "SignalboxJSON", "SignalboxSQL", .product(name: "Logging", package: "swift-log"),
+                "SignalboxCore", "SignalboxShadows", "SignalboxJSON", "SignalboxSQL", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Handler functions: the built-ins and every user-written one, one file each, listed in
@@ -106,7 +114,8 @@ let package = Package(
         .target(
             name: "SignalboxServer",
             dependencies: [
-                "SignalboxJSON", "SignalboxSQL", "SignalboxCore", "SignalboxRuntime", "SignalboxConfig", "SignalboxMQTT",
+                "SignalboxJSON", "SignalboxSQL", "SignalboxCore", "SignalboxRuntime", "SignalboxShadows", "SignalboxConfig",
+                "SignalboxMQTT",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -127,8 +136,8 @@ let package = Package(
         .executableTarget(
             name: "signalbox",
             dependencies: [
-                "SignalboxJSON", "SignalboxSQL", "SignalboxCore", "SignalboxRuntime", "SignalboxConfig", "SignalboxStore",
-                "SignalboxServer", "SignalboxMQTT", "SignalboxFunctions",
+                "SignalboxJSON", "SignalboxSQL", "SignalboxCore", "SignalboxRuntime", "SignalboxShadows", "SignalboxConfig",
+                "SignalboxStore", "SignalboxServer", "SignalboxMQTT", "SignalboxFunctions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -146,6 +155,10 @@ let package = Package(
                 "SignalboxCore", "SignalboxSQL", "SignalboxJSON", "SignalboxTesting",
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .testTarget(
+            name: "SignalboxShadowsTests",
+            dependencies: ["SignalboxShadows", "SignalboxCore", "SignalboxSQL", "SignalboxJSON", "SignalboxTesting"]
         ),
         .testTarget(
             name: "SignalboxRuntimeTests",
@@ -169,15 +182,15 @@ let package = Package(
         .testTarget(
             name: "SignalboxStoreTests",
             dependencies: [
-                "SignalboxStore", "SignalboxCore", "SignalboxJSON", "SignalboxTestSupport", "SignalboxTesting",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "SignalboxStore", "SignalboxCore", "SignalboxShadows", "SignalboxJSON", "SignalboxTestSupport",
+                "SignalboxTesting", .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(
             name: "SignalboxServerTests",
             dependencies: [
-                "SignalboxServer", "SignalboxStore", "SignalboxCore", "SignalboxJSON", "SignalboxFunctions",
-                "SignalboxSQL", "SignalboxTesting",
+                "SignalboxServer", "SignalboxStore", "SignalboxCore", "SignalboxShadows",
+                "SignalboxJSON", "SignalboxFunctions", "SignalboxSQL", "SignalboxTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

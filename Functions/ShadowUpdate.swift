@@ -23,7 +23,7 @@ struct ShadowUpdate: HandlerFunction {
     /// Whether `document:` replaces the output.
     let usesDocument: Bool
     /// The shadow service.
-    let shadows: ShadowService
+    let shadows: any ShadowDocuments
 
     init(config: HandlerConfig, services: HandlerServices) throws(HandlerConfigError) {
         try config.allowKeys(["thing", "shadow", "state", "document"])
@@ -40,7 +40,7 @@ struct ShadowUpdate: HandlerFunction {
                 at: "document", "'document' must be a mapping, found \(document.kindDescription)",
                 help: "write the keys to set, for example { temp: \"${temp}\" }")
         }
-        let limits = services.shadows.engine.limits
+        let limits = services.shadows.limits
         for key in ["thing", "shadow"] {
             guard case .string(let template)? = config.template(key), template.isConstant,
                 let name = config.value(key)?.string

@@ -7,11 +7,6 @@ extension Duration {
     var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
 }
 
-extension HandlerServices {
-    /// `get_shadow` over the shadow store.
-    var shadowLookup: any ShadowLookup { StoredShadowLookup(storage: shadows.storage) }
-}
-
 extension JournalEntry {
     /// Whether it is a message Signalbox or AWS semantics generate (`$…` topics; a Basic Ingest
     /// topic counts by its `{topic}`), which says nothing about a device's own reporting.

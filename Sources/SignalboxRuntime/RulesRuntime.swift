@@ -145,7 +145,7 @@ package final class RulesRuntime: MessageIngest, RulesControl, Service {
         let completions = Completions(
             tracker: tracker, deadLetters: storage.deadLetters, tasks: tasks, metrics: metrics, now: now,
             logger: logger)
-        let evaluation = EvaluationServices(shadows: services.shadowLookup, now: now)
+        let evaluation = EvaluationServices(shadows: services.shadows.lookup, now: now)
         let lanes = Lanes(
             count: configuration.lanes, rules: rules, silence: silence, throttles: throttles,
             completions: completions, evaluation: evaluation, accountID: configuration.accountID, metrics: metrics,

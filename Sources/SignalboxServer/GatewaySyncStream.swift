@@ -2,6 +2,7 @@ import Logging
 import ServiceLifecycle
 import SignalboxCore
 import SignalboxJSON
+import SignalboxShadows
 
 /// Publishes the gateway sync stream over MQTT: each desired-state change of a shadow whose thing is
 /// bound to a gateway goes to `$signalbox/gateways/{gateway}/sync`, in the shape of a

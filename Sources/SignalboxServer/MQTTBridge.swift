@@ -5,6 +5,7 @@ import SignalboxCore
 import SignalboxJSON
 import SignalboxMQTT
 import SignalboxSQL
+import SignalboxShadows
 import Synchronization
 
 /// Connects the rules runtime and the shadow service to an MQTT broker.
@@ -387,7 +388,7 @@ private struct IngestSink: MQTTDeliveryHandler {
             reply = OutgoingMessage(topic: topic + "/accepted", payload: JSONSerializer.bytes(accepted))
         } catch {
             let rejection = shadows.engine.rejection(
-                error, clientToken: shadows.engine.salvageClientToken(body), now: shadows.clock())
+                error, clientToken: shadows.engine.salvageClientToken(body), now: clock.seconds())
             reply = OutgoingMessage(topic: topic + "/rejected", payload: JSONSerializer.bytes(rejection))
         }
         await outbox.publish([reply])

@@ -7,6 +7,7 @@ import NIOSSL
 import Prometheus
 import SignalboxCore
 import SignalboxRuntime
+import SignalboxShadows
 
 /// Builds the Signalbox HTTP server: a Hummingbird `Application`, which is a ServiceLifecycle
 /// `Service`.

@@ -2,6 +2,7 @@ import Logging
 import SignalboxCore
 import SignalboxJSON
 import SignalboxSQL
+import SignalboxShadows
 import Synchronization
 
 // In-memory services and a harness, so a handler function can be tested without a server:

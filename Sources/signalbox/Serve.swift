@@ -10,6 +10,7 @@ import SignalboxMQTT
 import SignalboxRuntime
 import SignalboxSQL
 import SignalboxServer
+import SignalboxShadows
 import SignalboxStore
 
 /// `signalbox serve`: the rules runtime, the shadow service and the HTTP API over the data directory.

@@ -4,6 +4,7 @@ import SignalboxConfig
 import SignalboxCore
 import SignalboxJSON
 import SignalboxSQL
+import SignalboxShadows
 import SignalboxStore
 
 /// `signalbox test FILE --topic T --payload JSON|@file`: which rules a message fires, and why not.

@@ -3,6 +3,7 @@ import SignalboxCore
 import SignalboxJSON
 import SignalboxRuntime
 import SignalboxSQL
+import SignalboxShadows
 import SignalboxTesting
 import Synchronization
 

@@ -5,6 +5,7 @@ import ServiceLifecycle
 import SignalboxCore
 import SignalboxJSON
 import SignalboxSQL
+import SignalboxShadows
 import SignalboxTesting
 import Synchronization
 import Testing

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SignalboxCore
+import SignalboxShadows
 import SignalboxTesting
 import Testing
 

@@ -8,6 +8,7 @@ import ServiceLifecycle
 import SignalboxCore
 import SignalboxJSON
 import SignalboxSQL
+import SignalboxShadows
 import SignalboxTesting
 import Testing
 

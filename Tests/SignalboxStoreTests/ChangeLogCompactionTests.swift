@@ -1,6 +1,7 @@
 import GRDB
 import SignalboxCore
 import SignalboxJSON
+import SignalboxShadows
 import SignalboxStore
 import SignalboxTestSupport
 import Testing

@@ -1,6 +1,7 @@
 import Foundation
 import SignalboxCore
 import SignalboxJSON
+import SignalboxShadows
 import SignalboxStore
 import SignalboxTestSupport
 import SignalboxTesting

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import SignalboxCore
 import SignalboxJSON
+import SignalboxShadows
 import SignalboxStore
 import Synchronization
 import Testing

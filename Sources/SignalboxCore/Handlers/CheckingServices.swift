@@ -1,3 +1,6 @@
+import SignalboxJSON
+import SignalboxSQL
+
 /// Handler services that reach nothing, for building handlers only to check their configuration
 /// (`signalbox check`, and every load of a rules file before it is swapped in): a handler's
 /// `init` validates its settings and keeps its services; anything that calls one fails.
@@ -9,24 +12,17 @@ enum CheckingServices {
 
     static func make() -> HandlerServices {
         HandlerServices(
-            shadows: ShadowService(storage: NoShadows()), records: NoRecords(), http: NoHTTP(),
+            shadows: NoShadows(), records: NoRecords(), http: NoHTTP(),
             publisher: DiscardingPublisher())
     }
 
-    struct NoShadows: ShadowStorage {
-        func record(for key: ShadowKey) async throws -> ShadowRecord? { throw Unavailable() }
-        func recordNow(for key: ShadowKey) throws -> ShadowRecord? { throw Unavailable() }
-        func modify<Result: Sendable>(
-            _ key: ShadowKey,
-            _ transform: @escaping @Sendable (ShadowRecord?) throws(ShadowError) -> ShadowModification<Result>
-        ) async throws -> (Result, ShadowChange) { throw Unavailable() }
-        func namedShadows(of thing: String, after: String?, limit: Int) async throws -> [String] {
-            throw Unavailable()
+    struct NoShadows: ShadowDocuments, ShadowLookup {
+        var limits: ShadowLimits { ShadowLimits() }
+        var lookup: any ShadowLookup { self }
+        func update(_ key: ShadowKey, body: [UInt8]) async throws(ShadowError) -> Value {
+            throw ShadowError(.internalError, Unavailable().description)
         }
-        func desiredChanges(after sequence: Int64, things: Set<String>?, limit: Int) async throws -> [ShadowChange] {
-            throw Unavailable()
-        }
-        func latestSequence() async throws -> Int64 { throw Unavailable() }
+        func shadowDocument(thing: String, shadowName: String?) throws -> Value? { throw Unavailable() }
     }
 
     struct NoRecords: RecordStorage {

@@ -259,8 +259,8 @@ public struct ActionSource: Sendable, Hashable {
 
 /// The services a handler may use, given when it is built.
 public struct HandlerServices: Sendable {
-    /// The shadow service (for `shadow-update`).
-    package var shadows: ShadowService
+    /// The device shadows (for `shadow-update`, and `get_shadow()` in rules).
+    package var shadows: any ShadowDocuments
     /// Tables of persisted records (for `persist`).
     package var records: any RecordStorage
     /// Outgoing HTTP (for `notify-sms`, `webhook`).
@@ -274,7 +274,7 @@ public struct HandlerServices: Sendable {
 
     /// Bundles services.
     package init(
-        shadows: ShadowService, records: any RecordStorage, http: any HTTPClient, publisher: any MessagePublisher,
+        shadows: any ShadowDocuments, records: any RecordStorage, http: any HTTPClient, publisher: any MessagePublisher,
         now: @escaping @Sendable () -> Int64 = WallClock.system.milliseconds,
         logger: Logger = Logger(label: "signalbox.handlers")
     ) {

@@ -46,28 +46,3 @@ package struct ShadowError: Error, Sendable, Hashable, CustomStringConvertible {
 
     package var description: String { "\(code.rawValue): \(message)" }
 }
-
-extension ShadowError {
-    static let invalidJSON = ShadowError(.badRequest, "Invalid JSON")
-    static let missingState = ShadowError(.badRequest, "Missing required node: state")
-    static let stateNotObject = ShadowError(.badRequest, "State node must be an object")
-    static let desiredNotObject = ShadowError(.badRequest, "Desired node must be an object")
-    static let reportedNotObject = ShadowError(.badRequest, "Reported node must be an object")
-    static let invalidVersion = ShadowError(.badRequest, "Invalid version")
-    static let invalidClientToken = ShadowError(.badRequest, "Invalid clientToken")
-    static let invalidStateNode = ShadowError(.badRequest, "State contains an invalid node")
-    static let nullInArray = ShadowError(.badRequest, "Arrays can't contain null values")
-    static let versionConflict = ShadowError(.conflict, "Version conflict")
-    static let payloadTooLarge = ShadowError(.payloadTooLarge, "The payload exceeds the maximum size allowed")
-    static let unsupportedEncoding = ShadowError(
-        .unsupportedEncoding, "Unsupported documented encoding; supported encoding is UTF-8")
-
-    static func tooDeep(_ limit: Int) -> ShadowError {
-        ShadowError(.badRequest, "JSON contains too many levels of nesting; maximum is \(limit)")
-    }
-
-    /// 404 for a shadow that does not exist; AWS names the named shadow, or the thing for a classic one.
-    package static func notFound(_ key: ShadowKey) -> ShadowError {
-        ShadowError(.notFound, "No shadow exists with name: '\(key.name ?? key.thing)'")
-    }
-}

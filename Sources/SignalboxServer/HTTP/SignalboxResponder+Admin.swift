@@ -10,7 +10,9 @@ extension SignalboxResponder {
         switch (route, method) {
         case (.adminGateways, .post):
             let name = try stringField("name", in: try object(body))
-            try await registryCall { try await registry.addGateway(Gateway(name: name, createdAt: shadows.clock())) }
+            try await registryCall {
+                try await registry.addGateway(Gateway(name: name, createdAt: configuration.clock.seconds()))
+            }
             let issued = try await issue(role: .gateway, gateway: name)
             return json(
                 [
@@ -87,7 +89,8 @@ extension SignalboxResponder {
     private func issue(role: TokenRole, gateway: String?, bearerOnly: Bool = false) async throws
         -> TokenVault.IssuedToken
     {
-        let issued = try vault.issue(role: role, gateway: gateway, createdAt: shadows.clock(), bearerOnly: bearerOnly)
+        let issued = try vault.issue(
+            role: role, gateway: gateway, createdAt: configuration.clock.seconds(), bearerOnly: bearerOnly)
         try await registryCall { try await registry.addToken(issued.record) }
         logger.info("token issued", metadata: ["token.id": "\(issued.id)", "token.role": "\(role.rawValue)"])
         return issued

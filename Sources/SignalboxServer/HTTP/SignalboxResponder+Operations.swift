@@ -4,6 +4,7 @@ import NIOCore
 import SignalboxCore
 import SignalboxJSON
 import SignalboxSQL
+import SignalboxShadows
 
 extension SignalboxResponder {
     /// The admin endpoints over the rules runtime and the record store (the caller is an admin).

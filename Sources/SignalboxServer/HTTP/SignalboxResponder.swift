@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import SignalboxCore
 import SignalboxJSON
+import SignalboxShadows
 import Synchronization
 
 /// Whether the server is accepting requests, for `/readyz`.

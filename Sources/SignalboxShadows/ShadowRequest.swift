@@ -1,3 +1,4 @@
+import SignalboxCore
 import SignalboxJSON
 
 /// A parsed and validated shadow update request body.

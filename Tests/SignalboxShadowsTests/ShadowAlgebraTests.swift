@@ -1,5 +1,6 @@
 import SignalboxCore
 import SignalboxJSON
+import SignalboxShadows
 import Testing
 
 /// The document algebra: merge with `null` deletion, equality, delta, metadata.

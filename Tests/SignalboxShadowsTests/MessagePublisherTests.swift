@@ -1,4 +1,5 @@
 import SignalboxCore
+import SignalboxShadows
 import SignalboxTesting
 import Testing
 

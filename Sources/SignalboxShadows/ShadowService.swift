@@ -1,4 +1,5 @@
 import Logging
+import SignalboxCore
 import SignalboxJSON
 import SignalboxSQL
 
@@ -13,7 +14,7 @@ import SignalboxSQL
 /// let service = ShadowService(storage: InMemoryShadowStorage())
 /// let reply = try await service.update(ShadowKey(thing: "fridge-7"), body: Array(#"{"state":{"desired":{"maxTemp":5}}}"#.utf8))
 /// ```
-package struct ShadowService: Sendable {
+package struct ShadowService: ShadowDocuments {
     /// Where shadows live.
     package let storage: any ShadowStorage
     /// The document algebra and its limits.
@@ -48,6 +49,12 @@ package struct ShadowService: Sendable {
         self.clock = clock
         self.logger = logger
     }
+
+    /// The limits every shadow is held to.
+    package var limits: ShadowLimits { engine.limits }
+
+    /// `get_shadow()` over the store.
+    package var lookup: any ShadowLookup { StoredShadowLookup(storage: storage) }
 
     /// Updates (creating if needed) the shadow `key` with the request `body`.
     ///

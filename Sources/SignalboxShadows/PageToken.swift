@@ -1,3 +1,5 @@
+import SignalboxCore
+
 /// The opaque `nextToken` of `ListNamedShadowsForThing`: the last name of the previous page, hex-encoded.
 enum PageToken {
     private static let digits = Array("0123456789abcdef".utf8)

@@ -1,5 +1,6 @@
 import SignalboxCore
 import SignalboxJSON
+import SignalboxShadows
 import Testing
 
 /// ``ChangeSignal``: the wake-up behind long-polling gateway syncs.

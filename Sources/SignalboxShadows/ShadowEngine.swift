@@ -1,3 +1,4 @@
+import SignalboxCore
 import SignalboxJSON
 
 /// The shadow service's decisions, without I/O: given the stored record and a request, the new record

@@ -1,5 +1,6 @@
 import SignalboxCore
 import SignalboxJSON
+import SignalboxShadows
 import SignalboxTesting
 import Synchronization
 

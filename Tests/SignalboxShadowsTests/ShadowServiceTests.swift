@@ -1,5 +1,6 @@
 import SignalboxCore
 import SignalboxJSON
+import SignalboxShadows
 import Synchronization
 import Testing
 

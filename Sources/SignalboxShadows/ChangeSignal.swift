@@ -1,3 +1,4 @@
+import SignalboxCore
 import Synchronization
 
 /// Wakes long-polling readers when the shadow change log grows.

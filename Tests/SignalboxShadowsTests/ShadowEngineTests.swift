@@ -1,5 +1,6 @@
 import SignalboxCore
 import SignalboxJSON
+import SignalboxShadows
 import Testing
 
 /// Request validation, the exact bytes of every reply, and versions, at the engine level.

@@ -1,6 +1,7 @@
 import SignalboxCore
 import SignalboxJSON
 import SignalboxSQL
+import SignalboxShadows
 import SignalboxTesting
 import Testing
 

@@ -5,7 +5,8 @@ import SignalboxSQL
 import Synchronization
 
 /// Counters of one action since its rule was loaded or last changed: a reload that leaves the rule
-/// unchanged hands the same counters to the action's new runner.
+/// unchanged hands the same counters to the action's new runner. They are the one record of these
+/// counts: `GET /admin/rules` shows them, and `/metrics` exports them (``RulesStatus``).
 package final class ActionCounters: Sendable {
     let invocations = Atomic<Int>(0)
     let succeeded = Atomic<Int>(0)
@@ -97,7 +98,6 @@ final class ActionRunner: Sendable {
         guard !jobs.isEmpty else { return }
         counters.pending.add(jobs.count, ordering: .relaxed)
         counters.invocations.add(jobs.count, ordering: .relaxed)
-        metrics.invocations.increment(by: Int64(jobs.count))
         if shards.count == 1 {
             await push(jobs.map(\.job), to: shards[0])
             return
@@ -178,7 +178,6 @@ final class ActionRunner: Sendable {
 
     private func fail(_ job: ActionJob, error: any Error, shard: WorkQueue<ActionJob>?) {
         counters.failures.add(1, ordering: .relaxed)
-        metrics.failures.increment()
         let permanent = error is PermanentHandlerError
         let description = Self.describe(error)
         var logger = job.invocation.logger
@@ -187,7 +186,6 @@ final class ActionRunner: Sendable {
         if !permanent, job.invocation.attempt < definition.retry.attempts, let shard {
             logger.info("action failed; retrying")
             counters.retries.add(1, ordering: .relaxed)
-            metrics.retries.increment()
             let delay = definition.retry.delay(afterAttempt: job.invocation.attempt)
             let retry = job.retried()
             // The message stays in flight meanwhile, so a drain waits for it. Cancelled at the end

@@ -31,7 +31,6 @@ final class ActiveRule: Sendable {
     /// Each action's idempotency-key suffix, `"/{rule}/{index}"`, and throttle name, `"{rule}/{index}"`.
     let keySuffixes: [String]
     let throttleNames: [String]
-    let metrics: RuleMetrics
     /// Kept across reloads while the rule's ``behaviour`` stays the same.
     let counters: RuleCounters
     /// ``RuleDefinition/behaviour`` of the rule.
@@ -55,7 +54,6 @@ final class ActiveRule: Sendable {
         }
         self.keySuffixes = sources.map(\.idempotencyKeySuffix)
         self.throttleNames = rule.actions.indices.map { "\(rule.name)/\($0)" }
-        self.metrics = RuleMetrics(rule: rule.name)
     }
 
     /// The attempts an action makes (nil: the error action).

@@ -43,7 +43,6 @@ final class Completions: Sendable {
                 metrics.deadLetters.increment()
                 if let index = letter.source.actionIndex, index < rule.runners.count {
                     rule.runners[index].counters.deadLettered.add(1, ordering: .relaxed)
-                    rule.runners[index].metrics.deadLettered.increment()
                 }
                 logger.warning("action dead-lettered", metadata: ["error": "\(letter.error)"])
                 return

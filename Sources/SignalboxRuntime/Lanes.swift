@@ -143,7 +143,6 @@ final class Lanes: Sendable {
         for index in candidates {
             let rule = active.rules[Int(index)]
             rule.counters.evaluated.add(1, ordering: .relaxed)
-            rule.metrics.evaluated.increment()
             let statement = rule.rule.statement
             // nil: the output is the JSON payload as received, never built.
             let output: Output?
@@ -157,7 +156,6 @@ final class Lanes: Sendable {
                 }
             } catch {
                 rule.counters.errors.add(1, ordering: .relaxed)
-                rule.metrics.errors.increment()
                 logger.warning(
                     "rule evaluation failed",
                     metadata: [
@@ -167,7 +165,6 @@ final class Lanes: Sendable {
                 continue
             }
             rule.counters.matched.add(1, ordering: .relaxed)
-            rule.metrics.matched.increment()
             let messageTicket = ticket ?? MessageTicket(id: entry.id, completions: completions)
             ticket = messageTicket
             let invocationMetadata = metadata ?? MessageMetadata(entry, device: item.device)
@@ -210,7 +207,6 @@ final class Lanes: Sendable {
                         idempotencyKey: key)
                     guard claim != nil else {
                         rule.runners[index].counters.throttled.add(1, ordering: .relaxed)
-                        rule.runners[index].metrics.throttled.increment()
                         continue
                     }
                 }

@@ -140,7 +140,6 @@ final class RuleRun: Sendable {
         for failure in failures {
             guard let index = failure.source.actionIndex, index < rule.runners.count else { continue }
             rule.runners[index].counters.handledByErrorAction.add(1, ordering: .relaxed)
-            rule.runners[index].metrics.handledByErrorAction.increment()
         }
         completions.logger.notice(
             "action failures handled by the error action",

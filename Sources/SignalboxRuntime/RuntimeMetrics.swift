@@ -1,14 +1,9 @@
 import Metrics
 import SignalboxCore
 
-/// The metrics of one action (DESIGN §11), labelled by rule, action index and handler.
+/// The timings of one action (DESIGN §11), labelled by rule, action index and handler. Its counts
+/// are kept once, in ``ActionCounters``.
 package struct ActionMetrics: Sendable {
-    let invocations: Counter
-    let failures: Counter
-    let retries: Counter
-    let throttled: Counter
-    let deadLettered: Counter
-    let handledByErrorAction: Counter
     let duration: Timer
     /// From ingest taking the message (before its journal write) to the start of its first
     /// attempt, on the monotonic clock; the exporter gives it fine buckets (``startLatencyBuckets``).
@@ -26,30 +21,10 @@ package struct ActionMetrics: Sendable {
 
     init(rule: String, action: String, function: String) {
         let dimensions = [("rule", rule), ("action", action), ("function", function)]
-        invocations = Counter(label: "signalbox_action_invocations_total", dimensions: dimensions)
-        failures = Counter(label: "signalbox_action_failures_total", dimensions: dimensions)
-        retries = Counter(label: "signalbox_action_retries_total", dimensions: dimensions)
-        throttled = Counter(label: "signalbox_action_throttled_total", dimensions: dimensions)
-        deadLettered = Counter(label: "signalbox_action_dead_lettered_total", dimensions: dimensions)
-        handledByErrorAction = Counter(label: "signalbox_action_handled_by_error_action_total", dimensions: dimensions)
         duration = Timer(
             label: "signalbox_action_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
         startLatency = Timer(
             label: Self.startLatencyLabel, dimensions: dimensions, preferredDisplayUnit: .seconds)
-    }
-}
-
-/// The metrics of one rule, labelled by rule name and rule-set version.
-struct RuleMetrics: Sendable {
-    let evaluated: Counter
-    let matched: Counter
-    let errors: Counter
-
-    init(rule: String) {
-        let dimensions = [("rule", rule)]
-        evaluated = Counter(label: "signalbox_rule_evaluated_total", dimensions: dimensions)
-        matched = Counter(label: "signalbox_rule_matched_total", dimensions: dimensions)
-        errors = Counter(label: "signalbox_rule_errors_total", dimensions: dimensions)
     }
 }
 

@@ -113,6 +113,23 @@ struct ErrorActionTests {
         #expect(actions.first?["dead_lettered"] as? Int == 0)
         #expect(actions.last?["index"] is NSNull)
         #expect(actions.last?["succeeded"] as? Int == 1)
+
+        // /metrics exports the same counts, kept once by the runtime.
+        let metrics = try await server.request("GET", "/metrics", token: admin.token)
+        #expect(metrics.status == 200)
+        for line in [
+            #"signalbox_rule_evaluated_total{rule="forward-readings"} 2"#,
+            #"signalbox_rule_matched_total{rule="forward-readings"} 1"#,
+            #"signalbox_rule_errors_total{rule="forward-readings"} 1"#,
+            #"signalbox_action_failures_total{rule="forward-readings",action="0",function="webhook"} 3"#,
+            #"signalbox_action_retries_total{rule="forward-readings",action="0",function="webhook"} 2"#,
+            #"signalbox_action_handled_by_error_action_total{rule="forward-readings",action="0",function="webhook"} 1"#,
+            #"signalbox_action_dead_lettered_total{rule="forward-readings",action="0",function="webhook"} 0"#,
+            #"signalbox_action_invocations_total{rule="forward-readings",action="error",function="persist"} 1"#,
+        ] {
+            #expect(metrics.body.contains(line + "\n"), "missing \(line)")
+        }
+        #expect(metrics.body.components(separatedBy: "# TYPE signalbox_rule_matched_total counter").count == 2)
     }
 
     /// Rules whose webhook (refused) fails once, with no error action: a dead letter.

@@ -31,7 +31,10 @@ extension SignalboxResponder {
     func metricsResponse() -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
-        let text = runtime.metrics.emitToBuffer()
+        var text = runtime.metrics.emitToBuffer()
+        if let rules = runtime.rules {
+            text += RuleCounterExposition.text(rules.rulesStatus()).utf8
+        }
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: text)))
     }
 

@@ -46,10 +46,7 @@ final class Intake: Sendable {
         var entries: [JournalEntry] = []
         entries.reserveCapacity(messages.count)
         for (id, message) in zip(ids, messages) {
-            entries.append(
-                JournalEntry(
-                    id: id, topic: message.topic, payload: message.payload, receivedAt: message.receivedAt,
-                    clientID: message.clientID, gateway: message.gateway, receipt: message.receipt))
+            entries.append(JournalEntry(id: id, message: message))
         }
         // Silence is not judged past these until their lane has seen them.
         silence.expect(entries.lazy.filter { !$0.isDeviceEvent }.map(\.receivedAt))

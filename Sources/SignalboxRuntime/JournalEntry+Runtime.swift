@@ -15,7 +15,7 @@ extension JournalEntry {
     /// The entry as rules see it: the gateway is the publisher's identity (`principal()`), the
     /// message id is its trace id (`traceid()`, the `traceId` of the HTTP publish reply), and
     /// `accountID` is what `accountid()` returns.
-    func message(accountID: String?) -> Message {
+    func ruleInput(accountID: String?) -> Message {
         Message(
             topic: topic, payload: payload, clientID: clientID, principal: gateway, timestamp: receivedAt,
             traceID: String(id), accountID: accountID)

@@ -127,7 +127,7 @@ final class Lanes: Sendable {
             done.append(entry.id)
             return
         }
-        let message = entry.message(accountID: accountID)
+        let message = entry.ruleInput(accountID: accountID)
         let frame = {
             if let frame {
                 frame.reset(for: message)

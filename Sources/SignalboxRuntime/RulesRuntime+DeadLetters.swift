@@ -20,7 +20,7 @@ extension RulesRuntime {
         else { return .ruleGone }
         let activeRule = active.rules[rule.index]
         let entry = letter.message
-        let message = entry.message(accountID: configuration.accountID)
+        let message = entry.ruleInput(accountID: configuration.accountID)
         let outcome: Result<Void, any Error>
         do {
             let frame = rule.statement.makeFrame(for: message, services: evaluation)

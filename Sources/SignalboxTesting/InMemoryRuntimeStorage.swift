@@ -44,7 +44,7 @@ package final class InMemoryJournal: MessageJournal {
             state.entries.append(
                 contentsOf: entries.lazy.map { entry in
                     var entry = entry
-                    entry.receipt = nil
+                    entry.message.receipt = nil
                     return entry
                 })
             if !(inOrder && startsAfterStored) { state.entries.sort { $0.id < $1.id } }

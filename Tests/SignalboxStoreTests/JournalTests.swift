@@ -177,7 +177,8 @@ struct JournalTests {
     /// Entry `id`, delivered by a broker under `packetID` on `session`.
     private func delivered(_ id: Int64, packetID: UInt16, session: String = "signalbox") -> JournalEntry {
         var entry = entries([id])[0]
-        entry.receipt = BrokerReceipt(session: session, packetID: packetID, digest: UInt64(id) &* 0x9E37_79B9_7F4A_7C15)
+        entry.message.receipt = BrokerReceipt(
+            session: session, packetID: packetID, digest: UInt64(id) &* 0x9E37_79B9_7F4A_7C15)
         return entry
     }
 

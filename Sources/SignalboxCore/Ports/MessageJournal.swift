@@ -1,34 +1,41 @@
-/// A message accepted by ingest, as the journal stores it.
+/// A message as the journal holds it: the ``IncomingMessage`` and the id the runtime gave it.
 package struct JournalEntry: Sendable, Hashable {
     /// Unique and increasing in arrival order; assigned by the runtime before the entry is stored.
     package var id: Int64
-    /// The topic.
-    package var topic: String
-    /// The payload bytes as received.
-    package var payload: [UInt8]
-    /// When it was received, in milliseconds since the Unix epoch.
-    package var receivedAt: Int64
-    /// The MQTT client id of the publisher, if any.
-    package var clientID: String?
-    /// The gateway whose token published it over HTTP, if any.
-    package var gateway: String?
-    /// How an MQTT broker delivered it, if it did with QoS 1. Stored with the entry; entries read
-    /// back have none.
-    package var receipt: BrokerReceipt?
+    /// The message as received. Its receipt (how an MQTT broker delivered it, if it did with QoS 1)
+    /// is stored with the entry; entries read back have none.
+    package var message: IncomingMessage
 
-    /// Bundles an entry.
+    /// An entry for `message`.
+    package init(id: Int64, message: IncomingMessage) {
+        self.id = id
+        self.message = message
+    }
+
+    /// An entry for a message with these parts (see ``IncomingMessage``).
     package init(
         id: Int64, topic: String, payload: [UInt8], receivedAt: Int64, clientID: String? = nil,
         gateway: String? = nil, receipt: BrokerReceipt? = nil
     ) {
-        self.id = id
-        self.topic = topic
-        self.payload = payload
-        self.receivedAt = receivedAt
-        self.clientID = clientID
-        self.gateway = gateway
-        self.receipt = receipt
+        self.init(
+            id: id,
+            message: IncomingMessage(
+                topic: topic, payload: payload, receivedAt: receivedAt, clientID: clientID, gateway: gateway,
+                receipt: receipt))
     }
+
+    /// The topic.
+    package var topic: String { message.topic }
+    /// The payload bytes as received.
+    package var payload: [UInt8] { message.payload }
+    /// When it was received, in milliseconds since the Unix epoch.
+    package var receivedAt: Int64 { message.receivedAt }
+    /// The MQTT client id of the publisher, if any.
+    package var clientID: String? { message.clientID }
+    /// The gateway whose token published it over HTTP, if any.
+    package var gateway: String? { message.gateway }
+    /// How an MQTT broker delivered it; nil once read back from the journal.
+    package var receipt: BrokerReceipt? { message.receipt }
 }
 
 /// The durable ingest journal: a message is acknowledged to its sender only once it is here.

@@ -18,13 +18,16 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
-        // The payloads, rule sets and per-message path shared by both runners.
+        // The payloads, rule sets and per-message path shared by both runners. The rule engine's
+        // types are `package` access, which SwiftPM shows only inside the Signalbox package, so access
+        // control is off for the targets that drive them (as for measure-store below).
         .target(
             name: "BenchmarkFixtures",
             dependencies: [
                 .product(name: "SignalboxJSON", package: "Signalbox"),
                 .product(name: "SignalboxSQL", package: "Signalbox"),
-            ]
+            ],
+            swiftSettings: [.unsafeFlags(["-Xfrontend", "-disable-access-control"])]
         ),
         // The package-benchmark suite (`swift package --package-path Benchmarks benchmark`).
         .executableTarget(
@@ -36,6 +39,7 @@ let package = Package(
                 .product(name: "SignalboxSQL", package: "Signalbox"),
             ],
             path: "Benchmarks/SignalboxBenchmarks",
+            swiftSettings: [.unsafeFlags(["-Xfrontend", "-disable-access-control"])],
             plugins: [
                 .plugin(name: "BenchmarkPlugin", package: "benchmark")
             ]
@@ -49,7 +53,8 @@ let package = Package(
                 .product(name: "SignalboxJSON", package: "Signalbox"),
                 .product(name: "SignalboxSQL", package: "Signalbox"),
             ],
-            path: "Sources/Measure"
+            path: "Sources/Measure",
+            swiftSettings: [.unsafeFlags(["-Xfrontend", "-disable-access-control"])]
         ),
         // Shadow store throughput and latency over SQLite
         // (`swift run -c release --package-path Benchmarks measure-store`). It drives the store through

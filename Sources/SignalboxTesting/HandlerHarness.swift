@@ -228,7 +228,7 @@ public struct HarnessMessage: Sendable {
     public var device: String
     /// The journal id; the idempotency key is `"{id}/{rule}/{action index}"`.
     public var id: Int64
-    /// When it was received (ms since the epoch); the harness's `now` when nil.
+    /// When it was received (ms since the epoch); the harness's clock when nil.
     public var receivedAt: Int64?
 
     /// A message whose SELECT output is the JSON value `output`.
@@ -316,22 +316,22 @@ public struct HandlerHarness: Sendable {
     public let services: HandlerServices
     /// The rule the actions belong to.
     public var ruleName: String
-    /// The time handlers see, in milliseconds since the epoch.
-    public let now: Int64
+    /// The time handlers see (`services.now`), moved only by the test.
+    public let clock: ManualClock
 
     /// A harness with empty stores.
     ///
     /// - Parameters:
     ///   - ruleName: The rule's name, in idempotency keys and log metadata.
-    ///   - now: The clock, in milliseconds since the epoch (the shadow service gets it in seconds).
+    ///   - clock: The time handlers and the shadow service see; a new ``ManualClock`` unless given.
     ///   - realHTTP: A client handlers use instead of ``http`` (a real one, to test against a local
     ///     server); outcomes then list no requests.
-    public init(ruleName: String = "test-rule", now: Int64 = 1_700_000_000_000, realHTTP: (any HTTPClient)? = nil) {
+    public init(ruleName: String = "test-rule", clock: ManualClock = ManualClock(), realHTTP: (any HTTPClient)? = nil) {
         let logs = LogRecorder()
         let publisher = RecordingPublisher()
         let storage = InMemoryShadowStorage()
         let shadows = ShadowService(
-            storage: storage, publisher: publisher, clock: { now / 1000 },
+            storage: storage, publisher: publisher, clock: { clock.seconds },
             logger: logs.logger(label: "signalbox.shadows"))
         let records = InMemoryRecordStorage()
         let http = RecordingHTTPClient()
@@ -342,9 +342,10 @@ public struct HandlerHarness: Sendable {
         self.http = http
         self.logs = logs
         self.ruleName = ruleName
-        self.now = now
+        self.clock = clock
         self.services = HandlerServices(
-            shadows: shadows, records: records, http: realHTTP ?? http, publisher: publisher, now: { now },
+            shadows: shadows, records: records, http: realHTTP ?? http, publisher: publisher,
+            now: { clock.milliseconds },
             logger: logs.logger(label: "signalbox.handlers"))
     }
 
@@ -395,9 +396,10 @@ public struct HandlerHarness: Sendable {
             }()
         let incoming: Message
         if message.payload == nil, case .binary(let bytes) = message.output {
-            incoming = Message(topic: message.topic, payload: bytes, timestamp: message.receivedAt ?? now)
+            incoming = Message(
+                topic: message.topic, payload: bytes, timestamp: message.receivedAt ?? clock.milliseconds)
         } else {
-            incoming = Message(topic: message.topic, json: payload, timestamp: message.receivedAt ?? now)
+            incoming = Message(topic: message.topic, json: payload, timestamp: message.receivedAt ?? clock.milliseconds)
         }
         let frame = EvaluationFrame(
             message: incoming, services: EvaluationServices(shadows: StoredShadowLookup(storage: shadowStorage)),
@@ -405,7 +407,8 @@ public struct HandlerHarness: Sendable {
         let source = ActionSource(rule: ruleName, ruleSetVersion: 1, actionIndex: actionIndex, function: Handler.name)
         return Invocation(
             message: MessageMetadata(
-                id: message.id, topic: message.topic, device: message.device, receivedAt: message.receivedAt ?? now),
+                id: message.id, topic: message.topic, device: message.device,
+                receivedAt: message.receivedAt ?? clock.milliseconds),
             output: message.output, config: try handler.config.compiled.render(in: frame), source: source,
             idempotencyKey: source.idempotencyKey(messageID: message.id), deadline: .now + timeout,
             attempt: attempt, baseLogger: logs.logger(label: "signalbox.runtime"))

@@ -147,7 +147,7 @@ struct PersistTests {
         #expect(retention == RecordRetention(keep: ["readings": .seconds(7 * 86_400)]))
 
         let day: Int64 = 86_400_000
-        let now = harness.now
+        let now = harness.clock.milliseconds
         let persist = try harness.build(Persist.self, ["table": "readings"])
         for (id, age) in [(1, 8 * day), (2, 6 * day), (3, 0)] as [(Int64, Int64)] {
             let message = HarnessMessage(output: ["n": .int(id)], id: id, receivedAt: now - age)

@@ -70,7 +70,7 @@ struct DeviceSilenceTests {
     @Test("a backlog replayed after a crash is judged in journal time: one silence per real gap, no flapping")
     func backlogReplayDoesNotFlap() async throws {
         let fixture = RuntimeFixture(Self.document("backlog"))
-        let start = fixture.clock.now
+        let start = fixture.clock.milliseconds
         // Before the crash: f1 reported every 100 ms for 50 s; f2 too, except between 20 s and 40 s.
         var entries: [JournalEntry] = []
         for step in 0...500 {
@@ -84,26 +84,26 @@ struct DeviceSilenceTests {
         }
         try await fixture.journal.append(entries)
         // Down for 24 s after the last message; the lanes replay while the silence timer runs.
-        fixture.clock.advance(50_000 + 24_000)
+        fixture.clock.advance(by: .milliseconds(50_000 + 24_000))
         let runtime = try await fixture.start(configuration: RuntimeConfiguration(lanes: 2))
         for _ in 0..<20 {
-            runtime.checkSilence(now: fixture.clock.now)
+            runtime.checkSilence(now: fixture.clock.milliseconds)
             await Task.yield()
         }
         #expect(
             await eventually { runtime.tracker.inFlight.count == 0 && Self.events("backlog", from: start).count >= 2 })
-        runtime.checkSilence(now: fixture.clock.now)
+        runtime.checkSilence(now: fixture.clock.milliseconds)
         try await Task.sleep(for: .milliseconds(300))
         // f2's real gap: silent 10 s after its reading at 20 s, online with its reading at 40 s.
         #expect(Self.events("backlog", from: start) == ["f2 silent @30", "f2 online @40"])
 
         // The 24 s down do not count: both are silent 10 s of uptime after their last reading.
-        fixture.clock.advance(9_999)
-        runtime.checkSilence(now: fixture.clock.now)
+        fixture.clock.advance(by: .milliseconds(9_999))
+        runtime.checkSilence(now: fixture.clock.milliseconds)
         try await Task.sleep(for: .milliseconds(200))
         #expect(Self.events("backlog", from: start).count == 2)
-        fixture.clock.advance(1)
-        runtime.checkSilence(now: fixture.clock.now)
+        fixture.clock.advance(by: .milliseconds(1))
+        runtime.checkSilence(now: fixture.clock.milliseconds)
         #expect(await eventually { Self.events("backlog", from: start).count == 4 })
         #expect(Self.events("backlog", from: start).suffix(2) == ["f1 silent @84", "f2 silent @84"])
         await runtime.shutdown()
@@ -112,14 +112,14 @@ struct DeviceSilenceTests {
     @Test("last-seen times survive a restart: a device quiet since is reported once, a silent one not again")
     func lastSeenSurvivesRestarts() async throws {
         let fixture = RuntimeFixture(Self.document("restart"))
-        let start = fixture.clock.now
+        let start = fixture.clock.milliseconds
         var runtime = try await fixture.start()
         _ = try await runtime.ingest([fixture.message("fridges/f1/t", "{}"), fixture.message("fridges/f2/t", "{}")])
         #expect(await eventually { Probe.named("restart-readings").seen.count == 2 })
-        fixture.clock.advance(10_000)
-        runtime.checkSilence(now: fixture.clock.now)
+        fixture.clock.advance(by: .milliseconds(10_000))
+        runtime.checkSilence(now: fixture.clock.milliseconds)
         #expect(await eventually { Self.events("restart", from: start) == ["f1 silent @10", "f2 silent @10"] })
-        fixture.clock.advance(5_000)
+        fixture.clock.advance(by: .milliseconds(5_000))
         _ = try await runtime.ingest([fixture.message("fridges/f2/t", "{}")])
         #expect(await eventually { Self.events("restart", from: start).count == 3 })
         await runtime.shutdown()
@@ -130,17 +130,17 @@ struct DeviceSilenceTests {
             ])
 
         // Down for 60 s; f2 never reports again.
-        fixture.clock.advance(60_000)
+        fixture.clock.advance(by: .milliseconds(60_000))
         runtime = try await fixture.start()
-        runtime.checkSilence(now: fixture.clock.now)
-        fixture.clock.advance(9_999)
-        runtime.checkSilence(now: fixture.clock.now)
+        runtime.checkSilence(now: fixture.clock.milliseconds)
+        fixture.clock.advance(by: .milliseconds(9_999))
+        runtime.checkSilence(now: fixture.clock.milliseconds)
         try await Task.sleep(for: .milliseconds(200))
         #expect(Self.events("restart", from: start).count == 3)
-        fixture.clock.advance(1)
-        runtime.checkSilence(now: fixture.clock.now)
-        fixture.clock.advance(100_000)
-        runtime.checkSilence(now: fixture.clock.now)
+        fixture.clock.advance(by: .milliseconds(1))
+        runtime.checkSilence(now: fixture.clock.milliseconds)
+        fixture.clock.advance(by: .milliseconds(100_000))
+        runtime.checkSilence(now: fixture.clock.milliseconds)
         #expect(await eventually { Self.events("restart", from: start).count == 4 })
         try await Task.sleep(for: .milliseconds(200))
         // Silent 10 s of uptime after its last reading (at 15 s, then 60 s down); f1 is not repeated.

@@ -115,7 +115,7 @@ struct RuntimeFixture {
     let deadLetters: InMemoryDeadLetterStorage
     let throttles: InMemoryThrottleStorage
     let devices: InMemoryDeviceActivityStorage
-    let clock = WallClock()
+    let clock = ManualClock()
 
     init(_ document: RulesDocument, versions: InMemoryRuleSetVersions = InMemoryRuleSetVersions()) {
         source = CodeRulesSource(document)
@@ -133,14 +133,14 @@ struct RuntimeFixture {
         let bus = MessageBus()
         let services = HandlerServices(
             shadows: ShadowService(storage: InMemoryShadowStorage()), records: storage.records,
-            http: RecordingHTTPClient(), publisher: bus, now: { clock.now }, logger: Logger(label: "test"))
+            http: RecordingHTTPClient(), publisher: bus, now: { clock.milliseconds }, logger: Logger(label: "test"))
         return try await RulesRuntime.start(
             configuration: configuration, source: source, registry: HandlerRegistry([ProbeHandler.self]),
-            storage: storage, services: services, bus: bus, now: { clock.now }, logger: Logger(label: "test"))
+            storage: storage, services: services, bus: bus, now: { clock.milliseconds }, logger: Logger(label: "test"))
     }
 
     func message(_ topic: String, _ json: String) -> IncomingMessage {
-        IncomingMessage(topic: topic, payload: Array(json.utf8), receivedAt: clock.now)
+        IncomingMessage(topic: topic, payload: Array(json.utf8), receivedAt: clock.milliseconds)
     }
 }
 
@@ -152,11 +152,4 @@ func eventually(timeout: Duration = .seconds(30), _ condition: () async -> Bool)
         try? await Task.sleep(for: .milliseconds(10))
     }
     return await condition()
-}
-
-/// A wall clock that moves only when told.
-final class WallClock: Sendable {
-    private let value = Mutex<Int64>(1_700_000_000_000)
-    var now: Int64 { value.withLock { $0 } }
-    func advance(_ milliseconds: Int64) { value.withLock { $0 += milliseconds } }
 }

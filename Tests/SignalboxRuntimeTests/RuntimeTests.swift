@@ -224,9 +224,9 @@ struct RuntimeTests {
         await runtime.shutdown()
 
         runtime = try await fixture.start()
-        fixture.clock.advance(3_599_000)
+        fixture.clock.advance(by: .milliseconds(3_599_000))
         _ = try await runtime.ingest([fixture.message("fridges/f1/t", #"{"temp": 9}"#)])
-        fixture.clock.advance(2_000)
+        fixture.clock.advance(by: .milliseconds(2_000))
         _ = try await runtime.ingest([fixture.message("fridges/f1/t", #"{"temp": 9}"#)])
         #expect(await eventually { sms.seen.count == 3 })
         #expect(await eventually { runtime.tracker.inFlight.count == 0 })
@@ -351,7 +351,7 @@ struct RuntimeTests {
                         probe: "silence-events"),
                 ]))
         let runtime = try await fixture.start()
-        let start = fixture.clock.now
+        let start = fixture.clock.milliseconds
         _ = try await runtime.ingest([fixture.message("fridges/f1/t", "{}")])
         #expect(await eventually { Probe.named("silence-readings").seen.count == 1 })
         runtime.checkSilence(now: start + 599_999)
@@ -367,7 +367,7 @@ struct RuntimeTests {
         #expect(payload["lastSeenAt"] == .int(start))
         #expect(payload["kind"] == "silent")
 
-        fixture.clock.advance(1_000_000)
+        fixture.clock.advance(by: .milliseconds(1_000_000))
         _ = try await runtime.ingest([fixture.message("fridges/f1/t", "{}")])
         #expect(await eventually { events.seen.count == 2 })
         #expect(events.seen.last?.message.topic == "$signalbox/events/devices/f1/online")

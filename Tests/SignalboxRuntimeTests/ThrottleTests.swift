@@ -42,7 +42,7 @@ struct ThrottleTests {
         let windows = runtime.throttleWindows(rule: "warm")
         #expect(windows.count == 1)
         #expect(windows.first?.key == "f2" && windows.first?.actionIndex == 0)
-        #expect(windows.first?.expiresAt == fixture.clock.now + 3_600_000)
+        #expect(windows.first?.expiresAt == fixture.clock.milliseconds + 3_600_000)
         await runtime.shutdown()
     }
 
@@ -74,11 +74,11 @@ struct ThrottleTests {
         }
         #expect(await eventually { sms.seen.count == 2 && runtime.tracker.inFlight.count == 0 })
         await runtime.flush()
-        #expect(try await fixture.throttles.windows(activeAt: fixture.clock.now).count == 2)
+        #expect(try await fixture.throttles.windows(activeAt: fixture.clock.milliseconds).count == 2)
         #expect(try await runtime.resetThrottles(rule: "other", key: nil) == 0)
         #expect(try await runtime.resetThrottles(rule: "warm", key: "f1") == 1)
         #expect(runtime.throttleWindows(rule: nil).map(\.key) == ["f2"])
-        #expect(try await fixture.throttles.windows(activeAt: fixture.clock.now).map(\.key) == ["f2"])
+        #expect(try await fixture.throttles.windows(activeAt: fixture.clock.milliseconds).map(\.key) == ["f2"])
         _ = try await runtime.ingest([fixture.message("fridges/f1/t", #"{"temp": 9}"#)])
         #expect(await eventually { sms.seen.count == 3 })
         await runtime.shutdown()
@@ -87,6 +87,6 @@ struct ThrottleTests {
         #expect(runtime.throttleWindows(rule: nil).map(\.key) == ["f1", "f2"])
         #expect(try await runtime.resetThrottles(rule: nil, key: nil) == 2)
         await runtime.shutdown()
-        #expect(try await fixture.throttles.windows(activeAt: fixture.clock.now).isEmpty)
+        #expect(try await fixture.throttles.windows(activeAt: fixture.clock.milliseconds).isEmpty)
     }
 }

@@ -1,6 +1,7 @@
 import SignalboxCore
 import SignalboxJSON
 import SignalboxShadows
+import SignalboxTesting
 import Testing
 
 /// ``ChangeSignal``: the wake-up behind long-polling gateway syncs.
@@ -99,16 +100,16 @@ struct ShadowSyncTests {
 
     /// Nine changes; of T1 and T2's, the latest desired ones are cfg's deletion (7) and T1's update (8).
     static func history() async throws -> ShadowFixture {
-        let fixture = ShadowFixture(clock: TestClock(100))
+        let fixture = ShadowFixture(clock: ManualClock(milliseconds: 100_000))
         try await fixture.update(t1, #"{"state":{"desired":{"a":1}}}"#)  // 1
         try await fixture.update(t1, #"{"state":{"desired":{"a":2}}}"#)  // 2
         try await fixture.update(t2, #"{"state":{"reported":{"x":1}}}"#)  // 3, reported only
         try await fixture.update(cfg, #"{"state":{"desired":{"mode":"eco"}}}"#)  // 4
         try await fixture.update(t3, #"{"state":{"desired":{"z":1}}}"#)  // 5, another gateway's thing
         try await fixture.update(t1, #"{"state":{"reported":{"a":1}}}"#)  // 6, reported only
-        fixture.clock.set(150)
+        fixture.clock.set(milliseconds: 150_000)
         try await fixture.delete(cfg)  // 7
-        fixture.clock.set(200)
+        fixture.clock.set(milliseconds: 200_000)
         try await fixture.update(t1, #"{"state":{"desired":{"a":3,"b":[1,2]}}}"#)  // 8
         try await fixture.update(t2, #"{"state":{"reported":{"x":2}}}"#)  // 9, reported only
         return fixture
@@ -208,7 +209,7 @@ struct ShadowSyncTests {
     }
 
     @Test func entriesShowDesiredNullAndEmptyDelta() async throws {
-        let fixture = ShadowFixture(clock: TestClock(5))
+        let fixture = ShadowFixture(clock: ManualClock(milliseconds: 5_000))
         try await fixture.update(Self.t1, #"{"state":{"desired":{"a":1},"reported":{"a":1}}}"#)
         try await fixture.update(Self.cfg, #"{"state":{"desired":{"a":1}}}"#)
         try await fixture.update(Self.cfg, #"{"state":{"desired":null}}"#)

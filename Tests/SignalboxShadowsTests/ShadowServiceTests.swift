@@ -1,6 +1,7 @@
 import SignalboxCore
 import SignalboxJSON
 import SignalboxShadows
+import SignalboxTesting
 import Synchronization
 import Testing
 
@@ -67,9 +68,9 @@ struct ShadowServiceTests {
     @Test func deltaEventListsEveryDifferingDesiredField() async throws {
         // https://docs.aws.amazon.com/iot/latest/developerguide/device-shadow-mqtt.html ("regardless of whether
         // these attributes were contained in the current update message or were already stored")
-        let fixture = ShadowFixture(clock: TestClock(100))
+        let fixture = ShadowFixture(clock: ManualClock(milliseconds: 100_000))
         try await fixture.update(Self.classic, #"{"state":{"desired":{"a":1,"b":2,"c":3},"reported":{"c":3}}}"#)
-        fixture.clock.set(200)
+        fixture.clock.set(milliseconds: 200_000)
         try await fixture.update(Self.classic, #"{"state":{"desired":{"d":4},"reported":{"a":0}}}"#)
         #expect(
             fixture.lastPayload(on: "$aws/things/T/shadow/update/delta")
@@ -79,13 +80,13 @@ struct ShadowServiceTests {
 
     @Test func documentsEventCarriesPreviousAndCurrent() async throws {
         // https://docs.aws.amazon.com/iot/latest/developerguide/device-shadow-document.html (/documents)
-        let fixture = ShadowFixture(clock: TestClock(10))
+        let fixture = ShadowFixture(clock: ManualClock(milliseconds: 10_000))
         try await fixture.update(Self.named, #"{"state":{"reported":{"a":1}},"clientToken":"one"}"#)
         #expect(
             fixture.lastPayload(on: "$aws/things/T/shadow/name/N/update/documents")
                 == #"{"previous":null,"current":{"state":{"reported":{"a":1}},"metadata":{"reported":{"a":{"timestamp":10}}},"version":1},"timestamp":10,"clientToken":"one"}"#
         )
-        fixture.clock.set(20)
+        fixture.clock.set(milliseconds: 20_000)
         try await fixture.update(Self.named, #"{"state":{"reported":{"a":null,"b":2}}}"#)
         #expect(
             fixture.lastPayload(on: "$aws/things/T/shadow/name/N/update/documents")
@@ -114,10 +115,10 @@ struct ShadowServiceTests {
     @Test func stateNullKeepsTheShadow() async throws {
         // https://docs.aws.amazon.com/iot/latest/developerguide/device-shadow-data-flow.html ("Setting the device's
         // shadow state to null does not delete the shadow. The shadow version will be incremented on the next update.")
-        let fixture = ShadowFixture(clock: TestClock(50))
+        let fixture = ShadowFixture(clock: ManualClock(milliseconds: 50_000))
         try await fixture.update(Self.classic, #"{"state":{"desired":{"a":1},"reported":{"b":2}}}"#)
         try await fixture.update(Self.classic, #"{"state":null}"#)
-        fixture.clock.set(60)
+        fixture.clock.set(milliseconds: 60_000)
         #expect(try await fixture.get(Self.classic) == #"{"state":{},"metadata":{},"version":2,"timestamp":60}"#)
         let accepted = try await fixture.update(Self.classic, #"{"state":{"reported":{"c":3}}}"#)
         #expect(json(accepted)["version"] == 3)
@@ -126,16 +127,16 @@ struct ShadowServiceTests {
     @Test func versionsCountUpDeleteKeepsThemAndRecreationContinues() async throws {
         // https://docs.aws.amazon.com/iot/latest/developerguide/device-shadow-data-flow.html ("the version number of
         // the new device shadow document will follow that of the deleted one")
-        let fixture = ShadowFixture(clock: TestClock(1_000))
+        let fixture = ShadowFixture(clock: ManualClock(milliseconds: 1_000_000))
         for expected: Int64 in 1...3 {
             let accepted = try await fixture.update(Self.classic, #"{"state":{"reported":{"n":\#(expected)}}}"#)
             #expect(json(accepted)["version"] == .int(expected))
         }
-        fixture.clock.set(2_000)
+        fixture.clock.set(milliseconds: 2_000_000)
         #expect(try await fixture.delete(Self.classic) == #"{"version":3,"timestamp":2000}"#)
         let gone = await shadowError { () async throws(ShadowError) in try await fixture.get(Self.classic) }
         #expect(gone == ShadowError(.notFound, "No shadow exists with name: 'T'"))
-        fixture.clock.set(2_000 + 47 * 3600)
+        fixture.clock.set(milliseconds: (2_000 + 47 * 3600) * 1000)
         let recreated = try await fixture.update(Self.classic, #"{"state":{"desired":{"x":1}}}"#)
         #expect(json(recreated)["version"] == 4)
         // The re-created shadow starts empty: nothing of the deleted one survives.
@@ -155,10 +156,11 @@ struct ShadowServiceTests {
     func versionRetentionAfterDeletion(elapsed: Int64, expected: Int64) async throws {
         // https://docs.aws.amazon.com/iot/latest/developerguide/device-shadow-data-flow.html ("deleted for more
         // than 48 hours" → starts afresh; Signalbox makes the 48 h configurable)
-        let fixture = ShadowFixture(limits: ShadowLimits(deletedVersionRetention: 100), clock: TestClock(500))
+        let fixture = ShadowFixture(
+            limits: ShadowLimits(deletedVersionRetention: 100), clock: ManualClock(milliseconds: 500_000))
         for _ in 1...5 { try await fixture.update(Self.named, #"{"state":{"reported":{"a":1}}}"#) }
         try await fixture.delete(Self.named)
-        fixture.clock.advance(by: elapsed)
+        fixture.clock.advance(by: .seconds(elapsed))
         let accepted = try await fixture.update(Self.named, #"{"state":{"reported":{"a":1}}}"#)
         #expect(json(accepted)["version"] == .int(expected))
     }
@@ -184,7 +186,7 @@ struct ShadowServiceTests {
 
     @Test func deleteEchoesTheClientToken() async throws {
         // https://docs.aws.amazon.com/iot/latest/developerguide/device-shadow-document.html (clientToken echoed)
-        let fixture = ShadowFixture(clock: TestClock(9))
+        let fixture = ShadowFixture(clock: ManualClock(milliseconds: 9_000))
         try await fixture.update(Self.named, #"{"state":{"reported":{"a":1}}}"#)
         #expect(
             try await fixture.delete(Self.named, #"{"clientToken":"bye"}"#)
@@ -205,7 +207,7 @@ struct ShadowServiceTests {
     @Test func oversizedMergedStateChangesNothing() async throws {
         // https://docs.aws.amazon.com/iot/latest/developerguide/device-shadow-error-messages.html
         // (413 "The payload exceeds the maximum size allowed"); 8 KB: https://docs.aws.amazon.com/iot/latest/developerguide/diagnosing-shadows.html
-        let fixture = ShadowFixture(clock: TestClock(7))
+        let fixture = ShadowFixture(clock: ManualClock(milliseconds: 7_000))
         let half = String(repeating: "r", count: 5000)
         try await fixture.update(Self.classic, #"{"state":{"reported":{"big":"\#(half)"}}}"#)
         let before = try await fixture.get(Self.classic)
@@ -296,7 +298,7 @@ struct ShadowServiceTests {
     // MARK: - ListNamedShadowsForThing
 
     static func listFixture() async throws -> ShadowFixture {
-        let fixture = ShadowFixture(clock: TestClock(42))
+        let fixture = ShadowFixture(clock: ManualClock(milliseconds: 42_000))
         try await fixture.update(ShadowKey(thing: "T"), #"{"state":{"reported":{"classic":true}}}"#)
         for name in ["delta", "alpha", "echo", "charlie", "bravo", "gone", "$package"] {
             try await fixture.update(ShadowKey(thing: "T", name: name), #"{"state":{"reported":{"a":1}}}"#)

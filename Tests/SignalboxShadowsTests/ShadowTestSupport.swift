@@ -53,32 +53,16 @@ func text(_ payload: [UInt8]) -> String { String(decoding: payload, as: UTF8.sel
 /// UTF-8 bytes of `text`.
 func body(_ text: String) -> [UInt8] { Array(text.utf8) }
 
-/// A settable clock for the service: every call returns the current setting.
-final class TestClock: Sendable {
-    private let value: Mutex<Int64>
-
-    init(_ start: Int64 = 1_700_000_000) { value = Mutex(start) }
-
-    var now: Int64 { value.withLock { $0 } }
-
-    func set(_ time: Int64) { value.withLock { $0 = time } }
-
-    func advance(by seconds: Int64) { value.withLock { $0 += seconds } }
-
-    /// The closure to hand to ``ShadowService``.
-    var closure: @Sendable () -> Int64 { { [self] in self.now } }
-}
-
 /// A service over fresh in-memory storage with a recording publisher and a test clock.
 struct ShadowFixture {
     let storage = InMemoryShadowStorage()
     let publisher = RecordingPublisher()
-    let clock: TestClock
+    let clock: ManualClock
     let service: ShadowService
 
-    init(limits: ShadowLimits = ShadowLimits(), clock: TestClock = TestClock()) {
+    init(limits: ShadowLimits = ShadowLimits(), clock: ManualClock = ManualClock()) {
         self.clock = clock
-        service = ShadowService(storage: storage, limits: limits, publisher: publisher, clock: clock.closure)
+        service = ShadowService(storage: storage, limits: limits, publisher: publisher, clock: { clock.seconds })
     }
 
     /// Updates `key` with the JSON text `request`, returning the accepted reply's text.

@@ -3,7 +3,7 @@ import SignalboxCore
 import SignalboxJSON
 
 /// Posts each rule output, as JSON, to a fixed `https://` address, with the invocation's
-/// idempotency key as a header so the receiver can drop repeats.
+/// idempotency key as a header so the receiver can drop repeats, and the time it was sent.
 ///
 /// ```yaml
 /// actions:
@@ -17,6 +17,7 @@ public struct Forward: HandlerFunction {
 
     let url: String
     let http: any HTTPClient
+    let now: @Sendable () -> Int64
 
     public init(config: HandlerConfig, services: HandlerServices) throws(HandlerConfigError) {
         try config.allowKeys(["url", "label"])
@@ -27,12 +28,14 @@ public struct Forward: HandlerFunction {
         _ = try config.isString("label")
         self.url = url
         self.http = services.http
+        self.now = services.now
     }
 
     public func invoke(_ invocation: Invocation) async throws {
         var headers = [
             OutgoingHTTPRequest.HeaderField("content-type", "application/json"),
             OutgoingHTTPRequest.HeaderField("idempotency-key", invocation.idempotencyKey),
+            OutgoingHTTPRequest.HeaderField("x-sent-at-ms", String(now())),
         ]
         if case .object(let config) = invocation.config, case .string(let label)? = config["label"] {
             headers.append(OutgoingHTTPRequest.HeaderField("x-label", label))

@@ -23,6 +23,18 @@ import Testing
         #expect(try JSONParser.parse(request.body) == ["temp": 9.5])
     }
 
+    @Test func stampsTheTimeFromTheServicesClock() async throws {
+        let clock = ManualClock(milliseconds: 1_000)
+        let harness = HandlerHarness(clock: clock)
+        let forward = try harness.build(Forward.self, ["url": "https://collector.example/readings"])
+
+        clock.advance(by: .seconds(2))
+        let outcome = await harness.invoke(forward, HarnessMessage(output: ["temp": 1]))
+
+        let sentAt = outcome.requests.first?.headers.first { $0.name == "x-sent-at-ms" }?.value
+        #expect(sentAt == "3000")
+    }
+
     @Test func retriesOverloadAndGivesUpOnRefusal() async throws {
         let harness = HandlerHarness()
         let forward = try harness.build(Forward.self, ["url": "https://collector.example/readings"])

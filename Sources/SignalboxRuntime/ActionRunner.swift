@@ -178,15 +178,13 @@ final class ActionRunner: Sendable {
 
     private func fail(_ job: ActionJob, error: any Error, shard: WorkQueue<ActionJob>?) {
         counters.failures.add(1, ordering: .relaxed)
-        let permanent = error is PermanentHandlerError
-        let description = Self.describe(error)
+        let description = Attempt.describe(error)
         var logger = job.invocation.logger
         logger[metadataKey: "error"] = "\(description)"
         logger[metadataKey: "attempt"] = "\(job.invocation.attempt)"
-        if !permanent, job.invocation.attempt < definition.retry.attempts, let shard {
+        if let delay = definition.retry.retryDelay(after: error, attempt: job.invocation.attempt), let shard {
             logger.info("action failed; retrying")
             counters.retries.add(1, ordering: .relaxed)
-            let delay = definition.retry.delay(afterAttempt: job.invocation.attempt)
             let retry = job.retried()
             // The message stays in flight meanwhile, so a drain waits for it. Cancelled at the end
             // of a stop: the message is handled again at the next start.
@@ -207,40 +205,11 @@ final class ActionRunner: Sendable {
         // A failure never completes the message here: the rule's failures are handled first.
         _ = job.completion.finished(job.invocation.source, failure: description)
     }
-
-    /// An error's description without payload values: handlers' own errors describe themselves;
-    /// others are named by type.
-    static func describe(_ error: any Error) -> String {
-        switch error {
-        case let error as PermanentHandlerError: error.description
-        case let error as ActionTimeout: error.description
-        case let error as CustomStringConvertible: error.description
-        default: "\(type(of: error))"
-        }
-    }
 }
 
 extension Duration {
     var nanoseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
-}
-
-extension RetryPolicy {
-    /// The wait after attempt `attempt` failed: `min · 2^(attempt-1)`, at most `max`, less a random
-    /// part of up to half of it ("equal jitter"), never below `min`.
-    package func delay(afterAttempt attempt: Int, random: Double = Double.random(in: 0..<1)) -> Duration {
-        let low = backoff.lowerBound
-        let high = backoff.upperBound
-        var delay = low
-        for _ in 1..<max(1, attempt) {
-            delay = delay * 2
-            if delay >= high {
-                delay = high
-                break
-            }
-        }
-        return max(low, delay - (delay / 2) * random)
     }
 }

@@ -51,7 +51,7 @@ extension RulesRuntime {
             logger.notice("dead letter delivered", metadata: ["dead_letter.id": "\(id)", "rule.name": "\(rule.name)"])
             return .delivered
         case .failure(let error):
-            return await retryFailed(letter, error: ActionRunner.describe(error))
+            return await retryFailed(letter, error: Attempt.describe(error))
         }
     }
 

@@ -265,8 +265,10 @@ public struct HarnessHandler<Handler: HandlerFunction>: Sendable {
 
 /// What happened when a ``HandlerHarness`` invoked a handler.
 public struct HandlerOutcome: Sendable {
-    /// What the handler threw; nil when it succeeded.
+    /// What the handler threw at its last attempt; nil when it succeeded.
     public var error: (any Error)?
+    /// The attempts made.
+    public var attempts: Int
     /// The HTTP requests it sent.
     public var requests: [OutgoingHTTPRequest]
     /// The messages published during the invocation (republished output, shadow events).
@@ -414,23 +416,36 @@ public struct HandlerHarness: Sendable {
             attempt: attempt, baseLogger: logs.logger(label: "signalbox.runtime"))
     }
 
-    /// Invokes `handler` for one message and reports what happened.
+    /// Invokes `handler` for one message and reports what happened: each attempt runs as the
+    /// runtime runs it (cancelled at its deadline, a late failure counted as a timeout), and a
+    /// failed one is retried as the action's `retry` policy says, after the same backoff.
     ///
     /// - Parameters:
     ///   - actionIndex: The action's position in the rule; nil for the error action.
-    ///   - attempt: The attempt number the handler sees.
-    ///   - timeout: The deadline, from now; the call is cancelled when it passes.
+    ///   - attempt: The attempt number the handler sees first.
+    ///   - timeout: Each attempt's deadline, from its start; the call is cancelled when it passes.
+    ///   - retry: How failed attempts are retried; by default not at all.
     public func invoke<Handler>(
         _ handler: HarnessHandler<Handler>, _ message: HarnessMessage, actionIndex: Int? = 0, attempt: Int = 1,
-        timeout: Duration = Invocation.defaultTimeout
+        timeout: Duration = Invocation.defaultTimeout, retry: RetryPolicy = RetryPolicy(attempts: 1)
     ) async -> HandlerOutcome {
-        await record {
-            let invocation = try invocation(
-                for: handler, message, actionIndex: actionIndex, attempt: attempt, timeout: timeout)
-            // The runtime's own attempt: cancelled at the deadline and left to end, a late failure
-            // counted as a timeout.
-            try await Attempt.run(before: invocation.deadline, timeout: timeout) {
-                try await handler.handler.invoke(invocation)
+        var attempt = attempt
+        var attempts = 0
+        return await record(attempts: { attempts }) {
+            while true {
+                let invocation = try invocation(
+                    for: handler, message, actionIndex: actionIndex, attempt: attempt, timeout: timeout)
+                attempts += 1
+                do {
+                    try await Attempt.run(before: invocation.deadline, timeout: timeout) {
+                        try await handler.handler.invoke(invocation)
+                    }
+                    return
+                } catch {
+                    guard let delay = retry.retryDelay(after: error, attempt: attempt) else { throw error }
+                    try await Task.sleep(for: delay)
+                    attempt += 1
+                }
             }
         }
     }
@@ -440,7 +455,7 @@ public struct HandlerHarness: Sendable {
         _ handler: HarnessHandler<Handler>, batch messages: [HarnessMessage], actionIndex: Int? = 0,
         timeout: Duration = Invocation.defaultTimeout
     ) async -> HandlerOutcome {
-        await record {
+        await record(attempts: { 1 }) {
             let batch = try messages.map {
                 try invocation(for: handler, $0, actionIndex: actionIndex, timeout: timeout)
             }
@@ -449,8 +464,8 @@ public struct HandlerHarness: Sendable {
         }
     }
 
-    /// Runs `body`, noting what it sent, published and logged.
-    private func record(_ body: () async throws -> Void) async -> HandlerOutcome {
+    /// Runs `body`, noting what it sent, published and logged, and how many attempts it made.
+    private func record(attempts: () -> Int, _ body: () async throws -> Void) async -> HandlerOutcome {
         let before = (http.requests.count, publisher.messages.count, logs.entries.count)
         var failure: (any Error)?
         do {
@@ -459,7 +474,7 @@ public struct HandlerHarness: Sendable {
             failure = error
         }
         return HandlerOutcome(
-            error: failure, requests: Array(http.requests.dropFirst(before.0)),
+            error: failure, attempts: attempts(), requests: Array(http.requests.dropFirst(before.0)),
             published: Array(publisher.messages.dropFirst(before.1)), logs: Array(logs.entries.dropFirst(before.2)))
     }
 }

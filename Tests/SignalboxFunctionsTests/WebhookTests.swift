@@ -30,6 +30,29 @@ struct WebhookTests {
             ])
     }
 
+    @Test("retried as the action's policy says: the same idempotency key at each attempt, up to the last")
+    func retriedByPolicy() async throws {
+        let harness = HandlerHarness(ruleName: "hook")
+        let hook = try harness.build(Webhook.self, ["url": "https://hooks.example.com/in"])
+        let retry = RetryPolicy(attempts: 3, backoff: .milliseconds(1) ... .milliseconds(2))
+
+        harness.http.enqueue(.status(503), .status(500), .status(200))
+        let recovered = await harness.invoke(hook, Self.reading, retry: retry)
+        #expect(recovered.succeeded)
+        #expect(recovered.attempts == 3)
+        #expect(recovered.requests.map { $0.headers.last?.value } == ["12/hook/0", "12/hook/0", "12/hook/0"])
+
+        harness.http.enqueue(.status(503), .status(503), .status(503))
+        let exhausted = await harness.invoke(hook, Self.reading, retry: retry)
+        #expect(exhausted.attempts == 3)
+        #expect(exhausted.error is HTTPStatusError)
+
+        harness.http.enqueue(.status(400))
+        let refused = await harness.invoke(hook, Self.reading, retry: retry)
+        #expect(refused.attempts == 1)
+        #expect(refused.permanentError != nil)
+    }
+
     @Test("method, content type and a templated body")
     func templatedBody() async throws {
         let harness = HandlerHarness()

@@ -39,6 +39,19 @@ package enum Attempt {
     }
 }
 
+extension Attempt {
+    /// An error's description without payload values: handlers' own errors describe themselves;
+    /// others are named by type.
+    package static func describe(_ error: any Error) -> String {
+        switch error {
+        case let error as PermanentHandlerError: error.description
+        case let error as ActionTimeout: error.description
+        case let error as CustomStringConvertible: error.description
+        default: "\(type(of: error))"
+        }
+    }
+}
+
 /// The race of an attempt's body, its timer and its caller's cancellation: the first to finish
 /// resumes the caller and cancels the others.
 private final class Race: Sendable {

@@ -52,19 +52,43 @@ package struct ActionDefinition: Sendable {
 
 /// How a failed invocation is retried: `attempts` in all (the first one included), waiting an
 /// exponentially growing, jittered delay between `backoff.lowerBound` and `backoff.upperBound`.
-package struct RetryPolicy: Sendable, Hashable {
+public struct RetryPolicy: Sendable, Hashable {
     /// Attempts in all, the first one included; 1 means no retry.
-    package var attempts: Int
+    public var attempts: Int
     /// The shortest and longest wait between attempts.
-    package var backoff: ClosedRange<Duration>
+    public var backoff: ClosedRange<Duration>
 
     /// The most attempts accepted in a rules file.
     package static let maxAttempts = 100
 
     /// A retry policy; by default 3 attempts with a backoff from 1 second to 1 minute.
-    package init(attempts: Int = 3, backoff: ClosedRange<Duration> = .seconds(1) ... .seconds(60)) {
+    public init(attempts: Int = 3, backoff: ClosedRange<Duration> = .seconds(1) ... .seconds(60)) {
         self.attempts = attempts
         self.backoff = backoff
+    }
+
+    /// What follows a failed attempt number `attempt`: the wait before the next one, or nil when
+    /// the invocation has failed for good (a ``PermanentHandlerError``, or no attempt left). The
+    /// runtime and `HandlerHarness` both decide with it.
+    package func retryDelay(after error: any Error, attempt: Int) -> Duration? {
+        guard !(error is PermanentHandlerError), attempt < attempts else { return nil }
+        return delay(afterAttempt: attempt)
+    }
+
+    /// The wait after attempt `attempt` failed: `min · 2^(attempt-1)`, at most `max`, less a random
+    /// part of up to half of it ("equal jitter"), never below `min`.
+    package func delay(afterAttempt attempt: Int, random: Double = Double.random(in: 0..<1)) -> Duration {
+        let low = backoff.lowerBound
+        let high = backoff.upperBound
+        var delay = low
+        for _ in 1..<max(1, attempt) {
+            delay = delay * 2
+            if delay >= high {
+                delay = high
+                break
+            }
+        }
+        return max(low, delay - (delay / 2) * random)
     }
 }
 

@@ -25,17 +25,17 @@ package struct JournalEntry: Sendable, Hashable {
     }
 
     /// The topic.
-    package var topic: String { message.topic }
+    @inlinable package var topic: String { message.topic }
     /// The payload bytes as received.
-    package var payload: [UInt8] { message.payload }
+    @inlinable package var payload: [UInt8] { message.payload }
     /// When it was received, in milliseconds since the Unix epoch.
-    package var receivedAt: Int64 { message.receivedAt }
+    @inlinable package var receivedAt: Int64 { message.receivedAt }
     /// The MQTT client id of the publisher, if any.
-    package var clientID: String? { message.clientID }
+    @inlinable package var clientID: String? { message.clientID }
     /// The gateway whose token published it over HTTP, if any.
-    package var gateway: String? { message.gateway }
+    @inlinable package var gateway: String? { message.gateway }
     /// How an MQTT broker delivered it; nil once read back from the journal.
-    package var receipt: BrokerReceipt? { message.receipt }
+    @inlinable package var receipt: BrokerReceipt? { message.receipt }
 }
 
 /// The durable ingest journal: a message is acknowledged to its sender only once it is here.

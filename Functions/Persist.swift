@@ -35,10 +35,12 @@ struct Persist: BatchingHandlerFunction, RetainingHandler {
     init(config: HandlerConfig, services: HandlerServices) throws(HandlerConfigError) {
         try config.allowKeys(["table", "retain"])
         let table = try config.constantString("table") ?? Self.defaultTable
-        guard Self.isValidTableName(table) else {
+        guard RecordTableName.isValid(table) else {
             throw config.error(
                 at: "table", "'\(table)' is not a valid table name",
-                help: "use 1 to 63 characters: a lowercase letter, then lowercase letters, digits or '_'")
+                help:
+                    "use 1 to 63 characters: a lowercase letter, then lowercase letters, digits or '_', not starting with 'sqlite_'"
+            )
         }
         let keep = try config.duration("retain")
         if let keep, keep <= .zero {
@@ -62,15 +64,4 @@ struct Persist: BatchingHandlerFunction, RetainingHandler {
             receivedAt: invocation.message.receivedAt, data: invocation.outputJSONText)
     }
 
-    /// Whether `name` matches `[a-z][a-z0-9_]{0,62}`.
-    static func isValidTableName(_ name: String) -> Bool {
-        let bytes = Array(name.utf8)
-        guard let first = bytes.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first), bytes.count <= 63
-        else { return false }
-        return bytes.allSatisfy { byte in
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
-                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
-                || byte == UInt8(ascii: "_")
-        }
-    }
 }

@@ -88,20 +88,6 @@ package final class SQLiteRecordStorage: RecordStorage {
         await indexer.waitUntilIdle()
     }
 
-    /// Whether `name` can name a record table: `[a-z][a-z0-9_]{0,62}`, not starting with `sqlite_`
-    /// (SQLite keeps those names for itself).
-    package static func isValidTableName(_ name: String) -> Bool {
-        let bytes = name.utf8
-        guard let first = bytes.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first), bytes.count <= 63
-        else { return false }
-        let valid = bytes.allSatisfy { byte in
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
-                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
-                || byte == UInt8(ascii: "_")
-        }
-        return valid && !name.hasPrefix("sqlite_")
-    }
-
     /// - Throws: ``InvalidRecordTableName`` when `table` is not a valid name (nothing is written).
     package func insert(_ rows: [RecordRow], into table: String) async throws {
         try Self.validate(table)
@@ -272,7 +258,7 @@ extension SQLiteRecordStorage {
     }
 
     private static func validate(_ table: String) throws {
-        guard isValidTableName(table) else { throw InvalidRecordTableName(name: table) }
+        guard RecordTableName.isValid(table) else { throw InvalidRecordTableName(name: table) }
     }
 
     static func tableExists(_ table: String, _ db: Database) throws -> Bool {

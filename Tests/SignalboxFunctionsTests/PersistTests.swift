@@ -91,7 +91,7 @@ struct PersistTests {
             ("readings", true), ("rule_errors", true), ("a", true), ("t2", true),
             (String(repeating: "a", count: 63), true), (String(repeating: "a", count: 64), false), ("", false),
             ("Readings", false), ("1st", false), ("_x", false), ("low-battery", false), ("a b", false),
-            ("tëmp", false),
+            ("tëmp", false), ("sqlite_stat1", false), ("sqlitex", true),
         ])
     func tableNames(name: String, valid: Bool) throws {
         let problems = HandlerHarness().rejection(Persist.self, ["table": .init(.string(LocatedString(name)))])

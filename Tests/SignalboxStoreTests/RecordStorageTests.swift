@@ -248,7 +248,7 @@ struct RecordStorageTests {
                 "sqlite_master", "sqlite_x", longest + "x",
             ]
             for name in bad {
-                #expect(!SQLiteRecordStorage.isValidTableName(name))
+                #expect(!RecordTableName.isValid(name))
                 await #expect(throws: InvalidRecordTableName(name: name)) {
                     try await storage.insert([row(1)], into: name)
                 }
@@ -262,7 +262,7 @@ struct RecordStorageTests {
             #expect(try await storage.tables() == [])
 
             for name in ["a", "readings_2024", "sqlite", "sqlitex", longest] {
-                #expect(SQLiteRecordStorage.isValidTableName(name))
+                #expect(RecordTableName.isValid(name))
                 try await storage.insert([row(1)], into: name)
             }
             #expect(try await storage.tables() == ["a", longest, "readings_2024", "sqlite", "sqlitex"].sorted())

@@ -85,3 +85,20 @@ package protocol RecordStorage: Sendable {
     /// Deletes the records of `table` received before `cutoff` (ms since the epoch); returns how many.
     func deleteRecords(in table: String, receivedBefore cutoff: Int64) async throws -> Int
 }
+
+/// The names of record tables.
+package enum RecordTableName {
+    /// Whether `name` can name a record table: `[a-z][a-z0-9_]{0,62}`, not starting with `sqlite_`
+    /// (SQLite keeps those names for itself).
+    package static func isValid(_ name: String) -> Bool {
+        let bytes = name.utf8
+        guard let first = bytes.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first), bytes.count <= 63
+        else { return false }
+        let valid = bytes.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                || byte == UInt8(ascii: "_")
+        }
+        return valid && !name.hasPrefix("sqlite_")
+    }
+}

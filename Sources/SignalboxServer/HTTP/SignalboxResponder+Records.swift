@@ -12,7 +12,7 @@ extension SignalboxResponder {
     /// `GET /records/{table}?device=&since=&until=&after=&limit=`: `{"records": [...], "next_after": seq|null}`,
     /// oldest first; `next_after` is the `after` of the next page, null on the last one.
     func records(table: String, query: [String: String]) async throws -> Response {
-        guard RecordQuery.isValidTable(table) else {
+        guard RecordTableName.isValid(table) else {
             throw APIError.badRequest("Invalid table name: a lowercase letter, then up to 62 of a-z, 0-9 and '_'")
         }
         let recordQuery = try Self.recordQuery(query)
@@ -63,22 +63,5 @@ extension SignalboxResponder {
             logger.error("record store failed", metadata: ["error.type": "\(type(of: error))"])
             throw APIError.internalFailure
         }
-    }
-}
-
-extension RecordQuery {
-    /// Whether `name` is a table name `persist` can write: `[a-z][a-z0-9_]{0,62}`, not starting with
-    /// `sqlite_` (SQLite's own).
-    package static func isValidTable(_ name: String) -> Bool {
-        let bytes = Array(name.utf8)
-        guard let first = bytes.first, (1...63).contains(bytes.count),
-            first >= UInt8(ascii: "a") && first <= UInt8(ascii: "z")
-        else { return false }
-        let valid = bytes.allSatisfy { byte in
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
-                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
-                || byte == UInt8(ascii: "_")
-        }
-        return valid && !name.hasPrefix("sqlite_")
     }
 }

@@ -7,7 +7,7 @@ import SignalboxJSON
 /// with the exception name the SDKs raise, and a `{"message": "…"}` body.
 ///
 /// Messages never carry request payload values or secrets.
-package struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
+package struct APIError: HTTPResponseError, Sendable, Hashable, CustomStringConvertible {
     /// The HTTP status.
     package var status: HTTPResponse.Status
     /// The exception name (`ConflictException`, …).
@@ -84,6 +84,9 @@ package struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// 503 while starting or stopping.
     package static let unavailable = APIError(.serviceUnavailable, "ServiceUnavailableException", "Service unavailable")
+
+    /// The HTTP response (what Hummingbird answers when a handler throws this error).
+    package func response(from request: Request, context: some RequestContext) -> Response { response }
 
     /// The HTTP response.
     package var response: Response {

@@ -62,8 +62,8 @@ package struct SignalboxResponder: HTTPResponder {
         let response: Response
         do {
             response = try await handle(request)
-        } catch let error as APIError {
-            response = error.response
+        } catch let error as any HTTPResponseError {
+            response = try error.response(from: request, context: context)
         } catch {
             logger.error("request failed", metadata: ["error.type": "\(type(of: error))"])
             response = APIError.internalFailure.response

@@ -73,31 +73,45 @@ extension BatchingHandlerFunction {
 /// Its parts live in one shared box (``deadline`` and ``attempt`` aside), so copying an invocation
 /// as it moves through queues costs one retain; setting a part copies the box.
 public struct Invocation: Sendable {
-    private struct Parts: Sendable {
-        var message: MessageMetadata
-        var outputValue: Output?
-        var outputDocument: [UInt8]?
-        var config: Value
-        var source: ActionSource
-        var idempotencyKey: String
-        var baseLogger: Logger
+    // Inlinable parts: the runtime, in another module, reads them once or more per invocation.
+    @usableFromInline struct Parts: Sendable {
+        @usableFromInline var message: MessageMetadata
+        @usableFromInline var outputValue: Output?
+        @usableFromInline var outputDocument: [UInt8]?
+        @usableFromInline var config: Value
+        @usableFromInline var source: ActionSource
+        @usableFromInline var idempotencyKey: String
+        @usableFromInline var baseLogger: Logger
+
+        @usableFromInline init(
+            message: MessageMetadata, outputValue: Output?, outputDocument: [UInt8]?, config: Value,
+            source: ActionSource, idempotencyKey: String, baseLogger: Logger
+        ) {
+            self.message = message
+            self.outputValue = outputValue
+            self.outputDocument = outputDocument
+            self.config = config
+            self.source = source
+            self.idempotencyKey = idempotencyKey
+            self.baseLogger = baseLogger
+        }
     }
 
-    private final class Box: Sendable {
-        let parts: Parts
-        init(_ parts: Parts) { self.parts = parts }
+    @usableFromInline final class Box: Sendable {
+        @usableFromInline let parts: Parts
+        @usableFromInline init(_ parts: Parts) { self.parts = parts }
     }
 
-    private var box: Box
+    @usableFromInline var box: Box
 
-    private mutating func update(_ change: (inout Parts) -> Void) {
+    @usableFromInline mutating func update(_ change: (inout Parts) -> Void) {
         var parts = box.parts
         change(&parts)
         box = Box(parts)
     }
 
     /// The message that matched.
-    public var message: MessageMetadata {
+    @inlinable public var message: MessageMetadata {
         get { box.parts.message }
         set { update { $0.message = newValue } }
     }
@@ -117,20 +131,20 @@ public struct Invocation: Sendable {
     }
     /// The output's JSON text when the runtime has it without building the output: for `SELECT *`
     /// over a JSON payload, the payload as received. ``output`` decodes it on each read.
-    public var outputDocument: [UInt8]? { box.parts.outputDocument }
+    @inlinable public var outputDocument: [UInt8]? { box.parts.outputDocument }
     /// The action's `with:` tree, its templates rendered against the message.
-    public var config: Value {
+    @inlinable public var config: Value {
         get { box.parts.config }
         set { update { $0.config = newValue } }
     }
     /// The rule and the action.
-    public var source: ActionSource {
+    @inlinable public var source: ActionSource {
         get { box.parts.source }
         set { update { $0.source = newValue } }
     }
     /// The same for every attempt and every replay of this message, rule and action:
     /// `"{message id}/{rule}/{action index}"` (`e` for the error action).
-    public var idempotencyKey: String {
+    @inlinable public var idempotencyKey: String {
         get { box.parts.idempotencyKey }
         set { update { $0.idempotencyKey = newValue } }
     }
@@ -142,13 +156,13 @@ public struct Invocation: Sendable {
     /// How long an attempt may take unless the action sets `timeout`: 30 seconds.
     public static let defaultTimeout: Duration = .seconds(30)
     /// The logger the runtime logs through; ``logger`` adds the invocation's metadata.
-    public var baseLogger: Logger {
+    @inlinable public var baseLogger: Logger {
         get { box.parts.baseLogger }
         set { update { $0.baseLogger = newValue } }
     }
 
     /// Bundles an invocation.
-    public init(
+    @inlinable public init(
         message: MessageMetadata, output: Output, config: Value, source: ActionSource, idempotencyKey: String,
         deadline: ContinuousClock.Instant, attempt: Int = 1, baseLogger: Logger
     ) {
@@ -161,7 +175,7 @@ public struct Invocation: Sendable {
     }
 
     /// An invocation whose output is the JSON document `document` (valid JSON, not checked again).
-    public init(
+    @inlinable public init(
         message: MessageMetadata, outputDocument document: [UInt8], config: Value, source: ActionSource,
         idempotencyKey: String, deadline: ContinuousClock.Instant, attempt: Int = 1, baseLogger: Logger
     ) {

@@ -120,8 +120,10 @@ final class ActionRunner: Sendable {
     }
 
     private func work(_ shard: WorkQueue<ActionJob>) async {
-        // Cancelled only at the end of a stop that timed out: what is left is handled at the next start.
-        while !Task.isCancelled, let batch = await shard.next(max: batchSize) {
+        // Once the runtime is cancelled (the end of a stop that timed out), each attempt ends at once
+        // and its messages stay in flight for the next start; the worker still empties its queue, so
+        // no lane waits on it, and ends when the rule set is retired.
+        while let batch = await shard.next(max: batchSize) {
             await runBatch(batch, requeue: shard)
         }
     }

@@ -30,14 +30,17 @@ final class Completions: Sendable {
         metrics.handled.increment(by: Int64(ids.count))
     }
 
-    /// Stores a failed action that could not be handled, trying five times.
-    func storeDeadLetter(_ letter: DeadLetter, rule: ActiveRule) async {
+    /// Stores a failed action that could not be handled, trying again (every 5 s at most) until it
+    /// is stored or the runtime stops; returns whether it was stored. A message whose dead letter is
+    /// not stored must not be completed: it is handled again at the next start.
+    func storeDeadLetter(_ letter: DeadLetter, rule: ActiveRule) async -> Bool {
         var logger = self.logger
         logger[metadataKey: "rule.name"] = "\(letter.source.rule)"
         logger[metadataKey: "rule_set.version"] = "\(letter.source.ruleSetVersion)"
         logger[metadataKey: "message.id"] = "\(letter.message.id)"
         logger[metadataKey: "device.id"] = "\(letter.device)"
-        for attempt in 1...5 {
+        var attempt = 1
+        while true {
             do {
                 _ = try await deadLetters.add(letter)
                 metrics.deadLetters.increment()
@@ -45,11 +48,16 @@ final class Completions: Sendable {
                     rule.runners[index].counters.deadLettered.add(1, ordering: .relaxed)
                 }
                 logger.warning("action dead-lettered", metadata: ["error": "\(letter.error)"])
-                return
+                return true
             } catch {
                 logger.error("storing a dead letter failed", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
-                try? await Task.sleep(for: .milliseconds(200 * attempt))
             }
+            do {
+                try await Task.sleep(for: .milliseconds(min(200 * attempt, 5_000)))
+            } catch {
+                return false  // stopping: the message stays in flight
+            }
+            attempt += 1
         }
     }
 }

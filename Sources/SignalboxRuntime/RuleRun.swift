@@ -157,7 +157,8 @@ final class RuleRun: Sendable {
                 createdAt: completions.now(), source: failure.source,
                 idempotencyKey: failure.source.idempotencyKey(messageID: entry.id), message: entry,
                 device: device, error: error, attempts: rule.attempts(of: failure.source.actionIndex))
-            await completions.storeDeadLetter(letter, rule: rule)
+            // Not stored (the runtime is stopping): the message stays in flight for the next start.
+            guard await completions.storeDeadLetter(letter, rule: rule) else { return }
         }
         ticket.ruleDoneNow()
     }

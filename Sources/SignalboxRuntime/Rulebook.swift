@@ -19,6 +19,8 @@ final class Rulebook: Sendable {
         var versions: [RuleSetVersion]
         var reloadsSucceeded = 0
         var reloadsFailed = 0
+        /// Set when the runtime begins to stop: no rule set is started or swapped in after it.
+        var stopping = false
     }
 
     private let state: Mutex<State>
@@ -62,6 +64,12 @@ final class Rulebook: Sendable {
 
     /// The rule set lanes evaluate against now.
     var active: ActiveRules { state.withLock { $0.active } }
+
+    /// Refuses reloads from now on: the runtime is stopping, and a rule set started now would have
+    /// workers nothing retires.
+    func stopReloads() {
+        state.withLock { $0.stopping = true }
+    }
 
     /// What `GET /admin/rules` shows, with the runtime's own figures.
     func status(inFlight: (count: Int, capacity: Int), lanes: Int) -> RulesStatus {
@@ -114,12 +122,29 @@ final class Rulebook: Sendable {
         } catch {
             return failed(error, current: current)
         }
+        // Started before the swap, so its workers take what the lanes hand them at once.
         next.start()
-        state.withLock {
-            $0.active = next
-            $0.lastFailure = nil
-            $0.versions = Array(([version] + $0.versions).prefix(Self.versionsShown))
-            $0.reloadsSucceeded += 1
+        let swapped = state.withLock { state -> Bool in
+            guard !state.stopping else { return false }
+            state.active = next
+            state.lastFailure = nil
+            state.versions = Array(([version] + state.versions).prefix(Self.versionsShown))
+            state.reloadsSucceeded += 1
+            return true
+        }
+        guard swapped else {
+            next.retire()
+            logger.notice(
+                "a reload was refused: the runtime is stopping", metadata: ["rules.version": "\(version.version)"])
+            let error = RulesError(
+                fileName: next.loaded.path,
+                diagnostics: [
+                    LocatedDiagnostic(
+                        Diagnostic(
+                            "stopping", "the runtime is stopping; the rules were not reloaded", at: SourceRange(at: 0)),
+                        source: nil)
+                ])
+            return .failed(ReloadFailure(at: now(), diagnostics: error.diagnostics, rendered: error.report))
         }
         current.retire()
         metrics.reloadsSucceeded.increment()

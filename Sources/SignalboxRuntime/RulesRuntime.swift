@@ -241,6 +241,7 @@ package final class RulesRuntime: MessageIngest, RulesControl, Service {
     /// Ingest refuses from now on; the lanes end once they have handled what they hold.
     private func beginStop() {
         guard !stopping.exchange(true, ordering: .relaxed) else { return }
+        rules.stopReloads()
         intake.close()
         bus.close()
         lanes.close()

@@ -108,6 +108,7 @@ package final class InMemoryDeadLetterStorage: DeadLetterStorage {
         var letters: [Int64: DeadLetter] = [:]
         var idsByKey: [String: Int64] = [:]
         var lastID: Int64 = 0
+        var failure: (any Error)?
     }
 
     private let state = Mutex(State())
@@ -115,8 +116,14 @@ package final class InMemoryDeadLetterStorage: DeadLetterStorage {
     /// Creates an empty storage.
     package init() {}
 
+    /// Makes every ``add(_:)`` throw `error` (nil: store again), as a storage that is down would.
+    package func failAdds(with error: (any Error)?) {
+        state.withLock { $0.failure = error }
+    }
+
     package func add(_ letter: DeadLetter) async throws -> Int64 {
-        state.withLock { state in
+        try state.withLock { state in
+            if let failure = state.failure { throw failure }
             var letter = letter
             if let id = state.idsByKey[letter.idempotencyKey] {
                 letter.id = id

@@ -144,6 +144,27 @@ struct RuntimeTests {
         await runtime.shutdown()
     }
 
+    @Test("a dead letter that cannot be stored keeps its message in flight until it is stored")
+    func deadLetterStorageDown() async throws {
+        let fixture = RuntimeFixture(
+            RulesDocument(rules: [rule("lost", "SELECT temp FROM 'devices/+/telemetry'", probe: "lost-letter")]))
+        Probe.named("lost-letter").failPermanently(true)
+        fixture.deadLetters.failAdds(with: ProbeFailure())
+        let runtime = try await fixture.start()
+        let ids = try await runtime.ingest([fixture.message("devices/d1/telemetry", #"{"temp": 12}"#)])
+
+        // The storage refuses for longer than five tries take (3 s): the message is not done.
+        try await Task.sleep(for: .milliseconds(3_500))
+        await runtime.flush()
+        #expect(runtime.tracker.checkpoint < ids[0])
+        #expect(try await fixture.journal.state().checkpoint < ids[0])
+
+        fixture.deadLetters.failAdds(with: nil)
+        #expect(await eventually { (try? await fixture.deadLetters.count()) == 1 })
+        #expect(await eventually { runtime.tracker.checkpoint == ids[0] })
+        await runtime.shutdown()
+    }
+
     @Test("an attempt longer than the timeout fails as timed out")
     func timeout() async throws {
         let fixture = RuntimeFixture(

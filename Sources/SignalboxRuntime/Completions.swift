@@ -49,9 +49,11 @@ final class Completions: Sendable {
                 }
                 logger.warning("action dead-lettered", metadata: ["error": "\(letter.error)"])
                 return true
-            } catch {
+            } catch  where attempt <= 5 || attempt % 12 == 0 {
+                // Logged at the first tries, then about once a minute: an outage of the store with
+                // many failures in flight must not flood the log.
                 logger.error("storing a dead letter failed", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
-            }
+            } catch {}
             do {
                 try await Task.sleep(for: .milliseconds(min(200 * attempt, 5_000)))
             } catch {

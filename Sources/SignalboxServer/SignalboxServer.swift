@@ -75,9 +75,12 @@ package struct SignalboxServer: Sendable {
         self.logger = logger
     }
 
-    /// The request handler, without a listener (for in-process tests).
-    package var responder: SignalboxResponder {
-        SignalboxResponder(
+    /// The HTTP application's type.
+    package typealias HTTPApplication = Application<RouterResponder<SignalboxRequestContext>>
+
+    /// The HTTP API, without a listener.
+    package var api: SignalboxAPI {
+        SignalboxAPI(
             configuration: configuration, shadows: shadows, registry: registry, vault: vault,
             runtime: RuntimeDependencies(
                 ingest: ingest, rules: rules, records: records, metrics: metrics,
@@ -93,7 +96,7 @@ package struct SignalboxServer: Sendable {
     ///   gateway topic filter is invalid, or when the TLS files cannot be loaded.
     package func makeApplication(
         onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
-    ) async throws -> Application<SignalboxResponder> {
+    ) async throws -> HTTPApplication {
         do {
             _ = try PublishScope(filters: configuration.gatewayTopicFilters, gateway: "gateway")
         } catch {
@@ -126,7 +129,7 @@ package struct SignalboxServer: Sendable {
         let readiness = self.readiness
         let logger = self.logger
         return Application(
-            responder: responder,
+            router: api.router(),
             server: try serverBuilder(),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "Signalbox"),

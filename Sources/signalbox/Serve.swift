@@ -305,7 +305,7 @@ struct Serve: AsyncParsableCommand {
             rules: runtime, records: records, logger: Logger(label: "signalbox.http"))
         let scheme = configuration.tls == nil ? "http" : "https"
         let host = self.host
-        let app: Application<SignalboxResponder>
+        let app: SignalboxServer.HTTPApplication
         do {
             let data = options.data
             app = try await server.makeApplication { port in

@@ -33,6 +33,15 @@ package struct RuntimeDependencies: Sendable {
     }
 }
 
+extension RuntimeDependencies {
+    /// The 429 of an overloaded runtime, counted.
+    func overloaded(retryAfter: Int) -> APIError {
+        ingestMetrics.rejected(.overloaded)
+        return APIError.throttled(
+            "Too many messages are waiting to be handled; retry after \(retryAfter) seconds", retryAfter: retryAfter)
+    }
+}
+
 /// Bounds how many publish requests are read, decoded and journaled at once, in all and per principal.
 /// The runtime's in-flight bound counts messages once ingest has taken them; when the CPU is what runs
 /// short, requests wait before that point instead, so past this many the others are refused at once

@@ -2,20 +2,14 @@ import Hummingbird
 import SignalboxCore
 import SignalboxJSON
 
-extension SignalboxResponder {
+extension SignalboxAPI {
     /// `GET /admin/throttles?rule=&limit=`: `{"throttles": [...], "total": N}`, the windows open now and
     /// the keys held by invocations in progress, by rule, action and key (limit 1–10,000, default 1,000;
     /// `total` counts them all).
-    func throttles(query: [String: String]) throws -> Response {
+    func throttles(_ request: Request, _ context: Context) throws -> Response {
         let rules = try rulesControl()
-        let rule = try Self.throttleRule(query)
-        var limit = 1000
-        if let text = query["limit"] {
-            guard let value = Int(text), (1...10_000).contains(value) else {
-                throw APIError.badRequest("limit must be between 1 and 10000")
-            }
-            limit = value
-        }
+        let rule = try Self.throttleRule(context.query)
+        let limit = try context.target.integer("limit", in: 1...10_000) ?? 1000
         let windows = rules.throttleWindows(rule: rule)
         return json([
             "throttles": .array(windows.prefix(limit).map(RuntimeJSON.throttleWindow)),
@@ -26,7 +20,8 @@ extension SignalboxResponder {
     /// `DELETE /admin/throttles?rule=R[&key=K]` or `?all=true`: closes the matching windows (the next
     /// invocation for their keys runs) and drops the reservations of invocations in progress;
     /// 200 `{"reset": N}`.
-    func resetThrottles(query: [String: String]) async throws -> Response {
+    func resetThrottles(_ request: Request, _ context: Context) async throws -> Response {
+        let query = context.query
         let rules = try rulesControl()
         let rule = try Self.throttleRule(query)
         let key = query["key"]

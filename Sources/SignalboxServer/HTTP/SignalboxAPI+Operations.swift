@@ -6,25 +6,36 @@ import SignalboxJSON
 import SignalboxSQL
 import SignalboxShadows
 
-extension SignalboxResponder {
-    /// The admin endpoints over the rules runtime and the record store (the caller is an admin).
-    func operations(_ route: Route, method: HTTPRequest.Method, query: [String: String], body: [UInt8]) async throws
-        -> Response
-    {
-        switch route {
-        case .recordTables: return try await recordTables()
-        case .records(let table): return try await records(table: table, query: query)
-        case .adminRules: return json(RuntimeJSON.rulesStatus(try rulesControl().rulesStatus()))
-        case .adminRulesReload: return try await reloadRules()
-        case .adminRulesTest: return try testRules(body: body)
-        case .adminDeadLetters: return try await deadLetters(query: query)
-        case .adminDeadLetter(let id): return try await deleteDeadLetter(try Self.deadLetterID(id))
-        case .adminDeadLetterRetry(let id): return try await retryDeadLetter(try Self.deadLetterID(id))
-        case .adminThrottles where method == .delete: return try await resetThrottles(query: query)
-        case .adminThrottles: return try throttles(query: query)
-        case .metrics: return metricsResponse()
-        default: throw APIError.methodNotAllowed
+extension SignalboxAPI {
+    /// The operation routes (admins only): records, rules, dead letters, throttles, and `/metrics`
+    /// unless it is public.
+    func operationRoutes() -> RouteCollection<Context> {
+        let routes = RouteCollection(context: Context.self)
+        routes.add(middleware: AdminMiddleware())
+        // A test message of the largest payload, base64-encoded, inside the request object.
+        let trial = max(configuration.maxBodyBytes, configuration.maxPayloadBytes * 2)
+        routes.group()
+            .add(
+                middleware: BodyMiddleware(
+                    limit: BodyLimit(
+                        bytes: trial, error: .tooLarge("The request exceeds the maximum size allowed (\(trial) bytes)"))
+                )
+            )
+            .resource("/admin/rules/test", [.post: { _, context in try testRules(body: context.body) }])
+        routes.add(middleware: BodyMiddleware(limit: defaultBodyLimit))
+        routes.resource("/records", [.get: { _, _ in try await recordTables() }])
+        routes.resource("/records/:table", [.get: records])
+        routes.resource(
+            "/admin/rules", [.get: { _, _ in json(RuntimeJSON.rulesStatus(try rulesControl().rulesStatus())) }])
+        routes.resource("/admin/rules/reload", [.post: { _, _ in try await reloadRules() }])
+        routes.resource("/admin/dead-letters", [.get: deadLetters])
+        routes.resource("/admin/dead-letters/:id", [.delete: deleteDeadLetter])
+        routes.resource("/admin/dead-letters/:id/retry", [.post: retryDeadLetter])
+        routes.resource("/admin/throttles", [.get: throttles, .delete: resetThrottles])
+        if !configuration.publicMetrics {
+            routes.resource("/metrics", [.get: { _, _ in metricsResponse() }])
         }
+        return routes
     }
 
     /// `GET /metrics`: every metric of ``RuntimeDependencies/metrics`` in the Prometheus text format.

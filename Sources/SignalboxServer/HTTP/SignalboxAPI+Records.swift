@@ -2,7 +2,7 @@ import Hummingbird
 import SignalboxCore
 import SignalboxJSON
 
-extension SignalboxResponder {
+extension SignalboxAPI {
     /// `GET /records`: `{"tables": ["alerts", …]}`.
     func recordTables() async throws -> Response {
         let tables = try await recordCall { try await $0.tables() }
@@ -11,11 +11,12 @@ extension SignalboxResponder {
 
     /// `GET /records/{table}?device=&since=&until=&after=&limit=`: `{"records": [...], "next_after": seq|null}`,
     /// oldest first; `next_after` is the `after` of the next page, null on the last one.
-    func records(table: String, query: [String: String]) async throws -> Response {
+    func records(_ request: Request, _ context: Context) async throws -> Response {
+        let table = try context.parameter("table")
         guard RecordTableName.isValid(table) else {
             throw APIError.badRequest("Invalid table name: a lowercase letter, then up to 62 of a-z, 0-9 and '_'")
         }
-        let recordQuery = try Self.recordQuery(query)
+        let recordQuery = try Self.recordQuery(context.target)
         let records = try await recordCall { try await $0.records(in: table, matching: recordQuery) }
         if records.isEmpty {
             let tables = try await recordCall { try await $0.tables() }
@@ -27,28 +28,18 @@ extension SignalboxResponder {
 
     /// The query of `device`, `since`, `until` (ms since the epoch or RFC 3339), `after` and `limit`
     /// (1–1,000, default 100).
-    static func recordQuery(_ query: [String: String]) throws(APIError) -> RecordQuery {
+    static func recordQuery(_ target: RequestTarget) throws(APIError) -> RecordQuery {
         var result = RecordQuery()
-        result.device = query["device"]
+        result.device = target.query["device"]
         for (name, keyPath) in [("since", \RecordQuery.since), ("until", \RecordQuery.until)] {
-            guard let text = query[name] else { continue }
+            guard let text = target.query[name] else { continue }
             guard let time = Timestamp.parse(text) else {
                 throw APIError.badRequest("\(name) must be milliseconds since the epoch or an RFC 3339 time")
             }
             result[keyPath: keyPath] = time
         }
-        if let text = query["after"] {
-            guard let after = Int64(text), after >= 0 else {
-                throw APIError.badRequest("after must be a non-negative integer")
-            }
-            result.after = after
-        }
-        if let text = query["limit"] {
-            guard let limit = Int(text), (1...1000).contains(limit) else {
-                throw APIError.badRequest("limit must be between 1 and 1000")
-            }
-            result.limit = limit
-        }
+        if let after = try target.integer("after", in: 0...Int64.max) { result.after = after }
+        if let limit = try target.integer("limit", in: 1...1000) { result.limit = limit }
         return result
     }
 

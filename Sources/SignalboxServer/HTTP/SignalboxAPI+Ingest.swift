@@ -4,19 +4,41 @@ import SignalboxCore
 import SignalboxJSON
 import SignalboxSQL
 
-extension SignalboxResponder {
+extension SignalboxAPI {
+    /// The ingest routes, behind the ingest gate: one message, and a gateway's batch.
+    func ingestRoutes() -> RouteCollection<Context> {
+        let routes = RouteCollection(context: Context.self)
+        routes.add(middleware: IngestGateMiddleware(runtime: runtime))
+        let message = routes.group().add(middleware: ingestBody(configuration.maxPayloadBytes, "payload"))
+        message.resource("/topics/**", [.post: publish])
+        message.resource("/topics", [.post: publish])  // `/topics/` too: an empty topic, refused as such
+        routes.group().add(middleware: ingestBody(configuration.maxBatchBytes, "batch"))
+            .resource("/gateways/:gateway/messages", [.post: publishBatch])
+        return routes
+    }
+
+    /// Reads a publish body of at most `bytes`; a larger `what` is refused (413) and counted.
+    private func ingestBody(_ bytes: Int, _ what: String) -> BodyMiddleware {
+        let metrics = runtime.ingestMetrics
+        return BodyMiddleware(
+            limit: BodyLimit(
+                bytes: bytes, error: .tooLarge("The \(what) exceeds the maximum size allowed (\(bytes) bytes)"),
+                onRefusal: { metrics.rejected(.tooLarge) }))
+    }
+
     /// `POST /topics/{topic}?qos=0|1&retain=true|false` — the AWS IoT data-plane Publish: the body is
     /// the payload, any content type.
     ///
     /// Replies 200 `{"message": "OK", "traceId": "<message id>"}` with `x-signalbox-message-id` once the
     /// message is journaled. `retain` is validated and otherwise ignored: Signalbox is not the broker,
     /// and, as in AWS, a retained message is still handed to the rules.
-    func publish(topic: String, query: [String: String], body: [UInt8], _ principal: Principal) async throws
-        -> Response
-    {
+    func publish(_ request: Request, _ context: Context) async throws -> Response {
+        // The topic is the rest of the path: one encoded level (`a%2Fb`) or several, empty ones kept.
+        let topic = context.target.segments.dropFirst().joined(separator: "/")
+        let principal = try context.principal
         let metrics = runtime.ingestMetrics
         do {
-            try Self.checkPublishParameters(query)
+            try Self.checkPublishParameters(context.query)
         } catch {
             metrics.rejected(.invalidParameter)
             throw error
@@ -26,7 +48,7 @@ extension SignalboxResponder {
         try checkTopic(topic, scope: try publishScope(for: principal), label: nil)
         try await checkDevices(of: [topic], principal)
         let message = IncomingMessage(
-            topic: topic, payload: body, receivedAt: configuration.clock.milliseconds(), gateway: gateway)
+            topic: topic, payload: context.body, receivedAt: configuration.clock.milliseconds(), gateway: gateway)
         let ids = try await ingest([message], batch: false)
         let id = String(ids.first ?? 0)
         var response = json(["message": "OK", "traceId": .string(id)])
@@ -37,9 +59,9 @@ extension SignalboxResponder {
     /// `POST /gateways/{gateway}/messages?cursor=C` — a batch of messages from one gateway (format in
     /// ``MessageBatch``), journaled together or not at all; the reply carries the desired-state changes
     /// pending for the gateway's devices after cursor `C`, exactly as gateway sync returns them.
-    func publishBatch(
-        gateway: String, query: [String: String], contentType: String?, body: [UInt8], _ principal: Principal
-    ) async throws -> Response {
+    func publishBatch(_ request: Request, _ context: Context) async throws -> Response {
+        let gateway = try context.parameter("gateway")
+        let principal = try context.principal
         let metrics = runtime.ingestMetrics
         switch principal {
         case .admin:
@@ -51,18 +73,18 @@ extension SignalboxResponder {
                     .forbidden, "ForbiddenException", "A gateway token may post only to its own gateway's messages")
             }
         }
-        var cursor: Int64 = 0
-        if let text = query["cursor"] {
-            guard let value = Int64(text), value >= 0 else {
-                metrics.rejected(.invalidParameter)
-                throw APIError.badRequest("cursor must be a non-negative integer")
-            }
-            cursor = value
+        let cursor: Int64
+        do {
+            cursor = try context.target.integer("cursor", in: 0...Int64.max) ?? 0
+        } catch {
+            metrics.rejected(.invalidParameter)
+            throw error
         }
         // A batch that would be refused is not decoded first.
-        if runtime.ingest?.isFull == true { throw overloaded(retryAfter: 1) }
+        if runtime.ingest?.isFull == true { throw runtime.overloaded(retryAfter: 1) }
         let batch = MessageBatch.parse(
-            body, format: MessageBatch.Format(contentType: contentType), maxMessages: configuration.maxBatchMessages,
+            context.body, format: MessageBatch.Format(contentType: request.headers[.contentType]),
+            maxMessages: configuration.maxBatchMessages,
             maxPayloadBytes: configuration.maxPayloadBytes)
         // The first bad message wins, whether its topic or its syntax is what is wrong.
         let scope = try publishScope(for: principal)
@@ -185,13 +207,6 @@ extension SignalboxResponder {
     }
 
     /// Hands `messages` to ingest; maps its refusals to HTTP and counts what happened.
-    /// The 429 of an overloaded runtime, counted.
-    func overloaded(retryAfter: Int) -> APIError {
-        runtime.ingestMetrics.rejected(.overloaded)
-        return APIError.throttled(
-            "Too many messages are waiting to be handled; retry after \(retryAfter) seconds", retryAfter: retryAfter)
-    }
-
     func ingest(_ messages: [IncomingMessage], batch: Bool) async throws(APIError) -> [Int64] {
         let metrics = runtime.ingestMetrics
         guard let ingest = runtime.ingest else {
@@ -205,7 +220,7 @@ extension SignalboxResponder {
         } catch {
             switch error {
             case .overloaded(let retryAfter):
-                throw overloaded(retryAfter: retryAfter)
+                throw runtime.overloaded(retryAfter: retryAfter)
             case .unavailable:
                 metrics.rejected(.unavailable)
                 throw APIError.unavailable("The rules runtime is not running; retry later")

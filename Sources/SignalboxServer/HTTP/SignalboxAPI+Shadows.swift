@@ -3,21 +3,31 @@ import ServiceLifecycle
 import SignalboxCore
 import SignalboxJSON
 
-extension SignalboxResponder {
+extension SignalboxAPI {
+    /// The shadow routes: a thing's shadows, the AWS list of its named shadows, and gateway sync.
+    func shadowRoutes() -> RouteCollection<Context> {
+        let routes = RouteCollection(context: Context.self)
+        routes.add(middleware: BodyMiddleware(limit: defaultBodyLimit))
+        routes.resource("/things/:thing/shadow", [.get: shadow, .post: shadow, .delete: shadow])
+        routes.resource("/api/things/shadow/ListNamedShadowsForThing/:thing", [.get: listNamedShadows])
+        routes.resource("/gateways/:gateway/sync", [.get: sync])
+        return routes
+    }
+
     /// `GET|POST|DELETE /things/{thing}/shadow[?name=N]`.
-    func shadow(
-        thing: String, method: HTTPRequest.Method, query: [String: String], body: [UInt8], _ principal: Principal
-    ) async throws -> Response {
-        let key = ShadowKey(thing: thing, name: query["name"])
+    func shadow(_ request: Request, _ context: Context) async throws -> Response {
+        let thing = try context.parameter("thing")
+        let body = context.body
+        let key = ShadowKey(thing: thing, name: context.query["name"])
         do {
             try key.validate(configuration.limits)
         } catch {
             throw APIError(error)
         }
-        try await authorize(principal, thing: thing)
+        try await authorize(try context.principal, thing: thing)
         let reply: Value
         do {
-            switch method {
+            switch request.method {
             case .post: reply = try await shadows.update(key, body: body)
             case .delete: reply = try await shadows.delete(key, body: body)
             default: reply = try await shadows.get(key, body: body)
@@ -29,46 +39,41 @@ extension SignalboxResponder {
     }
 
     /// `GET /api/things/shadow/ListNamedShadowsForThing/{thing}?pageSize=&nextToken=`.
-    func listNamedShadows(thing: String, query: [String: String], _ principal: Principal) async throws -> Response {
+    func listNamedShadows(_ request: Request, _ context: Context) async throws -> Response {
+        let thing = try context.parameter("thing")
         do {
             try ShadowKey(thing: thing).validate(configuration.limits)
         } catch {
             throw APIError(error)
         }
         var pageSize: Int?
-        if let text = query["pageSize"] {
+        if let text = context.query["pageSize"] {
             guard let size = Int(text) else { throw APIError.badRequest("pageSize must be an integer") }
             pageSize = size
         }
-        try await authorize(principal, thing: thing)
+        try await authorize(try context.principal, thing: thing)
         do {
             return json(
-                try await shadows.listNamedShadows(thing: thing, pageSize: pageSize, nextToken: query["nextToken"]))
+                try await shadows.listNamedShadows(
+                    thing: thing, pageSize: pageSize, nextToken: context.query["nextToken"]))
         } catch {
             throw APIError(error)
         }
     }
 
     /// `GET /gateways/{gateway}/sync?cursor=C&wait=S&limit=L`.
-    func sync(gateway: String, query: [String: String], _ principal: Principal) async throws -> Response {
-        switch principal {
+    func sync(_ request: Request, _ context: Context) async throws -> Response {
+        let gateway = try context.parameter("gateway")
+        switch try context.principal {
         case .admin:
             let known = try await registryCall { try await registry.gateways().contains { $0.name == gateway } }
             guard known else { throw APIError.notFound("No gateway with this name") }
         case .gateway(let own):
             guard own == gateway else { throw APIError.forbidden }
         }
-        func integer(_ name: String, default value: Int64) throws(APIError) -> Int64 {
-            guard let text = query[name] else { return value }
-            guard let number = Int64(text), number >= 0 else {
-                throw APIError.badRequest("\(name) must be a non-negative integer")
-            }
-            return number
-        }
-        let cursor = try integer("cursor", default: 0)
-        let waitSeconds = try integer("wait", default: 0)
-        let limit = try integer("limit", default: 1000)
-        guard (1...1000).contains(limit) else { throw APIError.badRequest("limit must be between 1 and 1000") }
+        let cursor = try context.target.integer("cursor", in: 0...Int64.max) ?? 0
+        let waitSeconds = try context.target.integer("wait", in: 0...Int64.max) ?? 0
+        let limit = try context.target.integer("limit", in: 1...1000) ?? 1000
         let wait = min(Duration.seconds(waitSeconds), configuration.maxSyncWait)
         let things = Set(try await registryCall { try await registry.things(of: gateway) })
         let shadows = self.shadows

@@ -2,25 +2,13 @@ import Hummingbird
 import SignalboxCore
 import SignalboxJSON
 
-extension SignalboxResponder {
+extension SignalboxAPI {
     /// `GET /admin/dead-letters?after=&limit=`: `{"dead_letters": [...], "next_after": id|null, "total": N}`,
     /// oldest first (limit 1–1,000, default 100).
-    func deadLetters(query: [String: String]) async throws -> Response {
+    func deadLetters(_ request: Request, _ context: Context) async throws -> Response {
         let storage = try rulesControl().deadLetters
-        var after: Int64 = 0
-        if let text = query["after"] {
-            guard let value = Int64(text), value >= 0 else {
-                throw APIError.badRequest("after must be a non-negative integer")
-            }
-            after = value
-        }
-        var limit = 100
-        if let text = query["limit"] {
-            guard let value = Int(text), (1...1000).contains(value) else {
-                throw APIError.badRequest("limit must be between 1 and 1000")
-            }
-            limit = value
-        }
+        let after = try context.target.integer("after", in: 0...Int64.max) ?? 0
+        let limit = try context.target.integer("limit", in: 1...1000) ?? 100
         let (letters, total) = try await deadLetterCall {
             (try await storage.list(after: after, limit: limit), try await storage.count())
         }
@@ -35,7 +23,8 @@ extension SignalboxResponder {
     ///
     /// 200 when it succeeded (the dead letter is gone), 502 with the error when it failed again (the
     /// dead letter stays), 404 for an unknown id, 409 when its rule or action is no longer active.
-    func retryDeadLetter(_ id: Int64) async throws -> Response {
+    func retryDeadLetter(_ request: Request, _ context: Context) async throws -> Response {
+        let id = try Self.deadLetterID(context)
         switch try await rulesControl().retryDeadLetter(id) {
         case .delivered:
             logger.info("dead letter delivered", metadata: ["deadletter.id": "\(id)"])
@@ -51,7 +40,8 @@ extension SignalboxResponder {
     }
 
     /// `DELETE /admin/dead-letters/{id}`: 200 `{"id", "deleted": true}`, or 404.
-    func deleteDeadLetter(_ id: Int64) async throws -> Response {
+    func deleteDeadLetter(_ request: Request, _ context: Context) async throws -> Response {
+        let id = try Self.deadLetterID(context)
         let storage = try rulesControl().deadLetters
         guard try await deadLetterCall({ try await storage.remove(id) }) else {
             throw APIError.notFound("No dead letter with id \(id)")
@@ -61,8 +51,10 @@ extension SignalboxResponder {
     }
 
     /// A dead letter's id from the path: a positive integer, else 400.
-    static func deadLetterID(_ text: String) throws(APIError) -> Int64 {
-        guard let id = Int64(text), id > 0 else { throw APIError.badRequest("A dead letter id is a positive integer") }
+    static func deadLetterID(_ context: Context) throws(APIError) -> Int64 {
+        guard let id = Int64(try context.parameter("id")), id > 0 else {
+            throw APIError.badRequest("A dead letter id is a positive integer")
+        }
         return id
     }
 

@@ -1,0 +1,45 @@
+import Hummingbird
+import Logging
+
+/// The outermost middleware: every error becomes an AWS-shaped reply (``APIError``), an unmatched
+/// path a 404 of that shape, anything unexpected a 500 that says nothing of its cause; each outcome
+/// is logged at debug level, without the path.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = SignalboxRequestContext
+
+    let logger: Logger
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        let response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as APIError {
+            response = error.response
+        } catch let error as HTTPError where error.status == .notFound {
+            response = APIError.notFound("No endpoint at this path (\(request.method.rawValue))").response
+        } catch {
+            logger.error("request failed", metadata: ["error.type": "\(type(of: error))"])
+            response = APIError.internalFailure.response
+        }
+        logger.debug(
+            "request handled",
+            metadata: ["http.method": "\(request.method.rawValue)", "http.status": "\(response.status.code)"])
+        return response
+    }
+}
+
+/// Splits and decodes the request target into ``SignalboxRequestContext/target``: a malformed one is
+/// refused (400) before any route runs.
+struct TargetMiddleware: RouterMiddleware {
+    typealias Context = SignalboxRequestContext
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        var context = context
+        context.target = try RequestTarget(request.head.path ?? "/")
+        return try await next(request, context)
+    }
+}

@@ -117,9 +117,6 @@ struct RuleCompiler {
     /// The first definition of each rule name, to report duplicates.
     var namesSeen: [String: LocatedString] = [:]
 
-    /// The longest rule name accepted (as in AWS IoT).
-    static let maxNameLength = 128
-
     /// A compiler with no problems found yet; with `handlers`, it also checks every action's `with:`.
     init(options: CompileOptions, handlers: HandlerRegistry? = nil) {
         self.options = options
@@ -193,7 +190,7 @@ struct RuleCompiler {
                 name.diagnostic("rule-name", "the rule name is empty", help: "name it, like fridge-too-warm"))
             return
         }
-        if let bad = value.utf8.firstIndex(where: { !Self.isNameByte($0) }) {
+        if let bad = value.utf8.firstIndex(where: { !RuleName.isNameByte($0) }) {
             let offset = value.utf8.distance(from: value.utf8.startIndex, to: bad)
             let width = value[bad...].first.map { String($0).utf8.count } ?? 1
             diagnostics.append(
@@ -201,10 +198,10 @@ struct RuleCompiler {
                     "rule-name", "a rule name may only contain letters, digits, '_' and '-'",
                     at: SourceRange(start: offset, end: offset + width), help: "rename it, like fridge-too-warm",
                     ruleName: value))
-        } else if value.utf8.count > Self.maxNameLength {
+        } else if value.utf8.count > RuleName.maxBytes {
             diagnostics.append(
                 name.diagnostic(
-                    "rule-name", "the rule name is longer than \(Self.maxNameLength) characters", ruleName: value))
+                    "rule-name", "the rule name is longer than \(RuleName.maxBytes) characters", ruleName: value))
         }
         if let first = namesSeen[value] {
             let line = first.span.location.line
@@ -214,16 +211,6 @@ struct RuleCompiler {
                     help: "rule names must be unique; the first is on line \(line)", ruleName: value))
         } else {
             namesSeen[value] = name
-        }
-    }
-
-    /// Whether `byte` may appear in a rule name: `[A-Za-z0-9_-]`.
-    static func isNameByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"):
-            true
-        default: false
         }
     }
 

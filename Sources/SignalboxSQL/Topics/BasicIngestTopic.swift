@@ -29,24 +29,14 @@ package struct BasicIngestTopic: Sendable, Hashable {
         self.topic = topic[topic.utf8.index(after: slash)...]
     }
 
-    /// The longest rule name (as in AWS IoT and rules.yaml).
-    package static let maxRuleNameBytes = 128
-
-    /// Why ``ruleName`` cannot name a rule (rule names are `[A-Za-z0-9_-]`, 1 to 128 characters), or
-    /// nil when it can. The name itself is not repeated: it comes from outside.
+    /// Why ``ruleName`` cannot name a rule (see ``RuleName``), or nil when it can. The name itself is
+    /// not repeated: it comes from outside.
     package var ruleNameProblem: String? {
         if ruleName.isEmpty { return "the rule name of the Basic Ingest topic $aws/rules/{rule}/{topic} is empty" }
-        if ruleName.utf8.count > Self.maxRuleNameBytes {
-            return "the rule name of the Basic Ingest topic is longer than \(Self.maxRuleNameBytes) characters"
+        if ruleName.utf8.count > RuleName.maxBytes {
+            return "the rule name of the Basic Ingest topic is longer than \(RuleName.maxBytes) characters"
         }
-        let valid = ruleName.utf8.allSatisfy { byte in
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"):
-                true
-            default: false
-            }
-        }
+        let valid = ruleName.utf8.allSatisfy(RuleName.isNameByte)
         return valid ? nil : "the rule name of a Basic Ingest topic may only contain letters, digits, '_' and '-'"
     }
 

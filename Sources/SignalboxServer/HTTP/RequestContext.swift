@@ -38,3 +38,9 @@ package struct SignalboxRequestContext: RequestContext {
         return decoded
     }
 }
+
+/// A middleware of the Signalbox API.
+protocol SignalboxMiddleware: RouterMiddleware where Context == SignalboxRequestContext {
+    /// The rest of the chain.
+    typealias Next = (Request, Context) async throws -> Response
+}

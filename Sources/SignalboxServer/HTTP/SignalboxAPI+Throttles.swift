@@ -1,6 +1,7 @@
 import Hummingbird
 import SignalboxCore
 import SignalboxJSON
+import SignalboxSQL
 
 extension SignalboxAPI {
     /// `GET /admin/throttles?rule=&limit=`: `{"throttles": [...], "total": N}`, the windows open now and
@@ -49,15 +50,7 @@ extension SignalboxAPI {
     /// The `rule` query item: a rule name, or nil when absent.
     static func throttleRule(_ query: [String: String]) throws(APIError) -> String? {
         guard let rule = query["rule"] else { return nil }
-        let allowed = rule.utf8.allSatisfy { byte in
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
-                true
-            default: false
-            }
-        }
-        guard !rule.isEmpty, allowed else { throw APIError.badRequest("rule must be a rule name ([A-Za-z0-9_-])") }
+        guard RuleName.isValid(rule) else { throw APIError.badRequest("rule must be a rule name ([A-Za-z0-9_-])") }
         return rule
     }
 }

@@ -4,14 +4,10 @@ import SignalboxCore
 /// Authenticates the caller from the headers alone, before anything costly (an ingest place, the
 /// body): 401 without credentials or with bad ones, on every path, known or not. The body, when the
 /// credentials sign it, is checked by ``BodyMiddleware``.
-struct AuthenticationMiddleware: RouterMiddleware {
-    typealias Context = SignalboxRequestContext
-
+struct AuthenticationMiddleware: SignalboxMiddleware {
     let authenticator: Authenticator
 
-    func handle(
-        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
-    ) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: Next) async throws -> Response {
         guard request.headers[.authorization] != nil else {
             throw APIError.unauthorized("Missing Authorization header")
         }
@@ -37,12 +33,8 @@ struct AuthenticationMiddleware: RouterMiddleware {
 }
 
 /// Lets only admins through (403 for gateways).
-struct AdminMiddleware: RouterMiddleware {
-    typealias Context = SignalboxRequestContext
-
-    func handle(
-        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
-    ) async throws -> Response {
+struct AdminMiddleware: SignalboxMiddleware {
+    func handle(_ request: Request, context: Context, next: Next) async throws -> Response {
         guard try context.principal == .admin else { throw APIError.forbidden }
         return try await next(request, context)
     }

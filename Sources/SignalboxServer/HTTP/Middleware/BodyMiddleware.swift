@@ -13,14 +13,10 @@ struct BodyLimit: Sendable {
 
 /// Reads the body, at most ``BodyLimit/bytes`` of it, into ``SignalboxRequestContext/body`` and checks it
 /// against the signature that covers it.
-struct BodyMiddleware: RouterMiddleware {
-    typealias Context = SignalboxRequestContext
-
+struct BodyMiddleware: SignalboxMiddleware {
     let limit: BodyLimit
 
-    func handle(
-        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
-    ) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: Next) async throws -> Response {
         var context = context
         context.body = try await collect(request)
         try context.credentials?.verify(body: context.body)
@@ -47,14 +43,10 @@ struct BodyMiddleware: RouterMiddleware {
 /// Gives a publish a place in the ingest gate before its body is read, so at most the gate's limit of
 /// publish bodies are in memory at once (and one principal's share of them); one that would be refused
 /// is refused unread (429), and its body is discarded as it arrives.
-struct IngestGateMiddleware: RouterMiddleware {
-    typealias Context = SignalboxRequestContext
-
+struct IngestGateMiddleware: SignalboxMiddleware {
     let runtime: RuntimeDependencies
 
-    func handle(
-        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
-    ) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: Next) async throws -> Response {
         let credentials = context.credentials
         let share: IngestGate.Share =
             credentials.map { $0.isProven ? .principal($0.principal) : .unverified } ?? .unverified

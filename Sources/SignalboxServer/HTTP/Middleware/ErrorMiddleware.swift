@@ -4,21 +4,17 @@ import Logging
 /// The outermost middleware: every error becomes an AWS-shaped reply (``APIError``), an unmatched
 /// path a 404 of that shape, anything unexpected a 500 that says nothing of its cause; each outcome
 /// is logged at debug level, without the path.
-struct ErrorMiddleware: RouterMiddleware {
-    typealias Context = SignalboxRequestContext
-
+struct ErrorMiddleware: SignalboxMiddleware {
     let logger: Logger
 
-    func handle(
-        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
-    ) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: Next) async throws -> Response {
         let response: Response
         do {
             response = try await next(request, context)
-        } catch let error as APIError {
-            response = error.response
         } catch let error as HTTPError where error.status == .notFound {
             response = APIError.notFound("No endpoint at this path (\(request.method.rawValue))").response
+        } catch let error as any HTTPResponseError {
+            response = try error.response(from: request, context: context)
         } catch {
             logger.error("request failed", metadata: ["error.type": "\(type(of: error))"])
             response = APIError.internalFailure.response
@@ -32,12 +28,8 @@ struct ErrorMiddleware: RouterMiddleware {
 
 /// Splits and decodes the request target into ``SignalboxRequestContext/target``: a malformed one is
 /// refused (400) before any route runs.
-struct TargetMiddleware: RouterMiddleware {
-    typealias Context = SignalboxRequestContext
-
-    func handle(
-        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
-    ) async throws -> Response {
+struct TargetMiddleware: SignalboxMiddleware {
+    func handle(_ request: Request, context: Context, next: Next) async throws -> Response {
         var context = context
         context.target = try RequestTarget(request.head.path ?? "/")
         return try await next(request, context)

@@ -162,15 +162,13 @@ struct RulesFileDecoder {
     mutating func decodeRetry(_ node: Node) -> RetryPolicy? {
         guard let fields = fields(of: node, in: "retry", allowed: Self.retryKeys) else { return nil }
         var policy = RetryPolicy()
-        if let entry = fields["attempts"], let attempts = integer(entry.value, key: "attempts") {
-            if (1...Int64(RetryPolicy.maxAttempts)).contains(attempts) {
-                policy.attempts = Int(attempts)
-            } else {
-                diagnostics.append(
-                    span(of: entry.value).diagnostic(
-                        "retry", "attempts must be between 1 and \(RetryPolicy.maxAttempts)",
-                        help: "attempts counts the first try; 1 means no retry"))
-            }
+        if let entry = fields["attempts"] {
+            let limit = RetryPolicy.maxAttempts
+            let attempts = integer(
+                entry.value, key: "attempts", in: 1...limit, code: "retry",
+                outOfRange: "attempts must be between 1 and \(limit)",
+                help: "attempts counts the first try; 1 means no retry")
+            policy.attempts = attempts ?? policy.attempts
         }
         if let entry = fields["backoff"], let text = durationText(entry.value, key: "backoff") {
             do {
@@ -193,15 +191,13 @@ struct RulesFileDecoder {
     mutating func decodeDevices(_ node: Node) -> DevicePolicy {
         var policy = DevicePolicy()
         guard let fields = fields(of: node, in: "devices", allowed: Self.deviceKeys) else { return policy }
-        if let level = fields["key_level"], let number = integer(level.value, key: "key_level") {
-            if (1...Int64(DevicePolicy.maxKeyLevel)).contains(number) {
-                policy.keyLevel = Int(number)
-            } else {
-                diagnostics.append(
-                    span(of: level.value).diagnostic(
-                        "devices", "'key_level' must be between 1 and \(DevicePolicy.maxKeyLevel)",
-                        help: "the topic level that names the device, like topic(n): 4 for gateways/+/devices/+/…"))
-            }
+        if let level = fields["key_level"],
+            let number = integer(
+                level.value, key: "key_level", in: 1...DevicePolicy.maxKeyLevel, code: "devices",
+                outOfRange: "'key_level' must be between 1 and \(DevicePolicy.maxKeyLevel)",
+                help: "the topic level that names the device, like topic(n): 4 for gateways/+/devices/+/…")
+        {
+            policy.keyLevel = number
         }
         if let silent = fields["silent_after"] {
             policy.silentAfter = positiveDuration(silent.value, key: "silent_after")
@@ -302,6 +298,18 @@ struct RulesFileDecoder {
         if case .scalar(let scalar) = node, case .int(let value) = YAMLScalar.resolve(scalar) { return value }
         diagnostics.append(typeMismatch(node, expected: "an integer", key: key))
         return nil
+    }
+
+    /// An integer in `range`; outside it, a `code` diagnostic saying `outOfRange` (with `help`) and nil.
+    mutating func integer(
+        _ node: Node, key: String, in range: ClosedRange<Int>, code: String, outOfRange: String, help: String
+    ) -> Int? {
+        guard let number = integer(node, key: key) else { return nil }
+        guard number >= range.lowerBound, number <= range.upperBound else {
+            diagnostics.append(span(of: node).diagnostic(code, outOfRange, help: help))
+            return nil
+        }
+        return Int(number)
     }
 
     /// The text of a duration: a scalar of any type (`10` is reported as missing its unit).

@@ -103,15 +103,7 @@ extension JSONParser.Reader {
                 JSONLayout.Member(
                     keyStart: Int32(keyStart), keyEnd: Int32(keyEnd), valueStart: Int32(valueStart),
                     valueEnd: Int32(position), keyHasEscapes: hasEscapes))
-            skipWhitespace()
-            guard position < bytes.count else { throw error(.unexpectedEnd, "unexpected end of input in object") }
-            switch bytes[position] {
-            case UInt8(ascii: ","): position += 1
-            case UInt8(ascii: "}"):
-                position += 1
-                return members
-            default: throw error(.unexpectedCharacter, describeUnexpected() + ", expected ',' or '}'")
-            }
+            if try endOfMember(closing: UInt8(ascii: "}")) { return members }
         }
     }
 
@@ -178,18 +170,7 @@ extension JSONParser.Reader {
                 try expectColon()
             }
             try skipValue(depth: depth)
-            skipWhitespace()
-            guard position < bytes.count else { throw error(.unexpectedEnd, "unexpected end of input") }
-            if bytes[position] == UInt8(ascii: ",") {
-                position += 1
-            } else if bytes[position] == close {
-                position += 1
-                return
-            } else {
-                throw error(
-                    .unexpectedCharacter,
-                    describeUnexpected() + ", expected ',' or '\(Character(Unicode.Scalar(close)))'")
-            }
+            if try endOfMember(closing: close) { return }
         }
     }
 

@@ -81,12 +81,7 @@ public struct JSONObject: Sendable {
                     rebuildIndex()
                 }
             } else if let newValue {
-                storage.append(Member(key: key, value: newValue))
-                if index != nil {
-                    index![key] = storage.count - 1  // index exists: checked on this line
-                } else if storage.count > Self.indexThreshold {
-                    rebuildIndex()
-                }
+                appendUnique(key: key, value: newValue)
             }
         }
     }

@@ -144,26 +144,47 @@ extension JSONParser {
             position += count
         }
 
+        /// Skips whitespace inside an object and checks that `byte` comes next (`expected` names it).
+        @inline(__always)
+        mutating func expect(_ byte: UInt8, _ expected: String) throws(JSONError) {
+            skipWhitespace()
+            guard position < bytes.count else { throw error(.unexpectedEnd, "unexpected end of input in object") }
+            guard bytes[position] == byte else {
+                throw error(.unexpectedCharacter, describeUnexpected() + ", expected " + expected)
+            }
+        }
+
         /// Checks that a member's key starts here (skipping whitespace before it).
         @inline(__always)
         mutating func expectKey() throws(JSONError) {
-            skipWhitespace()
-            guard position < bytes.count else { throw error(.unexpectedEnd, "unexpected end of input in object") }
-            guard bytes[position] == UInt8(ascii: "\"") else {
-                throw error(.unexpectedCharacter, describeUnexpected() + ", expected a string key")
-            }
+            try expect(UInt8(ascii: "\""), "a string key")
         }
 
         /// Reads the `:` after a key, with the whitespace around it.
         @inline(__always)
         mutating func expectColon() throws(JSONError) {
-            skipWhitespace()
-            guard position < bytes.count else { throw error(.unexpectedEnd, "unexpected end of input in object") }
-            guard bytes[position] == UInt8(ascii: ":") else {
-                throw error(.unexpectedCharacter, describeUnexpected() + ", expected ':'")
-            }
+            try expect(UInt8(ascii: ":"), "':'")
             position += 1
             skipWhitespace()
+        }
+
+        /// After a member or element: skips whitespace and then `,` (false: another one follows) or
+        /// `close` (true: the object or array has ended).
+        @inline(__always)
+        mutating func endOfMember(closing close: UInt8) throws(JSONError) -> Bool {
+            skipWhitespace()
+            guard position < bytes.count else {
+                let container = close == UInt8(ascii: "}") ? "object" : "array"
+                throw error(.unexpectedEnd, "unexpected end of input in \(container)")
+            }
+            let byte = bytes[position]
+            guard byte == UInt8(ascii: ",") || byte == close else {
+                throw error(
+                    .unexpectedCharacter,
+                    describeUnexpected() + ", expected ',' or '\(Character(Unicode.Scalar(close)))'")
+            }
+            position += 1
+            return byte == close
         }
 
         mutating func parseObject(depth: Int) throws(JSONError) -> Value {
@@ -195,15 +216,7 @@ extension JSONParser {
                 } else {
                     object[key] = value  // maybe a duplicate: the last value wins, at the first position
                 }
-                skipWhitespace()
-                guard position < bytes.count else { throw error(.unexpectedEnd, "unexpected end of input in object") }
-                switch bytes[position] {
-                case UInt8(ascii: ","): position += 1
-                case UInt8(ascii: "}"):
-                    position += 1
-                    return .object(object)
-                default: throw error(.unexpectedCharacter, describeUnexpected() + ", expected ',' or '}'")
-                }
+                if try endOfMember(closing: UInt8(ascii: "}")) { return .object(object) }
             }
         }
 
@@ -220,15 +233,7 @@ extension JSONParser {
             while true {
                 skipWhitespace()
                 array.append(try parseValue(depth: depth))
-                skipWhitespace()
-                guard position < bytes.count else { throw error(.unexpectedEnd, "unexpected end of input in array") }
-                switch bytes[position] {
-                case UInt8(ascii: ","): position += 1
-                case UInt8(ascii: "]"):
-                    position += 1
-                    return .array(array)
-                default: throw error(.unexpectedCharacter, describeUnexpected() + ", expected ',' or ']'")
-                }
+                if try endOfMember(closing: UInt8(ascii: "]")) { return .array(array) }
             }
         }
 

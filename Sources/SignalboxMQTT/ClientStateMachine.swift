@@ -334,13 +334,12 @@ package struct ClientStateMachine {
             pingSentAt = nil
             return []
         case (.connected, .disconnect(let disconnect)):
-            let reason = disconnect.properties.reasonString.map { ": \($0)" } ?? ""
+            let code = disconnect.reasonCode
             return [
                 .close(
-                    MQTTProtocolError(
-                        reasonCode: disconnect.reasonCode,
-                        "The broker disconnected (reason code \(ReasonCodes.hex(disconnect.reasonCode))\(reason))"
-                    ))
+                    .closedByBroker(
+                        "The broker disconnected", reasonCode: code, detail: "reason code \(ReasonCodes.hex(code))",
+                        reasonString: disconnect.properties.reasonString))
             ]
         case (.connected, _):
             return [.close(.protocolError("a client does not expect \(packet.kind) from the broker"))]
@@ -349,14 +348,11 @@ package struct ClientStateMachine {
 
     private mutating func connected(_ connack: Packet.ConnAck) -> [Action] {
         guard connack.reasonCode == 0 else {
-            let reason = connack.properties.reasonString.map { ": \($0)" } ?? ""
-            return [
-                .close(
-                    MQTTProtocolError(
-                        reasonCode: connack.reasonCode,
-                        "The broker refused the connection (\(Self.connackReason(connack.reasonCode, configuration.version))\(reason))"
-                    ))
-            ]
+            let refusal = MQTTProtocolError.closedByBroker(
+                "The broker refused the connection", reasonCode: connack.reasonCode,
+                detail: Self.connackReason(connack.reasonCode, configuration.version),
+                reasonString: connack.properties.reasonString)
+            return [.close(refusal)]
         }
         state = .connected
         let properties = connack.properties

@@ -28,5 +28,12 @@ package struct MQTTProtocolError: Error, Sendable, Equatable, CustomStringConver
             reasonCode: 0x95, "Packet too large: \(size) bytes, the maximum packet size is \(limit) bytes")
     }
 
+    /// The broker ending the connection with `reasonCode`: "`what` (`detail`: the broker's reason string)".
+    package static func closedByBroker(_ what: String, reasonCode: UInt8, detail: String, reasonString: String?)
+        -> MQTTProtocolError
+    {
+        MQTTProtocolError(reasonCode: reasonCode, "\(what) (\(detail)\(reasonString.map { ": \($0)" } ?? ""))")
+    }
+
     package var description: String { message }
 }

@@ -36,17 +36,13 @@ enum ContextFunctions {
         BuiltinFunction(
             name: "get_shadow", arity: 1...2, deterministic: false,
             body: .general { arguments, frame throws(EvaluationError) in
-                try shadow(
-                    thing: arguments.first ?? nil, name: arguments.count > 1 ? arguments[1] : nil,
-                    named: arguments.count > 1, frame: frame)
+                try shadow(arguments, namedFrom: 2, frame: frame)
             }),
         BuiltinFunction(
             name: "get_thing_shadow", arity: 2...3, deterministic: false,
             body: .general { arguments, frame throws(EvaluationError) in
                 // The role ARN (last argument) is accepted for AWS compatibility and ignored.
-                try shadow(
-                    thing: arguments.first ?? nil, name: arguments.count > 2 ? arguments[1] : nil,
-                    named: arguments.count > 2, frame: frame)
+                try shadow(arguments, namedFrom: 3, frame: frame)
             }),
     ]
 
@@ -96,15 +92,17 @@ enum ContextFunctions {
         return values.isEmpty ? nil : .array(Array(values))
     }
 
-    /// Reads a shadow document: Undefined when the names are not strings, when there is no shadow
-    /// store, or when the shadow does not exist. A failing store is an evaluation error.
-    static func shadow(thing: Value?, name: Value?, named: Bool, frame: EvaluationFrame) throws(EvaluationError)
+    /// Reads the shadow of thing `arguments[0]`, named `arguments[1]` when there are at least
+    /// `namedFrom` arguments: Undefined when the names are not strings, when there is no shadow store,
+    /// or when the shadow does not exist. A failing store is an evaluation error.
+    static func shadow(_ arguments: [Value?], namedFrom: Int, frame: EvaluationFrame) throws(EvaluationError)
         -> Value?
     {
-        guard let thingName = Conversions.toString(thing), let lookup = frame.services.shadows else { return nil }
+        guard let thingName = Conversions.toString(arguments.first ?? nil), let lookup = frame.services.shadows
+        else { return nil }
         var shadowName: String?
-        if named {
-            guard let n = Conversions.toString(name) else { return nil }
+        if arguments.count >= namedFrom {
+            guard let n = Conversions.toString(arguments[1]) else { return nil }
             shadowName = n
         }
         do {

@@ -109,14 +109,12 @@ struct JavaTimeParser: Sendable {
             case "#", "{", "}":
                 return nil
             default:
-                guard c.isASCII, (c.value | 0x20) &- 97 < 26 else {
+                guard PatternLetters.isLetter(c) else {
                     literal.append(contentsOf: String(c).utf8)
                     i += 1
                     continue
                 }
-                var count = 1
-                while i + count < scalars.count && scalars[i + count] == c { count += 1 }
-                i += count
+                let count = PatternLetters.run(in: scalars, at: &i)
                 flush()
                 guard let token = letterToken(c, count) else { return nil }
                 tokens.append(token)

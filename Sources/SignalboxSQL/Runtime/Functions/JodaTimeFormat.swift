@@ -85,14 +85,12 @@ struct JodaTimeFormat: Sendable {
                 }
                 continue
             }
-            guard c.isASCII, (c.value | 0x20) &- 97 < 26 else {
+            guard PatternLetters.isLetter(c) else {
                 literal.unicodeScalars.append(c)
                 i += 1
                 continue
             }
-            var count = 1
-            while i + count < scalars.count && scalars[i + count] == c { count += 1 }
-            i += count
+            let count = PatternLetters.run(in: scalars, at: &i)
             flush()
             switch c {
             case "G": tokens.append(.era)

@@ -21,12 +21,6 @@ package final class InMemoryRecordStorage: RecordStorage {
         package var table: String
         /// How many rows were given (duplicates included).
         package var rows: Int
-
-        /// A call.
-        package init(table: String, rows: Int) {
-            self.table = table
-            self.rows = rows
-        }
     }
 
     private struct State {

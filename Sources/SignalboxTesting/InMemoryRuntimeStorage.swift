@@ -91,11 +91,6 @@ package struct JournalIDConflict: Error, Sendable, Hashable, CustomStringConvert
     /// The id that was already stored or appeared twice.
     package var id: Int64
 
-    /// The error for `id`.
-    package init(id: Int64) {
-        self.id = id
-    }
-
     package var description: String {
         "journal id \(id) is already stored: ids must be unique and assigned by the runtime"
     }

@@ -67,6 +67,15 @@ struct AdminClient {
         }
     }
 
+    /// Sends `method path` like ``send(_:_:)`` and returns the body of a 200 reply.
+    ///
+    /// - Throws: ``CommandFailure`` with the server's message for any other status.
+    func call(_ method: String, _ path: String) async throws -> Value {
+        let reply = try await send(method, path)
+        guard reply.status == 200 else { throw CommandFailure(reply.message) }
+        return reply.body
+    }
+
     /// Sends `method path` (the path already percent-encoded) and waits for the reply, at most
     /// ``timeout``.
     ///

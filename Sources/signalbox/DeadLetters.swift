@@ -60,9 +60,7 @@ struct DeadLetters: AsyncParsableCommand {
 
         /// `GET /admin/dead-letters` of the running server.
         private func fromServer() async throws -> Value {
-            let reply = try await server.client().send("GET", "/admin/dead-letters?after=\(after)&limit=\(limit)")
-            guard reply.status == 200 else { throw CommandFailure(reply.message) }
-            return reply.body
+            try await server.client().call("GET", "/admin/dead-letters?after=\(after)&limit=\(limit)")
         }
 
         /// The same page, read from the data directory's store.
@@ -111,15 +109,11 @@ struct DeadLetters: AsyncParsableCommand {
                 at most the action's timeout plus a few seconds.
                 """)
 
-        @OptionGroup var server: ServerOptions
-
-        @Argument(help: "The dead letter's id.")
-        var id: Int64
+        @OptionGroup var letter: DeadLetterOnServer
 
         func run() async throws {
-            let reply = try await server.client().send("POST", "/admin/dead-letters/\(id)/retry")
-            guard reply.status == 200 else { throw CommandFailure(reply.message) }
-            print("Dead letter \(id) delivered; it is removed.")
+            _ = try await letter.server.client().call("POST", letter.path + "/retry")
+            print("Dead letter \(letter.id) delivered; it is removed.")
         }
     }
 
@@ -127,15 +121,22 @@ struct DeadLetters: AsyncParsableCommand {
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete a dead letter (through the running server).")
 
+        @OptionGroup var letter: DeadLetterOnServer
+
+        func run() async throws {
+            _ = try await letter.server.client().call("DELETE", letter.path)
+            print("Deleted dead letter \(letter.id).")
+        }
+    }
+
+    /// A dead letter of the running server, by id.
+    struct DeadLetterOnServer: ParsableArguments {
         @OptionGroup var server: ServerOptions
 
         @Argument(help: "The dead letter's id.")
         var id: Int64
 
-        func run() async throws {
-            let reply = try await server.client().send("DELETE", "/admin/dead-letters/\(id)")
-            guard reply.status == 200 else { throw CommandFailure(reply.message) }
-            print("Deleted dead letter \(id).")
-        }
+        /// Its path in the admin API.
+        var path: String { "/admin/dead-letters/\(id)" }
     }
 }

@@ -20,7 +20,7 @@ import SignalboxJSON
 /// struct Throttles: AsyncParsableCommand {
 ///     @OptionGroup var server: ServerOptions
 ///     func run() async throws {
-///         let reply = try await server.client().send("GET", "/admin/throttles")
+///         let body = try await server.client().call("GET", "/admin/throttles")
 ///     }
 /// }
 /// ```

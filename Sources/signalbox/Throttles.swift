@@ -99,10 +99,9 @@ struct Throttles: AsyncParsableCommand {
             var query = ["all=\(all)"]
             if let rule { query.append("rule=" + PercentEncoding.encode(rule, keeping: "")) }
             if let key { query.append("key=" + PercentEncoding.encode(key, keeping: "")) }
-            let reply = try await Throttles.server(server).send(
+            let body = try await Throttles.server(server).call(
                 "DELETE", "/admin/throttles?" + query.joined(separator: "&"))
-            guard reply.status == 200 else { throw CommandFailure(reply.message) }
-            guard case .int(let count)? = reply.body["reset"] else {
+            guard case .int(let count)? = body["reset"] else {
                 throw CommandFailure("the server answered without a count")
             }
             print("Reset \(count) throttle window\(count == 1 ? "" : "s").")

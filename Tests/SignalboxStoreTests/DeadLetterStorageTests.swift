@@ -5,25 +5,11 @@ import Testing
 
 /// The behaviour of both ``DeadLetterStorage`` implementations: SQLite on real files, and in memory.
 struct DeadLetterStorageTests {
-    enum Kind: String, CaseIterable, CustomTestStringConvertible {
-        case sqlite
-        case memory
-
-        var testDescription: String { rawValue }
-    }
+    typealias Kind = StorageKind
 
     /// Runs `body` with a fresh storage of `kind`; an SQLite database is closed afterwards.
     private func withStorage(_ kind: Kind, _ body: (any DeadLetterStorage) async throws -> Void) async throws {
-        switch kind {
-        case .memory:
-            try await body(InMemoryDeadLetterStorage())
-        case .sqlite:
-            try await withTemporaryDirectory { directory in
-                try await withDatabase(directory) { database in
-                    try await body(SQLiteDeadLetterStorage(database: database))
-                }
-            }
-        }
+        try await kind.run(memory: InMemoryDeadLetterStorage(), sqlite: SQLiteDeadLetterStorage.init(database:), body)
     }
 
     /// A letter for message `n`; odd ones come from the error action, with the optional fields set.

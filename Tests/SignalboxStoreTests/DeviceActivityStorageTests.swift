@@ -5,25 +5,12 @@ import Testing
 
 /// The behaviour of both ``DeviceActivityStorage`` implementations: SQLite on real files, and in memory.
 struct DeviceActivityStorageTests {
-    enum Kind: String, CaseIterable, CustomTestStringConvertible {
-        case sqlite
-        case memory
-
-        var testDescription: String { rawValue }
-    }
+    typealias Kind = StorageKind
 
     /// Runs `body` with a fresh storage of `kind`; an SQLite database is closed afterwards.
     private func withStorage(_ kind: Kind, _ body: (any DeviceActivityStorage) async throws -> Void) async throws {
-        switch kind {
-        case .memory:
-            try await body(InMemoryDeviceActivityStorage())
-        case .sqlite:
-            try await withTemporaryDirectory { directory in
-                try await withDatabase(directory) { database in
-                    try await body(SQLiteDeviceActivityStorage(database: database))
-                }
-            }
-        }
+        try await kind.run(
+            memory: InMemoryDeviceActivityStorage(), sqlite: SQLiteDeviceActivityStorage.init(database:), body)
     }
 
     @Test(arguments: Kind.allCases)

@@ -5,12 +5,7 @@ import Testing
 
 /// The behaviour of both ``MessageJournal`` implementations: SQLite on real files, and in memory.
 struct JournalTests {
-    enum Kind: String, CaseIterable, CustomTestStringConvertible {
-        case sqlite
-        case memory
-
-        var testDescription: String { rawValue }
-    }
+    typealias Kind = StorageKind
 
     /// Runs `body` with a fresh journal of `kind`; an SQLite one is closed afterwards.
     private func withJournal(_ kind: Kind, _ body: (any MessageJournal) async throws -> Void) async throws {

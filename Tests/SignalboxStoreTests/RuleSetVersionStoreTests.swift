@@ -5,25 +5,11 @@ import Testing
 
 /// The behaviour of both ``RuleSetVersionStore`` implementations: SQLite on real files, and in memory.
 struct RuleSetVersionStoreTests {
-    enum Kind: String, CaseIterable, CustomTestStringConvertible {
-        case sqlite
-        case memory
-
-        var testDescription: String { rawValue }
-    }
+    typealias Kind = StorageKind
 
     /// Runs `body` with a fresh store of `kind`; an SQLite database is closed afterwards.
     private func withStore(_ kind: Kind, _ body: (any RuleSetVersionStore) async throws -> Void) async throws {
-        switch kind {
-        case .memory:
-            try await body(InMemoryRuleSetVersions())
-        case .sqlite:
-            try await withTemporaryDirectory { directory in
-                try await withDatabase(directory) { database in
-                    try await body(SQLiteRuleSetVersions(database: database))
-                }
-            }
-        }
+        try await kind.run(memory: InMemoryRuleSetVersions(), sqlite: SQLiteRuleSetVersions.init(database:), body)
     }
 
     static func version(_ n: Int) -> RuleSetVersion {

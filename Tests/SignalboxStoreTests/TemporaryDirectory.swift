@@ -1,5 +1,6 @@
 import Foundation
 import SignalboxStore
+import Testing
 
 /// Runs `body` with a fresh directory under the system's temporary directory, removed afterwards.
 func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
@@ -21,5 +22,28 @@ func withDatabase<T>(
     } catch {
         try? database.close()
         throw error
+    }
+}
+
+/// Which implementation of a port a test runs against: SQLite on real files, or in memory.
+enum StorageKind: String, CaseIterable, CustomTestStringConvertible {
+    case sqlite
+    case memory
+
+    var testDescription: String { rawValue }
+
+    /// Runs `body` with `memory()`, or with `sqlite(database)` on a fresh database in a temporary
+    /// directory, closed afterwards.
+    func run<Port>(
+        memory: @autoclosure () -> Port, sqlite: (AppDatabase) throws -> Port, _ body: (Port) async throws -> Void
+    ) async throws {
+        switch self {
+        case .memory:
+            try await body(memory())
+        case .sqlite:
+            try await withTemporaryDirectory { directory in
+                try await withDatabase(directory) { database in try await body(try sqlite(database)) }
+            }
+        }
     }
 }

@@ -5,25 +5,11 @@ import Testing
 
 /// The behaviour of both ``ThrottleStorage`` implementations: SQLite on real files, and in memory.
 struct ThrottleStorageTests {
-    enum Kind: String, CaseIterable, CustomTestStringConvertible {
-        case sqlite
-        case memory
-
-        var testDescription: String { rawValue }
-    }
+    typealias Kind = StorageKind
 
     /// Runs `body` with a fresh storage of `kind`; an SQLite database is closed afterwards.
     private func withStorage(_ kind: Kind, _ body: (any ThrottleStorage) async throws -> Void) async throws {
-        switch kind {
-        case .memory:
-            try await body(InMemoryThrottleStorage())
-        case .sqlite:
-            try await withTemporaryDirectory { directory in
-                try await withDatabase(directory) { database in
-                    try await body(SQLiteThrottleStorage(database: database))
-                }
-            }
-        }
+        try await kind.run(memory: InMemoryThrottleStorage(), sqlite: SQLiteThrottleStorage.init(database:), body)
     }
 
     private func window(_ action: String, _ key: String, from start: Int64, to end: Int64, by invocation: String = "k")

@@ -91,7 +91,7 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         help:
-            "Most publish requests of one gateway (or of the admins) read and journaled at once; default a quarter of --max-concurrent-ingests."
+            "Most publish requests of one gateway (or of the admins) read and journaled at once, and most request bodies read while their SigV4 signatures wait for them; default a quarter of --max-concurrent-ingests."
     )
     var maxIngestsPerPrincipal: Int?
 

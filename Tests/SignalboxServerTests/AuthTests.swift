@@ -1,3 +1,4 @@
+import Glibc
 import HTTPTypes
 import Hummingbird
 import SignalboxCore
@@ -121,5 +122,156 @@ struct AuthTests {
                 body: #"{"state":{"desired":{"a":2}}}"#, authority: "127.0.0.1:8080")
             #expect(reply.status == 401)
         }
+    }
+
+    /// The suite's headers with a signature computed here for `method path?query` and `body` (no
+    /// `x-amz-content-sha256`, as boto3's `iot-data` sends it: the signature waits for the body).
+    static func signed(_ method: String, _ path: String, query: String? = nil, body: String) -> HTTPFields {
+        let canonical = SigV4.canonicalRequest(
+            method: method, rawPath: path, rawQuery: query,
+            headers: [
+                "content-type": ["application/json"], "host": ["127.0.0.1:8080"], "x-amz-date": ["20150830T123600Z"],
+            ],
+            signedHeaders: ["content-type", "host", "x-amz-date"], payloadHash: SigV4.hexSHA256(Array(body.utf8)))
+        let text = SigV4.stringToSign(
+            amzDate: "20150830T123600Z", scope: "20150830/us-east-1/iotdata/aws4_request", canonicalRequest: canonical)
+        return signedHeaders(
+            signature: SigV4.signature(
+                secret: secret, date: "20150830", region: "us-east-1", service: "iotdata", stringToSign: text))
+    }
+
+    /// A signature covers the path with its empty, `.` and `..` segments removed, so a path with any is
+    /// refused: a captured request cannot be sent again to another route or topic.
+    @Test(arguments: [
+        "/topics/../things/my%3Athing/shadow", "/things/my%3Athing/./shadow", "/things//my%3Athing/shadow",
+        "//things/my%3Athing/shadow",
+    ])
+    func aSignedPathWithDotOrEmptySegmentsIsRefused(_ path: String) async throws {
+        try await TestServer.run(
+            clock: WallClock { Self.suiteTime * 1000 },
+            prepare: { registry, vault in
+                try await registry.addToken(
+                    vault.record(id: Self.accessKey, secret: Self.secret, role: .admin, gateway: nil, createdAt: 0))
+            }
+        ) { server in
+            let body = #"{"state":{"desired":{"a":1}}}"#
+            let reply = try await server.send(
+                .post, path + "?name=%24config", token: .some(nil),
+                headers: Self.signed("POST", "/things/my%3Athing/shadow", query: "name=%24config", body: body),
+                body: body, authority: "127.0.0.1:8080")
+            #expect(reply.status == 400, "\(path): \(reply.text)")
+            #expect(reply.errorType == "InvalidRequestException")
+            // The signed path itself still works.
+            let original = try await server.send(
+                .post, "/things/my%3Athing/shadow?name=%24config", token: .some(nil),
+                headers: Self.signed("POST", "/things/my%3Athing/shadow", query: "name=%24config", body: body),
+                body: body, authority: "127.0.0.1:8080")
+            #expect(original.status == 200, "\(original.text)")
+        }
+    }
+
+    /// With a signature that waits for the body, a token id alone tells nothing: no path is told from
+    /// another (404) and no role (403) before the body has proven the signature.
+    @Test func aSignatureWaitingForItsBodyIsCheckedBeforeA404OrA403() async throws {
+        try await TestServer.run(
+            clock: WallClock { Self.suiteTime * 1000 },
+            prepare: { registry, vault in
+                try await registry.addGateway(Gateway(name: "gw", createdAt: 0))
+                try await registry.addToken(
+                    vault.record(id: Self.accessKey, secret: Self.secret, role: .gateway, gateway: "gw", createdAt: 0))
+            }
+        ) { server in
+            let body = "{}"
+            for path in ["/nowhere", "/admin/tokens"] {
+                let forged = try await server.send(
+                    .post, path, token: .some(nil),
+                    headers: Self.signedHeaders(signature: String(repeating: "0", count: 64)),
+                    body: body, authority: "127.0.0.1:8080")
+                #expect(forged.status == 401, "\(path): \(forged.text)")
+                #expect(forged.errorType == "UnauthorizedException", "\(path)")
+                let genuine = try await server.send(
+                    .post, path, token: .some(nil), headers: Self.signed("POST", path, body: body), body: body,
+                    authority: "127.0.0.1:8080")
+                #expect(genuine.status == (path == "/nowhere" ? 404 : 403), "\(path): \(genuine.text)")
+            }
+        }
+    }
+
+    /// Bodies whose signatures wait for them are read a few at a time (the ingest gate's share for
+    /// unverified requests, here 1): one more is refused unread with 429.
+    @Test func unverifiedBodiesAreReadAFewAtATime() async throws {
+        try await TestServer.run(
+            configure: { $0.maxConcurrentIngestsPerPrincipal = 1 },
+            clock: WallClock { Self.suiteTime * 1000 },
+            prepare: { registry, vault in
+                try await registry.addToken(
+                    vault.record(id: Self.accessKey, secret: Self.secret, role: .admin, gateway: nil, createdAt: 0))
+            }
+        ) { server in
+            let forged = Self.signedHeaders(signature: String(repeating: "0", count: 64))
+            var head = "POST /things/t/shadow HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nContent-Length: 100\r\n"
+            for field in forged { head += "\(field.name.rawName): \(field.value)\r\n" }
+            // Its headers sent, its body never: it holds the one place.
+            let held = try RawConnection(port: server.port)
+            defer { held.close() }
+            try held.write(head + "\r\n")
+            var refused: Reply?
+            for _ in 0..<50 {
+                let reply = try await server.send(
+                    .post, "/things/t/shadow", token: .some(nil), headers: forged, body: "{}",
+                    authority: "127.0.0.1:8080")
+                if reply.status == 429 {
+                    refused = reply
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(refused?.errorType == "ThrottlingException")
+            #expect(refused?.headers[.retryAfter] == "1")
+            held.close()
+            var checked = 0
+            for _ in 0..<50 {
+                checked = try await server.send(
+                    .post, "/things/t/shadow", token: .some(nil), headers: forged, body: "{}",
+                    authority: "127.0.0.1:8080"
+                ).status
+                if checked != 429 { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(checked == 401, "once the place is free, the signature is checked")
+        }
+    }
+}
+
+/// A TCP connection to the loopback server that sends what a test says, byte for byte.
+final class RawConnection: @unchecked Sendable {
+    private var fd: Int32
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestFailure("socket() failed") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else {
+            Glibc.close(fd)
+            throw TestFailure("connect() failed")
+        }
+    }
+
+    func write(_ text: String) throws {
+        let bytes = Array(text.utf8)
+        guard send(fd, bytes, bytes.count, 0) == bytes.count else { throw TestFailure("send() failed") }
+    }
+
+    func close() {
+        if fd >= 0 { Glibc.close(fd) }
+        fd = -1
     }
 }

@@ -111,6 +111,9 @@ struct PublishRoutesTests {
             name: "unknown token", path: "/topics/a/b", token: "SBXAAAAAAAAAAAAAAAAA.nope", status: 401,
             errorType: "UnauthorizedException"),
         Case(name: "no token", path: "/topics/a/b", token: .some(nil), status: 401, errorType: "UnauthorizedException"),
+        Case(
+            name: "leading empty segment", path: "//topics/a/b", status: 404, errorType: "ResourceNotFoundException",
+            message: "No endpoint at this path (POST)"),
     ]
 
     @Test(arguments: cases)

@@ -35,7 +35,9 @@ struct RoutingTests {
 
     @Test func aKnownPathRefusesOtherMethodsWith405() async throws {
         try await TestServer.run { server in
-            for (path, allowed) in Self.paths {
+            for (path, methods) in Self.paths {
+                // HEAD is answered wherever GET is.
+                let allowed = methods.contains(.get) ? methods.union([.head]) : methods
                 for method in Self.methods where !allowed.contains(method) {
                     let reply = try await server.send(method, path)
                     #expect(reply.status == 405, "\(method) \(path)")
@@ -68,6 +70,9 @@ struct RoutingTests {
             }
             for path in ["/healthz", "/readyz"] {
                 #expect(try await server.send(.get, path, token: .some(nil)).status == 200, "\(path)")
+                let head = try await server.send(.head, path, token: .some(nil))
+                #expect(head.status == 200, "HEAD \(path)")
+                #expect(head.text.isEmpty, "HEAD \(path)")
             }
         }
     }

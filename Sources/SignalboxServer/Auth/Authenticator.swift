@@ -126,6 +126,13 @@ package struct Authenticator: Sendable {
         guard authorization.signedHeaders.contains("host"), authorization.signedHeaders.contains("x-amz-date") else {
             throw .unauthorized("The signature must cover the host and x-amz-date headers")
         }
+        // SigV4 signs the path with its empty, `.` and `..` segments removed, so a path with any would
+        // carry the signature of another path: refused, before anything is looked up.
+        guard SigV4.canonicalURI(request.rawPath) == PercentEncoding.encode(request.rawPath, keeping: "/") else {
+            throw .badRequest(
+                "The request path has empty, '.' or '..' segments, which a signature does not cover; "
+                    + "encode a topic's '/' as %2F")
+        }
         guard let amzDate = request.headers["x-amz-date"]?.first, let time = SigV4.epochSeconds(amzDate: amzDate),
             amzDate.hasPrefix(authorization.date)
         else {

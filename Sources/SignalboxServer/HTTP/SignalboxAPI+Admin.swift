@@ -6,8 +6,8 @@ extension SignalboxAPI {
     /// The identity routes (admins only): gateways, their devices, and tokens.
     func identityRoutes() -> RouteCollection<Context> {
         let routes = RouteCollection(context: Context.self)
-        routes.add(middleware: AdminMiddleware())
-        routes.add(middleware: BodyMiddleware(limit: defaultBodyLimit))
+        routes.add(middleware: AdminMiddleware(prover: defaultBody))
+        routes.add(middleware: defaultBody)
         routes.resource("/admin/gateways", [.get: listGateways, .post: addGateway])
         routes.resource("/admin/gateways/:gateway", [.delete: removeGateway])
         routes.resource("/admin/gateways/:gateway/devices", [.get: listDevices])

@@ -23,7 +23,8 @@ extension SignalboxAPI {
         return BodyMiddleware(
             limit: BodyLimit(
                 bytes: bytes, error: .tooLarge("The \(what) exceeds the maximum size allowed (\(bytes) bytes)"),
-                onRefusal: { metrics.rejected(.tooLarge) }))
+                onRefusal: { metrics.rejected(.tooLarge) }),
+            gate: nil)
     }
 
     /// `POST /topics/{topic}?qos=0|1&retain=true|false` — the AWS IoT data-plane Publish: the body is
@@ -34,6 +35,10 @@ extension SignalboxAPI {
     /// and, as in AWS, a retained message is still handed to the rules.
     func publish(_ request: Request, _ context: Context) async throws -> Response {
         // The topic is the rest of the path: one encoded level (`a%2Fb`) or several, empty ones kept.
+        // The router also matches `//topics/…`; that is no publish.
+        guard context.target.segments.first == "topics" else {
+            throw APIError.notFound("No endpoint at this path (\(request.method.rawValue))")
+        }
         let topic = context.target.segments.dropFirst().joined(separator: "/")
         let principal = try context.principal
         let metrics = runtime.ingestMetrics

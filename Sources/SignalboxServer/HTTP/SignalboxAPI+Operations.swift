@@ -11,18 +11,19 @@ extension SignalboxAPI {
     /// unless it is public.
     func operationRoutes() -> RouteCollection<Context> {
         let routes = RouteCollection(context: Context.self)
-        routes.add(middleware: AdminMiddleware())
+        routes.add(middleware: AdminMiddleware(prover: defaultBody))
         // A test message of the largest payload, base64-encoded, inside the request object.
         let trial = max(configuration.maxBodyBytes, configuration.maxPayloadBytes * 2)
         routes.group()
             .add(
                 middleware: BodyMiddleware(
                     limit: BodyLimit(
-                        bytes: trial, error: .tooLarge("The request exceeds the maximum size allowed (\(trial) bytes)"))
+                        bytes: trial, error: .tooLarge("The request exceeds the maximum size allowed (\(trial) bytes)")),
+                    gate: runtime.ingestGate
                 )
             )
             .resource("/admin/rules/test", [.post: { _, context in try testRules(body: context.body) }])
-        routes.add(middleware: BodyMiddleware(limit: defaultBodyLimit))
+        routes.add(middleware: defaultBody)
         routes.resource("/records", [.get: { _, _ in try await recordTables() }])
         routes.resource("/records/:table", [.get: records])
         routes.resource(

@@ -7,7 +7,7 @@ extension SignalboxAPI {
     /// The shadow routes: a thing's shadows, the AWS list of its named shadows, and gateway sync.
     func shadowRoutes() -> RouteCollection<Context> {
         let routes = RouteCollection(context: Context.self)
-        routes.add(middleware: BodyMiddleware(limit: defaultBodyLimit))
+        routes.add(middleware: defaultBody)
         routes.resource("/things/:thing/shadow", [.get: shadow, .post: shadow, .delete: shadow])
         routes.resource("/api/things/shadow/ListNamedShadowsForThing/:thing", [.get: listNamedShadows])
         routes.resource("/gateways/:gateway/sync", [.get: sync])

@@ -73,7 +73,7 @@ package struct SignalboxAPI: Sendable {
         router.add(middleware: ErrorMiddleware(logger: logger))
         router.add(middleware: TargetMiddleware())
         router.addRoutes(publicRoutes())
-        router.add(middleware: AuthenticationMiddleware(authenticator: authenticator))
+        router.add(middleware: AuthenticationMiddleware(authenticator: authenticator, prover: defaultBody))
         router.addRoutes(shadowRoutes())
         router.addRoutes(ingestRoutes())
         router.addRoutes(identityRoutes())
@@ -99,9 +99,11 @@ package struct SignalboxAPI: Sendable {
         return routes
     }
 
-    /// The body limit of most routes: ``ServerConfiguration/maxBodyBytes``.
-    var defaultBodyLimit: BodyLimit {
-        BodyLimit(bytes: configuration.maxBodyBytes, error: .payloadTooLarge)
+    /// The body of most routes: at most ``ServerConfiguration/maxBodyBytes``, unverified ones in the
+    /// ingest gate's share for them.
+    var defaultBody: BodyMiddleware {
+        BodyMiddleware(
+            limit: BodyLimit(bytes: configuration.maxBodyBytes, error: .payloadTooLarge), gate: runtime.ingestGate)
     }
 
     /// A JSON response.

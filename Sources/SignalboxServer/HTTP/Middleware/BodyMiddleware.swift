@@ -13,14 +13,38 @@ struct BodyLimit: Sendable {
 
 /// Reads the body, at most ``BodyLimit/bytes`` of it, into ``SignalboxRequestContext/body`` and checks it
 /// against the signature that covers it.
+///
+/// A body whose signature is still unchecked (SigV4 without `x-amz-content-sha256`) is read in the
+/// `gate`'s share for unverified requests, so only a few bodies sent with nothing but a (public)
+/// token id are in memory at once; past it, 429 unread. The ingest routes pass no gate: their
+/// ``IngestGateMiddleware`` has taken that share already.
 struct BodyMiddleware: SignalboxMiddleware {
     let limit: BodyLimit
+    let gate: IngestGate?
 
     func handle(_ request: Request, context: Context, next: Next) async throws -> Response {
         var context = context
-        context.body = try await collect(request)
-        try context.credentials?.verify(body: context.body)
+        context.body = try await read(request, credentials: context.credentials)
         return try await next(request, context)
+    }
+
+    /// The body of `request`, checked against `credentials`.
+    ///
+    /// - Throws: ``BodyLimit/error`` for a larger body, 401 for a signature that does not match, 429
+    ///   when the share for unverified requests is full.
+    func read(_ request: Request, credentials: HeaderCredentials?) async throws(APIError) -> [UInt8] {
+        let unverified = gate != nil && credentials?.isProven == false
+        if unverified {
+            guard gate?.enter(.unverified) == true else {
+                throw APIError.throttled(
+                    "Too many requests are waiting for their signatures to be checked; retry after 1 second",
+                    retryAfter: 1)
+            }
+        }
+        defer { if unverified { gate?.leave(.unverified) } }
+        let body = try await collect(request)
+        try credentials?.verify(body: body)
+        return body
     }
 
     private func collect(_ request: Request) async throws(APIError) -> [UInt8] {

@@ -30,8 +30,13 @@ struct ErrorMiddleware: SignalboxMiddleware {
 /// refused (400) before any route runs.
 struct TargetMiddleware: SignalboxMiddleware {
     func handle(_ request: Request, context: Context, next: Next) async throws -> Response {
+        // The origin form (`/path?query`) only: anything else reaching here is a target the HTTP
+        // parser could not split, which the router would read differently.
+        guard let path = request.head.path, path.utf8.first == UInt8(ascii: "/") else {
+            throw APIError.badRequest("The request target must be a path, like /things/{thing}/shadow")
+        }
         var context = context
-        context.target = try RequestTarget(request.head.path ?? "/")
+        context.target = try RequestTarget(path)
         return try await next(request, context)
     }
 }

@@ -190,7 +190,7 @@ let package = Package(
             name: "SignalboxServerTests",
             dependencies: [
                 "SignalboxServer", "SignalboxStore", "SignalboxCore", "SignalboxShadows",
-                "SignalboxJSON", "SignalboxFunctions", "SignalboxSQL", "SignalboxTesting",
+                "SignalboxJSON", "SignalboxFunctions", "SignalboxSQL", "SignalboxTesting", "SignalboxTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

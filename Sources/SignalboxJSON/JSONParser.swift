@@ -146,11 +146,11 @@ extension JSONParser {
 
         /// Skips whitespace inside an object and checks that `byte` comes next (`expected` names it).
         @inline(__always)
-        mutating func expect(_ byte: UInt8, _ expected: String) throws(JSONError) {
+        mutating func expect(_ byte: UInt8, _ expected: StaticString) throws(JSONError) {
             skipWhitespace()
             guard position < bytes.count else { throw error(.unexpectedEnd, "unexpected end of input in object") }
             guard bytes[position] == byte else {
-                throw error(.unexpectedCharacter, describeUnexpected() + ", expected " + expected)
+                throw error(.unexpectedCharacter, describeUnexpected() + ", expected \(expected)")
             }
         }
 

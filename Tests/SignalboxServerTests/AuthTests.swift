@@ -1,9 +1,9 @@
-import Glibc
 import HTTPTypes
 import Hummingbird
 import SignalboxCore
 import SignalboxJSON
 import SignalboxSQL
+import SignalboxTestSupport
 import Testing
 
 @testable import SignalboxServer
@@ -214,7 +214,7 @@ struct AuthTests {
             // Its headers sent, its body never: it holds the one place.
             let held = try RawConnection(port: server.port)
             defer { held.close() }
-            try held.write(head + "\r\n")
+            try held.send(head + "\r\n")
             var refused: Reply?
             for _ in 0..<50 {
                 let reply = try await server.send(
@@ -240,38 +240,5 @@ struct AuthTests {
             }
             #expect(checked == 401, "once the place is free, the signature is checked")
         }
-    }
-}
-
-/// A TCP connection to the loopback server that sends what a test says, byte for byte.
-final class RawConnection: @unchecked Sendable {
-    private var fd: Int32
-
-    init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestFailure("socket() failed") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else {
-            Glibc.close(fd)
-            throw TestFailure("connect() failed")
-        }
-    }
-
-    func write(_ text: String) throws {
-        let bytes = Array(text.utf8)
-        guard send(fd, bytes, bytes.count, 0) == bytes.count else { throw TestFailure("send() failed") }
-    }
-
-    func close() {
-        if fd >= 0 { Glibc.close(fd) }
-        fd = -1
     }
 }

@@ -71,6 +71,23 @@ struct AuthTests {
         #expect(SigV4.epochSeconds(amzDate: "20150830T123600Z") == Self.suiteTime)
     }
 
+    /// Runs `body` on a server whose clock reads `now` and whose token `AKIDEXAMPLE` (the suite's
+    /// secret) is an admin's, or `gateway`'s when one is named.
+    static func withSuiteToken(
+        now: Int64 = suiteTime, gateway: String? = nil, configure: (inout ServerConfiguration) -> Void = { _ in },
+        _ body: @Sendable (TestServer) async throws -> Void
+    ) async throws {
+        try await TestServer.run(
+            configure: configure, clock: WallClock { now * 1000 },
+            prepare: { registry, vault in
+                if let gateway { try await registry.addGateway(Gateway(name: gateway, createdAt: 0)) }
+                try await registry.addToken(
+                    vault.record(
+                        id: accessKey, secret: secret, role: gateway == nil ? .admin : .gateway, gateway: gateway,
+                        createdAt: 0))
+            }, body)
+    }
+
     static func signedHeaders(signature: String) -> HTTPFields {
         [
             .authorization:
@@ -88,13 +105,7 @@ struct AuthTests {
         (suiteTime + 60, "ead85533ea5093067422692affc7c589783e95562649572f35d560c5147ba568", 401),
     ])
     func sigV4OverHTTP(now: Int64, signature: String, status: Int) async throws {
-        try await TestServer.run(
-            clock: WallClock { now * 1000 },
-            prepare: { registry, vault in
-                try await registry.addToken(
-                    vault.record(id: Self.accessKey, secret: Self.secret, role: .admin, gateway: nil, createdAt: 0))
-            }
-        ) { server in
+        try await Self.withSuiteToken(now: now) { server in
             let reply = try await server.send(
                 .post, "/things/my%3Athing/shadow?name=%24config", token: .some(nil),
                 headers: Self.signedHeaders(signature: signature), body: #"{"state":{"desired":{"a":1}}}"#,
@@ -108,13 +119,7 @@ struct AuthTests {
     }
 
     @Test func sigV4RejectsATamperedBody() async throws {
-        try await TestServer.run(
-            clock: WallClock { Self.suiteTime * 1000 },
-            prepare: { registry, vault in
-                try await registry.addToken(
-                    vault.record(id: Self.accessKey, secret: Self.secret, role: .admin, gateway: nil, createdAt: 0))
-            }
-        ) { server in
+        try await Self.withSuiteToken { server in
             let reply = try await server.send(
                 .post, "/things/my%3Athing/shadow?name=%24config", token: .some(nil),
                 headers: Self.signedHeaders(
@@ -147,13 +152,7 @@ struct AuthTests {
         "//things/my%3Athing/shadow",
     ])
     func aSignedPathWithDotOrEmptySegmentsIsRefused(_ path: String) async throws {
-        try await TestServer.run(
-            clock: WallClock { Self.suiteTime * 1000 },
-            prepare: { registry, vault in
-                try await registry.addToken(
-                    vault.record(id: Self.accessKey, secret: Self.secret, role: .admin, gateway: nil, createdAt: 0))
-            }
-        ) { server in
+        try await Self.withSuiteToken { server in
             let body = #"{"state":{"desired":{"a":1}}}"#
             let reply = try await server.send(
                 .post, path + "?name=%24config", token: .some(nil),
@@ -173,14 +172,7 @@ struct AuthTests {
     /// With a signature that waits for the body, a token id alone tells nothing: no path is told from
     /// another (404) and no role (403) before the body has proven the signature.
     @Test func aSignatureWaitingForItsBodyIsCheckedBeforeA404OrA403() async throws {
-        try await TestServer.run(
-            clock: WallClock { Self.suiteTime * 1000 },
-            prepare: { registry, vault in
-                try await registry.addGateway(Gateway(name: "gw", createdAt: 0))
-                try await registry.addToken(
-                    vault.record(id: Self.accessKey, secret: Self.secret, role: .gateway, gateway: "gw", createdAt: 0))
-            }
-        ) { server in
+        try await Self.withSuiteToken(gateway: "gw") { server in
             let body = "{}"
             for path in ["/nowhere", "/admin/tokens"] {
                 let forged = try await server.send(
@@ -200,14 +192,7 @@ struct AuthTests {
     /// Bodies whose signatures wait for them are read a few at a time (the ingest gate's share for
     /// unverified requests, here 1): one more is refused unread with 429.
     @Test func unverifiedBodiesAreReadAFewAtATime() async throws {
-        try await TestServer.run(
-            configure: { $0.maxConcurrentIngestsPerPrincipal = 1 },
-            clock: WallClock { Self.suiteTime * 1000 },
-            prepare: { registry, vault in
-                try await registry.addToken(
-                    vault.record(id: Self.accessKey, secret: Self.secret, role: .admin, gateway: nil, createdAt: 0))
-            }
-        ) { server in
+        try await Self.withSuiteToken(configure: { $0.maxConcurrentIngestsPerPrincipal = 1 }) { server in
             let forged = Self.signedHeaders(signature: String(repeating: "0", count: 64))
             var head = "POST /things/t/shadow HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nContent-Length: 100\r\n"
             for field in forged { head += "\(field.name.rawName): \(field.value)\r\n" }

@@ -107,15 +107,28 @@ struct OperationsRoutesTests {
         ("/records/alerts?limit=1001", 400, "limit must be between 1 and 1000"),
         ("/records/alerts?since=yesterday", 400, "since must be milliseconds since the epoch or an RFC 3339 time"),
         ("/records/alerts?after=-1", 400, "after must be a non-negative integer"),
+        ("/admin/throttles?rule=bad%20name", 400, "rule must be a rule name ([A-Za-z0-9_-])"),
+        (
+            "/admin/throttles?rule=" + String(repeating: "r", count: 129), 400,
+            "rule must be a rule name ([A-Za-z0-9_-])"
+        ),
+        ("/admin/throttles?rule=", 400, "rule must be a rule name ([A-Za-z0-9_-])"),
+        ("/admin/throttles?limit=0", 400, "limit must be between 1 and 10000"),
+        ("/admin/throttles?limit=10001", 400, "limit must be between 1 and 10000"),
+        ("/admin/dead-letters?after=x", 400, "after must be a non-negative integer"),
+        ("/admin/dead-letters?limit=1001", 400, "limit must be between 1 and 1000"),
+        ("/admin/dead-letters/0/retry", 400, "A dead letter id is a positive integer"),
     ])
-    func badRecordQueriesAreRefused(_ path: String, _ status: Int, _ message: String) async throws {
+    func badOperationQueriesAreRefused(_ path: String, _ status: Int, _ message: String) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sbx-rec-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let storage = try SQLiteRecordStorage(directory: directory.path)
-        try await RuntimeTestServer.run(records: storage) { server in
-            let reply = try await server.send(.get, path)
-            #expect(reply.status == status)
-            #expect(reply.message == message)
+        let rules = TestRulesControl(ruleSet: try Self.ruleSet(), deadLetters: MemoryDeadLetters())
+        try await RuntimeTestServer.run(rules: rules, records: storage) { server in
+            let method: HTTPRequest.Method = path.hasSuffix("/retry") ? .post : .get
+            let reply = try await server.send(method, path)
+            #expect(reply.status == status, "\(path)")
+            #expect(reply.message == message, "\(path)")
         }
     }
 
@@ -130,29 +143,6 @@ struct OperationsRoutesTests {
     }
 
     // MARK: Dead letters
-
-    @Test(arguments: [
-        ("/admin/throttles?rule=bad%20name", 400, "rule must be a rule name ([A-Za-z0-9_-])"),
-        (
-            "/admin/throttles?rule=" + String(repeating: "r", count: 129), 400,
-            "rule must be a rule name ([A-Za-z0-9_-])"
-        ),
-        ("/admin/throttles?rule=", 400, "rule must be a rule name ([A-Za-z0-9_-])"),
-        ("/admin/throttles?limit=0", 400, "limit must be between 1 and 10000"),
-        ("/admin/throttles?limit=10001", 400, "limit must be between 1 and 10000"),
-        ("/admin/dead-letters?after=x", 400, "after must be a non-negative integer"),
-        ("/admin/dead-letters?limit=1001", 400, "limit must be between 1 and 1000"),
-        ("/admin/dead-letters/0/retry", 400, "A dead letter id is a positive integer"),
-    ])
-    func badOperationQueriesAreRefused(_ path: String, _ status: Int, _ message: String) async throws {
-        let rules = TestRulesControl(ruleSet: try Self.ruleSet(), deadLetters: MemoryDeadLetters())
-        try await RuntimeTestServer.run(rules: rules) { server in
-            let method: HTTPRequest.Method = path.hasSuffix("/retry") ? .post : .get
-            let reply = try await server.send(method, path)
-            #expect(reply.status == status, "\(path)")
-            #expect(reply.message == message, "\(path)")
-        }
-    }
 
     @Test func deadLettersAreListedRetriedAndDeleted() async throws {
         let letters = MemoryDeadLetters()

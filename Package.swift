@@ -111,6 +111,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Deployed functions: workers running functions through the AWS Lambda Runtime API.
+        .target(
+            name: "SignalboxLambdaHost",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "SignalboxServer",
             dependencies: [
@@ -185,6 +196,13 @@ let package = Package(
                 "SignalboxStore", "SignalboxCore", "SignalboxShadows", "SignalboxJSON", "SignalboxTestSupport",
                 "SignalboxTesting", .product(name: "GRDB", package: "GRDB.swift"),
             ]
+        ),
+        .testTarget(
+            name: "SignalboxLambdaHostTests",
+            dependencies: [
+                "SignalboxLambdaHost", "SignalboxJSON", .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "SignalboxServerTests",

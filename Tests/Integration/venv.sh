@@ -1,6 +1,7 @@
 #!/bin/sh
 # Creates or updates the Python virtual environment the integration tests use, installs boto3,
-# paho-mqtt and the AWS IoT Device SDKs (v2 awsiotsdk, v1 AWSIoTPythonSDK) into it, and prints the
+# paho-mqtt, the AWS IoT Device SDKs (v2 awsiotsdk, v1 AWSIoTPythonSDK) and the Lambda runtime client
+# awslambdaric (which runs deployed python3.x functions) into it, and prints the
 # path of its python interpreter on the last line of stdout.
 #
 #   SIGNALBOX_VENV   where the venv lives (default: .venv in the repository root)
@@ -18,7 +19,8 @@ fi
 if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv" >&2
 fi
-if ! "$venv/bin/python" -c 'import boto3, paho.mqtt, awsiot, AWSIoTPythonSDK' >/dev/null 2>&1; then
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check boto3 paho-mqtt awsiotsdk AWSIoTPythonSDK >&2
+if ! "$venv/bin/python" -c 'import boto3, paho.mqtt, awsiot, AWSIoTPythonSDK, awslambdaric' >/dev/null 2>&1; then
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check boto3 paho-mqtt awsiotsdk AWSIoTPythonSDK \
+        awslambdaric >&2
 fi
 echo "$venv/bin/python"

@@ -1,0 +1,170 @@
+import Foundation
+import Logging
+import SignalboxJSON
+import Testing
+
+@testable import SignalboxLambdaHost
+
+/// Worker processes against their Runtime API, through real runtime clients: a `provided` bootstrap
+/// (Fixtures/custom-runtime, plain Python) and an unchanged Python handler under `awslambdaric`.
+@Suite(.timeLimit(.minutes(5)))
+struct WorkerTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let logger = Logger(label: "test.lambda")
+
+    static func custom(environment: [String: String] = [:]) -> WorkerConfiguration {
+        WorkerConfiguration(
+            functionName: "echo", runtime: .provided, handler: "echo.handler",
+            codeDirectory: fixtures.appendingPathComponent("custom-runtime").path, environment: environment)
+    }
+
+    static func invocation(_ event: String, id: String = UUID().uuidString.lowercased()) -> LambdaInvocation {
+        LambdaInvocation(
+            requestID: id, event: Array(event.utf8),
+            deadlineMilliseconds: Int64(Date().timeIntervalSince1970 * 1000) + 30_000,
+            invokedFunctionARN: "arn:aws:lambda:us-east-1:000000000000:function:echo", traceID: "Root=1-test")
+    }
+
+    static func json(_ outcome: InvocationOutcome) throws -> Value {
+        guard case .response(let body) = outcome else { throw TestFailure("not a response: \(outcome)") }
+        return try JSONParser.parse(body)
+    }
+
+    @Test func aBootstrapTakesInvocationsOneAfterAnotherWithLambdasHeadersAndEnvironment() async throws {
+        let configuration = Self.custom(environment: ["GREETING": "hi", "AWS_LAMBDA_FUNCTION_NAME": "spoofed"])
+        try await Worker.run(configuration, logger: Self.logger) { worker in
+            for n in 1...3 {
+                let invocation = Self.invocation(#"{"echo": \#(n)}"#, id: "request-\(n)")
+                let reply = try Self.json(try await worker.invoke(invocation, timeout: .seconds(20)))
+                #expect(reply["echo"] == .int(Int64(n)))
+                #expect(reply["given"]?["requestId"] == .string("request-\(n)"))
+                #expect(reply["given"]?["deadlineMs"] == .int(invocation.deadlineMilliseconds))
+                #expect(reply["given"]?["functionArn"] == .string(invocation.invokedFunctionARN))
+                #expect(reply["given"]?["traceId"] == "Root=1-test")
+                #expect(reply["given"]?["handler"] == "echo.handler")
+                // Lambda's variables win over the function's own.
+                #expect(reply["given"]?["functionName"] == "echo")
+                #expect(reply["given"]?["taskRoot"] == .string(configuration.codeDirectory))
+                #expect(reply["given"]?["cwd"] == .string(configuration.codeDirectory))
+            }
+            // A clean environment: nothing of the host's beyond PATH, LANG and TZ.
+            let reply = try Self.json(try await worker.invoke(Self.invocation("{}"), timeout: .seconds(20)))
+            guard case .array(let names)? = reply["given"]?["environment"] else { throw TestFailure("no environment") }
+            let expected: Set<String> = [
+                "PATH", "LANG", "TZ", "GREETING", "AWS_LAMBDA_RUNTIME_API", "_HANDLER", "AWS_LAMBDA_FUNCTION_NAME",
+                "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "LAMBDA_TASK_ROOT", "AWS_REGION",
+                "AWS_DEFAULT_REGION", "AWS_LAMBDA_LOG_GROUP_NAME",
+            ]
+            // Python itself may add LC_CTYPE.
+            let sent = names.compactMap { name -> String? in if case .string(let text) = name { text } else { nil } }
+            #expect(Set(sent).subtracting(["LC_CTYPE"]) == expected)
+            #expect(String(decoding: worker.log, as: UTF8.self).contains("invocation request-2"))
+        }
+    }
+
+    @Test func aFunctionErrorIsLambdasErrorDocument() async throws {
+        try await Worker.run(Self.custom(), logger: Self.logger) { worker in
+            let outcome = try await worker.invoke(
+                Self.invocation(#"{"raise": "no such sensor"}"#), timeout: .seconds(20))
+            guard case .functionError(let document, let type) = outcome else {
+                throw TestFailure("not an error: \(outcome)")
+            }
+            #expect(type == "Unhandled")
+            let error = try JSONParser.parse(document)
+            #expect(error["errorMessage"] == "no such sensor")
+            #expect(error["errorType"] == "TestError")
+            // The worker goes on.
+            #expect(
+                try Self.json(try await worker.invoke(Self.invocation(#"{"echo": 1}"#), timeout: .seconds(20)))["echo"]
+                    == 1)
+        }
+    }
+
+    @Test(arguments: [
+        (#"{"exit": 1}"#, WorkerFailure.exited(status: 1, signalled: false)),
+        (#"{"signal": "SEGV"}"#, WorkerFailure.exited(status: SIGSEGV, signalled: true)),
+    ])
+    func aWorkerThatDiesFailsOnlyItsInvocation(_ event: String, _ failure: WorkerFailure) async throws {
+        try await Worker.run(Self.custom(), logger: Self.logger) { worker in
+            await #expect(throws: failure) { try await worker.invoke(Self.invocation(event), timeout: .seconds(20)) }
+            #expect(!worker.isUsable)
+        }
+    }
+
+    @Test func aWorkerPastItsDeadlineIsKilled() async throws {
+        try await Worker.run(Self.custom(), logger: Self.logger) { worker in
+            let started = ContinuousClock.now
+            await #expect(throws: WorkerFailure.timedOut(seconds: 1)) {
+                try await worker.invoke(Self.invocation(#"{"sleep": 30}"#), timeout: .seconds(1))
+            }
+            #expect(ContinuousClock.now - started < .seconds(10))
+            #expect(!worker.isUsable)
+        }
+    }
+
+    @Test func anInitErrorFailsTheInvocationWithItsDocument() async throws {
+        try await Worker.run(Self.custom(environment: ["INIT_FAIL": "1"]), logger: Self.logger) { worker in
+            do {
+                _ = try await worker.invoke(Self.invocation("{}"), timeout: .seconds(20))
+                Issue.record("the invocation succeeded")
+            } catch WorkerFailure.initFailed(let document) {
+                #expect(try JSONParser.parse(document)["errorType"] == "Runtime.InitError")
+            } catch let failure as WorkerFailure {
+                // The exit may be seen first when it races the init error's post; both fail the invocation.
+                guard case .exited(status: 1, signalled: false) = failure else { throw failure }
+            }
+        }
+    }
+
+    @Test func aMissingBootstrapCannotStart() async throws {
+        var configuration = Self.custom()
+        configuration.codeDirectory = Self.fixtures.appendingPathComponent("python-handler").path
+        await #expect(throws: WorkerFailure.self) {
+            try await Worker.run(configuration, logger: Self.logger) { _ in }
+        }
+    }
+
+    @Test func anUnchangedPythonHandlerRunsUnderAwslambdaric() async throws {
+        let python = try Self.venvPython()
+        let configuration = WorkerConfiguration(
+            functionName: "py-echo", runtime: .python(interpreter: python), handler: "app.handler",
+            codeDirectory: Self.fixtures.appendingPathComponent("python-handler").path)
+        try await Worker.run(configuration, logger: Self.logger) { worker in
+            let invocation = Self.invocation(#"{"echo": "hello"}"#, id: "py-1")
+            let reply = try Self.json(try await worker.invoke(invocation, timeout: .seconds(60)))
+            #expect(reply["echo"] == "hello")
+            #expect(reply["requestId"] == "py-1")
+            #expect(reply["remainingPositive"] == true)
+            #expect(reply["functionName"] == "py-echo")
+            let failed = try await worker.invoke(Self.invocation(#"{"raise": "bad reading"}"#), timeout: .seconds(60))
+            guard case .functionError(let document, _) = failed else { throw TestFailure("not an error: \(failed)") }
+            let error = try JSONParser.parse(document)
+            #expect(error["errorMessage"] == "bad reading")
+            #expect(error["errorType"] == "ValueError")
+            #expect(String(decoding: worker.log, as: UTF8.self).contains("handling py-1"))
+        }
+    }
+
+    /// The interpreter of the tests' virtual environment (Tests/Integration/venv.sh installs
+    /// awslambdaric into it).
+    static func venvPython() throws -> String {
+        let root = fixtures.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = [root.appendingPathComponent("Tests/Integration/venv.sh").path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0, let python = output.split(separator: "\n").last else {
+            throw TestFailure("Tests/Integration/venv.sh failed")
+        }
+        return String(python)
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,223 @@
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The workers of one function version: started on demand (a cold start), reused while warm, stopped
+/// after ``Limits/idleTimeout`` without work (down to none), at most ``Limits/concurrency`` at once.
+/// Invocations beyond them wait in a queue of at most ``Limits/maxQueued``; past it they are refused
+/// at once (``PoolRefusal/throttled``), so memory stays bounded and the caller feels the back-pressure.
+///
+/// A worker that times out, crashes or fails its init fails only the invocation it ran; the next one
+/// gets a new worker. The pool is a ServiceLifecycle service: every worker runs as a child task of
+/// ``run()``, and is stopped when it ends.
+package final class FunctionPool: Service {
+    /// How many workers and how long they wait.
+    package struct Limits: Sendable {
+        /// Most workers at once (Lambda's reserved concurrency).
+        package var concurrency: Int
+        /// Most invocations waiting for a worker.
+        package var maxQueued: Int
+        /// How long a warm worker waits for work before it stops.
+        package var idleTimeout: Duration
+
+        /// Limits.
+        package init(concurrency: Int = 10, maxQueued: Int = 1000, idleTimeout: Duration = .seconds(300)) {
+            self.concurrency = max(1, concurrency)
+            self.maxQueued = max(0, maxQueued)
+            self.idleTimeout = idleTimeout
+        }
+    }
+
+    /// What the pool has done, for status and metrics.
+    package struct Counters: Sendable, Hashable {
+        /// Workers running now.
+        package var workers = 0
+        /// The most workers that ran at once.
+        package var peakWorkers = 0
+        /// Workers started (cold starts).
+        package var coldStarts = 0
+        /// Invocations waiting for a worker now.
+        package var queued = 0
+        /// Invocations refused because the queue was full.
+        package var throttled = 0
+    }
+
+    private struct Job: Sendable {
+        var invocation: LambdaInvocation
+        var timeout: Duration
+        var reply: CheckedContinuation<InvocationOutcome, any Error>
+    }
+
+    private struct State {
+        var queue: [Job] = []
+        /// Warm workers waiting for a job, by ticket.
+        var idle: [Int: CheckedContinuation<Job?, Never>] = [:]
+        var nextTicket = 0
+        var counters = Counters()
+        var stopped = false
+    }
+
+    /// The function version the workers run.
+    package let configuration: WorkerConfiguration
+    package let limits: Limits
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let starts: AsyncStream<Void>
+    private let startRequests: AsyncStream<Void>.Continuation
+
+    /// A pool for `configuration`; no worker runs until the first invocation.
+    package init(_ configuration: WorkerConfiguration, limits: Limits = Limits(), logger: Logger) {
+        self.configuration = configuration
+        self.limits = limits
+        self.logger = logger
+        (starts, startRequests) = AsyncStream.makeStream(of: Void.self)
+    }
+
+    /// Runs the invocation on a warm worker, a new one, or the first one free.
+    ///
+    /// - Throws: ``PoolRefusal`` when the queue is full or the pool has stopped; ``WorkerFailure``
+    ///   when the worker timed out, ended or failed its init.
+    package func invoke(_ invocation: LambdaInvocation, timeout: Duration) async throws -> InvocationOutcome {
+        try await withCheckedThrowingContinuation { reply in
+            let job = Job(invocation: invocation, timeout: timeout, reply: reply)
+            let refusal: PoolRefusal? = state.withLock { state in
+                if state.stopped { return .stopped }
+                if let (ticket, worker) = state.idle.first {
+                    state.idle[ticket] = nil
+                    worker.resume(returning: job)
+                    return nil
+                }
+                guard state.queue.count < limits.maxQueued || state.counters.workers < limits.concurrency else {
+                    state.counters.throttled += 1
+                    return .throttled
+                }
+                state.queue.append(job)
+                state.counters.queued = state.queue.count
+                startWorkerIfNeeded(&state)
+                return nil
+            }
+            if let refusal { reply.resume(throwing: refusal) }
+        }
+    }
+
+    /// The counters now.
+    package var counters: Counters { state.withLock { $0.counters } }
+
+    /// Runs the workers until the task is cancelled or a graceful shutdown: then no new invocation is
+    /// taken, the queued ones are refused, and the workers stop once their invocations end.
+    package func run() async {
+        await withDiscardingTaskGroup { group in
+            await withTaskCancellationHandler {
+                await withGracefulShutdownHandler {
+                    for await _ in starts {
+                        group.addTask { await self.runWorker() }
+                    }
+                } onGracefulShutdown: {
+                    self.stop()
+                }
+            } onCancel: {
+                self.stop()
+            }
+        }
+    }
+
+    /// Stops taking invocations: queued ones fail, idle workers end.
+    package func stop() {
+        let (jobs, idle) = state.withLock { state -> ([Job], [CheckedContinuation<Job?, Never>]) in
+            state.stopped = true
+            defer {
+                state.queue.removeAll()
+                state.idle.removeAll()
+                state.counters.queued = 0
+            }
+            return (Array(state.queue), Array(state.idle.values))
+        }
+        for job in jobs { job.reply.resume(throwing: PoolRefusal.stopped) }
+        for worker in idle { worker.resume(returning: nil) }
+        startRequests.finish()
+    }
+
+    /// One worker, from its start until it is idle too long, breaks or the pool stops.
+    private func runWorker() async {
+        do {
+            try await Worker.run(configuration, logger: logger) { worker in
+                while let job = await nextJob() {
+                    do {
+                        job.reply.resume(returning: try await worker.invoke(job.invocation, timeout: job.timeout))
+                    } catch {
+                        job.reply.resume(throwing: error)
+                        if !worker.isUsable { return }
+                    }
+                }
+            }
+        } catch {
+            // The worker could not start: the first invocation waiting fails with the reason, so that a
+            // function that never starts does not start workers forever.
+            logger.error("worker did not start", metadata: ["function.name": "\(configuration.functionName)"])
+            let job = state.withLock { state -> Job? in
+                defer { state.counters.queued = state.queue.count }
+                return state.queue.isEmpty ? nil : state.queue.removeFirst()
+            }
+            job?.reply.resume(throwing: error)
+        }
+        state.withLock { state in
+            state.counters.workers -= 1
+            startWorkerIfNeeded(&state)
+        }
+    }
+
+    /// The next job, or nil after ``Limits/idleTimeout`` without one or once the pool stops.
+    private func nextJob() async -> Job? {
+        let ticket: Int? = state.withLock { state in
+            if state.stopped { return nil }
+            let ticket = state.nextTicket
+            state.nextTicket += 1
+            return ticket
+        }
+        guard let ticket else { return nil }
+        return await withDiscardingTaskGroup(returning: Job?.self) { group in
+            group.addTask {
+                try? await Task.sleep(for: self.limits.idleTimeout)
+                self.leaveIdle(ticket)
+            }
+            let job = await withCheckedContinuation { (worker: CheckedContinuation<Job?, Never>) in
+                let immediate: Job?? = state.withLock { state in
+                    if state.stopped { return .some(nil) }
+                    if !state.queue.isEmpty {
+                        let job = state.queue.removeFirst()
+                        state.counters.queued = state.queue.count
+                        return .some(job)
+                    }
+                    state.idle[ticket] = worker
+                    return nil
+                }
+                if let immediate { worker.resume(returning: immediate) }
+            }
+            group.cancelAll()
+            return job
+        }
+    }
+
+    /// Ends the wait of the idle worker `ticket` with nothing, if it still waits.
+    private func leaveIdle(_ ticket: Int) {
+        let worker = state.withLock { $0.idle.removeValue(forKey: ticket) }
+        worker?.resume(returning: nil)
+    }
+
+    /// Starts a worker when invocations wait and fewer than the limit run.
+    private func startWorkerIfNeeded(_ state: inout State) {
+        guard !state.stopped, !state.queue.isEmpty, state.counters.workers < limits.concurrency else { return }
+        state.counters.workers += 1
+        state.counters.coldStarts += 1
+        state.counters.peakWorkers = max(state.counters.peakWorkers, state.counters.workers)
+        startRequests.yield()
+    }
+}
+
+/// Why a pool refused an invocation without running it.
+package enum PoolRefusal: Error, Sendable, Hashable {
+    /// Every worker is busy and the queue is full.
+    case throttled
+    /// The pool has stopped.
+    case stopped
+}

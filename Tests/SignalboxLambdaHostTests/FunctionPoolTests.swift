@@ -1,0 +1,108 @@
+import Foundation
+import Logging
+import SignalboxJSON
+import Testing
+
+@testable import SignalboxLambdaHost
+
+/// The workers of one function: on demand, reused, bounded, stopped when idle, replaced when broken.
+@Suite(.timeLimit(.minutes(5)))
+struct FunctionPoolTests {
+    /// Runs `body` with a running pool of the custom-runtime fixture, then stops it.
+    static func withPool(
+        _ limits: FunctionPool.Limits, codeDirectory: String? = nil, _ body: (FunctionPool) async throws -> Void
+    ) async throws {
+        var configuration = WorkerTests.custom()
+        if let codeDirectory { configuration.codeDirectory = codeDirectory }
+        let pool = FunctionPool(configuration, limits: limits, logger: WorkerTests.logger)
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await pool.run() }
+            defer { pool.stop() }
+            try await body(pool)
+        }
+    }
+
+    static func echo(_ pool: FunctionPool, _ event: String) async throws -> Value {
+        try WorkerTests.json(try await pool.invoke(WorkerTests.invocation(event), timeout: .seconds(20)))
+    }
+
+    @Test func atMostTheConcurrencyLimitRunsAndTheRestWait() async throws {
+        try await Self.withPool(FunctionPool.Limits(concurrency: 2)) { pool in
+            let started = ContinuousClock.now
+            let replies = try await withThrowingTaskGroup(of: Value.self) { group in
+                for n in 1...8 { group.addTask { try await Self.echo(pool, #"{"echo": \#(n), "sleep": 0.3}"#) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(Set(replies.compactMap { $0["echo"] }) == Set((1...8).map { Value.int(Int64($0)) }))
+            #expect(pool.counters.peakWorkers == 2)
+            #expect(pool.counters.coldStarts == 2)
+            // Eight of 0.3 s, two at a time.
+            #expect(ContinuousClock.now - started >= .milliseconds(1200))
+        }
+    }
+
+    @Test func anIdleWorkerStopsAndTheNextInvocationStartsOne() async throws {
+        try await Self.withPool(FunctionPool.Limits(concurrency: 1, idleTimeout: .seconds(1))) { pool in
+            #expect(try await Self.echo(pool, #"{"echo": 1}"#)["echo"] == 1)
+            #expect(try await Self.echo(pool, #"{"echo": 2}"#)["echo"] == 2)
+            #expect(pool.counters.coldStarts == 1, "warm: the same worker")
+            for _ in 0..<100 where pool.counters.workers > 0 { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(pool.counters.workers == 0, "scaled to zero")
+            #expect(try await Self.echo(pool, #"{"echo": 3}"#)["echo"] == 3)
+            #expect(pool.counters.coldStarts == 2)
+        }
+    }
+
+    @Test func aBrokenWorkerIsReplaced() async throws {
+        try await Self.withPool(FunctionPool.Limits(concurrency: 1)) { pool in
+            await #expect(throws: WorkerFailure.exited(status: 1, signalled: false)) {
+                try await Self.echo(pool, #"{"exit": 1}"#)
+            }
+            await #expect(throws: WorkerFailure.timedOut(seconds: 0.5)) {
+                try await pool.invoke(WorkerTests.invocation(#"{"sleep": 10}"#), timeout: .milliseconds(500))
+            }
+            let again = try await Self.echo(pool, #"{"echo": "again"}"#)
+            #expect(again["echo"] == "again")
+            #expect(pool.counters.coldStarts == 3)
+        }
+    }
+
+    @Test func pastTheQueueInvocationsAreRefusedAtOnce() async throws {
+        try await Self.withPool(FunctionPool.Limits(concurrency: 1, maxQueued: 1)) { pool in
+            async let running = Self.echo(pool, #"{"echo": 1, "sleep": 1}"#)
+            // Until the worker has taken it.
+            for _ in 0..<500 where pool.counters.workers == 0 || pool.counters.queued > 0 {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            async let waiting = Self.echo(pool, #"{"echo": 2}"#)
+            for _ in 0..<100 where pool.counters.queued == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            await #expect(throws: PoolRefusal.throttled) { try await Self.echo(pool, #"{"echo": 3}"#) }
+            #expect(pool.counters.throttled == 1)
+            #expect(try await running["echo"] == 1)
+            #expect(try await waiting["echo"] == 2)
+        }
+    }
+
+    @Test func aFunctionThatCannotStartFailsItsInvocationOnce() async throws {
+        let nowhere = FileManager.default.temporaryDirectory.appendingPathComponent("no-bundle-\(UUID())").path
+        try await Self.withPool(FunctionPool.Limits(concurrency: 2), codeDirectory: nowhere) { pool in
+            await #expect(throws: WorkerFailure.self) { try await Self.echo(pool, "{}") }
+            await #expect(throws: WorkerFailure.self) { try await Self.echo(pool, "{}") }
+            #expect(pool.counters.coldStarts == 2)
+            #expect(pool.counters.workers == 0)
+        }
+    }
+
+    @Test func aStoppedPoolRefusesAndItsWorkersEnd() async throws {
+        let pool = FunctionPool(
+            WorkerTests.custom(), limits: FunctionPool.Limits(concurrency: 1), logger: WorkerTests.logger)
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await pool.run() }
+            let reply = try await Self.echo(pool, #"{"echo": 1}"#)
+            #expect(reply["echo"] == 1)
+            pool.stop()
+        }
+        #expect(pool.counters.workers == 0)
+        await #expect(throws: PoolRefusal.stopped) { try await Self.echo(pool, "{}") }
+    }
+}

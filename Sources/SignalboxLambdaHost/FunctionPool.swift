@@ -45,7 +45,7 @@ package final class FunctionPool: Service {
     private struct Job: Sendable {
         var invocation: LambdaInvocation
         var timeout: Duration
-        var reply: CheckedContinuation<InvocationOutcome, any Error>
+        var reply: CheckedContinuation<InvocationRecord, any Error>
     }
 
     private struct State {
@@ -62,6 +62,7 @@ package final class FunctionPool: Service {
     package let limits: Limits
     private let logger: Logger
     private let state = Mutex(State())
+    private let logs = FunctionLog()
     private let starts: AsyncStream<Void>
     private let startRequests: AsyncStream<Void>.Continuation
 
@@ -78,6 +79,14 @@ package final class FunctionPool: Service {
     /// - Throws: ``PoolRefusal`` when the queue is full or the pool has stopped; ``WorkerFailure``
     ///   when the worker timed out, ended or failed its init.
     package func invoke(_ invocation: LambdaInvocation, timeout: Duration) async throws -> InvocationOutcome {
+        try await record(invocation, timeout: timeout).result.get()
+    }
+
+    /// Runs the invocation like ``invoke(_:timeout:)`` and tells how it went (its log is also kept in
+    /// ``log``).
+    ///
+    /// - Throws: ``PoolRefusal``; ``WorkerFailure/cannotStart(_:)`` when no worker could start.
+    package func record(_ invocation: LambdaInvocation, timeout: Duration) async throws -> InvocationRecord {
         try await withCheckedThrowingContinuation { reply in
             let job = Job(invocation: invocation, timeout: timeout, reply: reply)
             let refusal: PoolRefusal? = state.withLock { state in
@@ -99,6 +108,9 @@ package final class FunctionPool: Service {
             if let refusal { reply.resume(throwing: refusal) }
         }
     }
+
+    /// The function's log: the last invocations' `START`/`END`/`REPORT` logs, at most 256 KiB.
+    package var log: String { logs.text }
 
     /// The counters now.
     package var counters: Counters { state.withLock { $0.counters } }
@@ -142,12 +154,10 @@ package final class FunctionPool: Service {
         do {
             try await Worker.run(configuration, logger: logger) { worker in
                 while let job = await nextJob() {
-                    do {
-                        job.reply.resume(returning: try await worker.invoke(job.invocation, timeout: job.timeout))
-                    } catch {
-                        job.reply.resume(throwing: error)
-                        if !worker.isUsable { return }
-                    }
+                    let record = await worker.record(job.invocation, timeout: job.timeout)
+                    logs.append(record.log(version: configuration.version, memorySizeMB: configuration.memoryMB))
+                    job.reply.resume(returning: record)
+                    if !worker.isUsable { return }
                 }
             }
         } catch {
@@ -220,4 +230,19 @@ package enum PoolRefusal: Error, Sendable, Hashable {
     case throttled
     /// The pool has stopped.
     case stopped
+}
+
+/// The recent invocation logs of a function, bounded.
+final class FunctionLog: Sendable {
+    static let limit = 256 * 1024
+    private let bytes = Mutex<[UInt8]>([])
+
+    func append(_ entry: String) {
+        bytes.withLock { bytes in
+            bytes.append(contentsOf: entry.utf8)
+            if bytes.count > Self.limit { bytes.removeFirst(bytes.count - Self.limit) }
+        }
+    }
+
+    var text: String { String(decoding: bytes.withLock { $0 }, as: UTF8.self) }
 }

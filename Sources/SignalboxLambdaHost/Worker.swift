@@ -78,11 +78,16 @@ package final class Worker: Sendable {
     private let channel: WorkerChannel
     private let processID: Atomic<Int32>
     private let output: OutputLog
+    /// The read end of the process's output pipe.
+    private let outputDescriptor: Atomic<Int32>
+    /// When the process started, and how many invocations it has had.
+    private let history = Mutex<(startedAt: ContinuousClock.Instant?, invocations: Int)>((nil, 0))
 
     private init(configuration: WorkerConfiguration, channel: WorkerChannel, output: OutputLog) {
         self.configuration = configuration
         self.channel = channel
         self.processID = Atomic(0)
+        self.outputDescriptor = Atomic(-1)
         self.output = output
     }
 
@@ -132,24 +137,92 @@ package final class Worker: Sendable {
     /// - Throws: ``WorkerFailure``: timed out, exited, failed its init. The worker cannot be used again
     ///   after any of them.
     package func invoke(_ invocation: LambdaInvocation, timeout: Duration) async throws -> InvocationOutcome {
+        try await record(invocation, timeout: timeout).result.get()
+    }
+
+    /// Runs `invocation` like ``invoke(_:timeout:)`` and tells how it went: result, duration, init
+    /// duration on the worker's first invocation, peak memory and the output written meanwhile.
+    package func record(_ invocation: LambdaInvocation, timeout: Duration) async -> InvocationRecord {
+        let (startedAt, isFirst) = history.withLock { history in
+            history.invocations += 1
+            return (history.startedAt, history.invocations == 1)
+        }
+        let start = ContinuousClock.now
+        var initOutput: [UInt8] = []
+        if isFirst {
+            // A cold start: the init's output is logged before START, as Lambda logs it. The init
+            // counts against the invocation's timeout.
+            let initOffset = output.total
+            await withDiscardingTaskGroup { group in
+                group.addTask {
+                    guard (try? await Task.sleep(for: timeout)) != nil else { return }  // polled first
+                    self.channel.close(.timedOut(after: timeout))
+                    self.kill()
+                }
+                await self.channel.untilPolled()
+                group.cancelAll()
+            }
+            await output.settle(descriptor: outputDescriptor.load(ordering: .sequentiallyConsistent))
+            initOutput = output.bytes(since: initOffset)
+        }
+        await output.settle(descriptor: outputDescriptor.load(ordering: .sequentiallyConsistent))
+        let offset = output.total
+        let invoked = ContinuousClock.now
+        let result: Result<InvocationOutcome, WorkerFailure>
+        do {
+            let remaining = timeout - (invoked - start)
+            result = .success(try await run(invocation, waiting: max(remaining, .milliseconds(1)), timeout: timeout))
+        } catch let failure as WorkerFailure {
+            result = .failure(failure)
+        } catch {
+            result = .failure(.exited(status: SIGKILL, signalled: true))  // cancelled: the worker was killed
+        }
+        let duration = ContinuousClock.now - invoked
+        await output.settle(descriptor: outputDescriptor.load(ordering: .sequentiallyConsistent))
+        var initDuration: Duration?
+        if isFirst, let startedAt, let firstPoll = channel.firstPoll { initDuration = firstPoll - startedAt }
+        return InvocationRecord(
+            requestID: invocation.requestID, result: result, duration: duration, initDuration: initDuration,
+            maxMemoryUsedMB: peakMemoryMB(), initOutput: initOutput, output: output.bytes(since: offset))
+    }
+
+    /// Runs `invocation`, waiting at most `waiting` (what is left of `timeout`, which the failure names).
+    private func run(_ invocation: LambdaInvocation, waiting: Duration, timeout: Duration) async throws
+        -> InvocationOutcome
+    {
         try await withThrowingTaskGroup(of: InvocationOutcome.self) { group in
             group.addTask { try await self.channel.submit(invocation) }
             group.addTask {
-                try await Task.sleep(for: timeout)
+                try await Task.sleep(for: waiting)
+                // Closed first, so that the failure is the timeout, not the exit the kill causes.
+                self.channel.close(.timedOut(after: timeout))
                 self.kill()
-                let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-                self.channel.close(.timedOut(seconds: seconds))
-                throw WorkerFailure.timedOut(seconds: seconds)
+                throw WorkerFailure.timedOut(after: timeout)
             }
             defer { group.cancelAll() }
             return try await withTaskCancellationHandler {
                 guard let first = try await group.next() else { throw CancellationError() }
                 return first
             } onCancel: {
-                self.kill()
                 self.channel.close(.exited(status: SIGKILL, signalled: true))
+                self.kill()
             }
         }
+    }
+
+    /// The process's peak resident memory (`VmHWM` in `/proc/PID/status`) in MB, rounded up; nil once
+    /// it is gone.
+    private func peakMemoryMB() -> Int? {
+        let pid = processID.load(ordering: .sequentiallyConsistent)
+        guard pid > 0, let file = FileHandle(forReadingAtPath: "/proc/\(pid)/status") else { return nil }
+        defer { try? file.close() }
+        let status = String(decoding: file.readDataToEndOfFile(), as: UTF8.self)
+        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard fields.count >= 2, let kilobytes = Int(fields[1]) else { return nil }
+            return (kilobytes + 1023) / 1024
+        }
+        return nil
     }
 
     /// Whether the worker can take another invocation.
@@ -176,18 +249,17 @@ package final class Worker: Sendable {
         process.standardInput = FileHandle.nullDevice
         let output = self.output
         pipe.fileHandleForReading.readabilityHandler = { handle in
+            output.beginRead()
             let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-            } else {
-                output.append(data)
-            }
+            output.append(data)
+            if data.isEmpty { handle.readabilityHandler = nil }
         }
         let channel = self.channel
         process.terminationHandler = { process in
             let signalled = process.terminationReason == .uncaughtSignal
             channel.close(.exited(status: process.terminationStatus, signalled: signalled))
         }
+        history.withLock { $0.startedAt = .now }
         do {
             try process.run()
         } catch {
@@ -196,6 +268,7 @@ package final class Worker: Sendable {
             )
         }
         processID.store(process.processIdentifier, ordering: .sequentiallyConsistent)
+        outputDescriptor.store(pipe.fileHandleForReading.fileDescriptor, ordering: .sequentiallyConsistent)
     }
 
     /// Kills the process (SIGKILL), if it runs.
@@ -205,22 +278,63 @@ package final class Worker: Sendable {
     }
 
     private func stop() {
-        kill()
         channel.close(.exited(status: SIGKILL, signalled: true))
+        kill()
     }
 }
 
-/// The tail of a worker's output, bounded.
+/// The tail of a worker's output, bounded, with a count of every byte ever written, so that the part of
+/// one invocation can be told.
 final class OutputLog: Sendable {
     static let limit = 64 * 1024
-    private let buffer = Mutex<[UInt8]>([])
 
+    private struct State {
+        var tail: [UInt8] = []
+        var total = 0
+        var reading = false
+        var closed = false
+    }
+
+    private let state = Mutex(State())
+
+    /// A read of the pipe starts (the data is not appended yet).
+    func beginRead() { state.withLock { $0.reading = true } }
+
+    /// Appends what a read got, and ends it; nothing means the end of the output.
     func append(_ data: Data) {
-        buffer.withLock { bytes in
-            bytes.append(contentsOf: data)
-            if bytes.count > Self.limit { bytes.removeFirst(bytes.count - Self.limit) }
+        state.withLock { state in
+            state.reading = false
+            if data.isEmpty { state.closed = true }
+            state.tail.append(contentsOf: data)
+            state.total += data.count
+            if state.tail.count > Self.limit { state.tail.removeFirst(state.tail.count - Self.limit) }
         }
     }
 
-    var bytes: [UInt8] { buffer.withLock { $0 } }
+    /// Every byte written so far, counted.
+    var total: Int { state.withLock { $0.total } }
+
+    /// The tail.
+    var bytes: [UInt8] { state.withLock { $0.tail } }
+
+    /// What was written after `total` bytes (as much as the tail still holds).
+    func bytes(since total: Int) -> [UInt8] {
+        state.withLock { state in
+            let count = min(state.total - total, state.tail.count)
+            return count > 0 ? Array(state.tail.suffix(count)) : []
+        }
+    }
+
+    /// Waits, at most `limit`, until what the worker has written to `descriptor` is read and appended:
+    /// output written before the worker posted its result belongs to that invocation.
+    func settle(descriptor: Int32, limit: Duration = .milliseconds(100)) async {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            var pending: Int32 = 0
+            let queued = ioctl(descriptor, UInt(FIONREAD), &pending) == 0 ? pending : 0
+            if state.withLock({ $0.closed }) { return }  // the descriptor may be closed already
+            if queued == 0 && !state.withLock({ $0.reading }) { return }
+            try? await Task.sleep(for: .microseconds(200))
+        }
+    }
 }

@@ -13,6 +13,8 @@ package final class WorkerChannel: Sendable {
         var outcome: CheckedContinuation<InvocationOutcome, any Error>?
         var poller: CheckedContinuation<LambdaInvocation?, Never>?
         var closedBy: WorkerFailure?
+        var firstPoll: ContinuousClock.Instant?
+        var pollWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     private let state = Mutex(State())
@@ -43,6 +45,13 @@ package final class WorkerChannel: Sendable {
     /// `GET /runtime/invocation/next`: the next invocation, once there is one; nil once closed.
     package func next() async -> LambdaInvocation? {
         await withCheckedContinuation { continuation in
+            let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+                guard state.firstPoll == nil else { return [] }
+                state.firstPoll = .now
+                defer { state.pollWaiters = [] }
+                return state.pollWaiters
+            }
+            for waiter in waiters { waiter.resume() }
             state.withLock { state in
                 if state.closedBy != nil { return continuation.resume(returning: nil) }
                 if let invocation = state.submitted {
@@ -70,19 +79,37 @@ package final class WorkerChannel: Sendable {
     /// Fails the invocation in progress (or submitted) with `failure` and releases the poll; later
     /// calls find the channel closed. The first failure stays.
     package func close(_ failure: WorkerFailure) {
-        let (outcome, poller, reason) = state.withLock { state in
+        let (outcome, poller, reason, waiters) = state.withLock { state in
             if state.closedBy == nil { state.closedBy = failure }
             defer {
                 state.submitted = nil
                 state.taken = nil
                 state.outcome = nil
                 state.poller = nil
+                state.pollWaiters = []
             }
-            return (state.outcome, state.poller, state.closedBy ?? failure)
+            return (state.outcome, state.poller, state.closedBy ?? failure, state.pollWaiters)
         }
         outcome?.resume(throwing: reason)
         poller?.resume(returning: nil)
+        for waiter in waiters { waiter.resume() }
     }
+
+    /// Returns once the runtime client has asked for an invocation (its init is over) or the channel is
+    /// closed.
+    package func untilPolled() async {
+        await withCheckedContinuation { waiter in
+            let ready = state.withLock { state in
+                if state.firstPoll != nil || state.closedBy != nil { return true }
+                state.pollWaiters.append(waiter)
+                return false
+            }
+            if ready { waiter.resume() }
+        }
+    }
+
+    /// When the runtime client first asked for an invocation: the end of its init.
+    package var firstPoll: ContinuousClock.Instant? { state.withLock { $0.firstPoll } }
 
     /// Whether the channel is closed.
     package var isClosed: Bool { state.withLock { $0.closedBy != nil } }

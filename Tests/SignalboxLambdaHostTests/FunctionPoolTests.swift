@@ -50,6 +50,9 @@ struct FunctionPoolTests {
             #expect(pool.counters.workers == 0, "scaled to zero")
             #expect(try await Self.echo(pool, #"{"echo": 3}"#)["echo"] == 3)
             #expect(pool.counters.coldStarts == 2)
+            // The function's log: three invocations, two of them cold starts.
+            #expect(pool.log.components(separatedBy: "START RequestId: ").count - 1 == 3)
+            #expect(pool.log.components(separatedBy: "\tInit Duration: ").count - 1 == 2)
         }
     }
 

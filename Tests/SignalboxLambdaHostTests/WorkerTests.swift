@@ -62,6 +62,35 @@ struct WorkerTests {
         }
     }
 
+    @Test func eachInvocationIsLoggedAsLambdaLogsIt() async throws {
+        try await Worker.run(Self.custom(), logger: Self.logger) { worker in
+            let first = await worker.record(Self.invocation(#"{"echo": 1}"#, id: "log-1"), timeout: .seconds(20))
+            let log = first.log(version: "$LATEST", memorySizeMB: 128)
+            let lines = log.split(separator: "\n", omittingEmptySubsequences: false)
+            // The init's output first, as Lambda logs a cold start.
+            #expect(lines.first == "bootstrap started")
+            #expect(lines.dropFirst().first == "START RequestId: log-1 Version: $LATEST")
+            #expect(log.contains("\ninvocation log-1\n"), "the function's output, between START and END")
+            #expect(lines.contains("END RequestId: log-1"))
+            let report = try #require(lines.first { $0.hasPrefix("REPORT RequestId: log-1\t") })
+            #expect(report.contains("\tDuration: ") && report.contains(" ms\tBilled Duration: "))
+            #expect(report.contains("\tMemory Size: 128 MB\t"))
+            #expect(report.contains("\tMax Memory Used: "))
+            #expect(report.contains("\tInit Duration: "), "the first invocation is a cold start")
+            #expect(first.initDuration != nil && first.maxMemoryUsedMB != nil)
+            #expect(String(decoding: first.output, as: UTF8.self) == "invocation log-1\n")
+
+            let warm = await worker.record(Self.invocation(#"{"echo": 2}"#, id: "log-2"), timeout: .seconds(20))
+            #expect(warm.initDuration == nil)
+            #expect(!warm.log(version: "$LATEST", memorySizeMB: 128).contains("Init Duration"))
+            #expect(String(decoding: warm.output, as: UTF8.self) == "invocation log-2\n")
+
+            let late = await worker.record(Self.invocation(#"{"sleep": 30}"#, id: "log-3"), timeout: .seconds(1))
+            #expect(
+                late.log(version: "$LATEST", memorySizeMB: 128).contains(" log-3 Task timed out after 1.00 seconds\n"))
+        }
+    }
+
     @Test func aFunctionErrorIsLambdasErrorDocument() async throws {
         try await Worker.run(Self.custom(), logger: Self.logger) { worker in
             let outcome = try await worker.invoke(

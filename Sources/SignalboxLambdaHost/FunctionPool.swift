@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import ServiceLifecycle
 import Synchronization
 
@@ -63,14 +64,21 @@ package final class FunctionPool: Service {
     private let logger: Logger
     private let state = Mutex(State())
     private let logs = FunctionLog()
+    private let metrics: FunctionMetrics
     private let starts: AsyncStream<Void>
     private let startRequests: AsyncStream<Void>.Continuation
 
-    /// A pool for `configuration`; no worker runs until the first invocation.
-    package init(_ configuration: WorkerConfiguration, limits: Limits = Limits(), logger: Logger) {
+    /// A pool for `configuration`; no worker runs until the first invocation. Its metrics go to
+    /// `metrics` (the process's metrics system by default).
+    package init(
+        _ configuration: WorkerConfiguration, limits: Limits = Limits(), logger: Logger,
+        metrics: any MetricsFactory = MetricsSystem.factory
+    ) {
         self.configuration = configuration
         self.limits = limits
         self.logger = logger
+        self.metrics = FunctionMetrics(
+            function: configuration.functionName, version: configuration.version, factory: metrics)
         (starts, startRequests) = AsyncStream.makeStream(of: Void.self)
     }
 
@@ -98,6 +106,7 @@ package final class FunctionPool: Service {
                 }
                 guard state.queue.count < limits.maxQueued || state.counters.workers < limits.concurrency else {
                     state.counters.throttled += 1
+                    metrics.throttles.increment()
                     return .throttled
                 }
                 state.queue.append(job)
@@ -155,6 +164,7 @@ package final class FunctionPool: Service {
             try await Worker.run(configuration, logger: logger) { worker in
                 while let job = await nextJob() {
                     let record = await worker.record(job.invocation, timeout: job.timeout)
+                    metrics.record(record)
                     logs.append(record.log(version: configuration.version, memorySizeMB: configuration.memoryMB))
                     job.reply.resume(returning: record)
                     if !worker.isUsable { return }
@@ -170,10 +180,12 @@ package final class FunctionPool: Service {
             }
             job?.reply.resume(throwing: error)
         }
-        state.withLock { state in
+        let workers = state.withLock { state in
             state.counters.workers -= 1
             startWorkerIfNeeded(&state)
+            return state.counters.workers
         }
+        metrics.concurrentExecutions.set(workers)
     }
 
     /// The next job, or nil after ``Limits/idleTimeout`` without one or once the pool stops.
@@ -220,6 +232,8 @@ package final class FunctionPool: Service {
         state.counters.workers += 1
         state.counters.coldStarts += 1
         state.counters.peakWorkers = max(state.counters.peakWorkers, state.counters.workers)
+        metrics.coldStarts.increment()
+        metrics.concurrentExecutions.set(state.counters.workers)
         startRequests.yield()
     }
 }

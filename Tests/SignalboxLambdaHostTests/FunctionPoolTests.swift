@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MetricsTestKit
 import SignalboxJSON
 import Testing
 
@@ -10,11 +11,12 @@ import Testing
 struct FunctionPoolTests {
     /// Runs `body` with a running pool of the custom-runtime fixture, then stops it.
     static func withPool(
-        _ limits: FunctionPool.Limits, codeDirectory: String? = nil, _ body: (FunctionPool) async throws -> Void
+        _ limits: FunctionPool.Limits, codeDirectory: String? = nil, metrics: TestMetrics = TestMetrics(),
+        _ body: (FunctionPool) async throws -> Void
     ) async throws {
         var configuration = WorkerTests.custom()
         if let codeDirectory { configuration.codeDirectory = codeDirectory }
-        let pool = FunctionPool(configuration, limits: limits, logger: WorkerTests.logger)
+        let pool = FunctionPool(configuration, limits: limits, logger: WorkerTests.logger, metrics: metrics)
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { await pool.run() }
             defer { pool.stop() }
@@ -107,5 +109,29 @@ struct FunctionPoolTests {
         }
         #expect(pool.counters.workers == 0)
         await #expect(throws: PoolRefusal.stopped) { try await Self.echo(pool, "{}") }
+    }
+
+    @Test func invocationsErrorsThrottlesAndColdStartsAreCounted() async throws {
+        let metrics = TestMetrics()
+        try await Self.withPool(FunctionPool.Limits(concurrency: 1, maxQueued: 0), metrics: metrics) { pool in
+            _ = try await Self.echo(pool, #"{"echo": 1}"#)
+            _ = try await pool.invoke(WorkerTests.invocation(#"{"raise": "no"}"#), timeout: .seconds(20))
+            await #expect(throws: WorkerFailure.self) { try await Self.echo(pool, #"{"exit": 3}"#) }
+            // The broken worker counts until it is cleaned up; with no queue, wait for that.
+            for _ in 0..<500 where pool.counters.workers > 0 { try await Task.sleep(for: .milliseconds(10)) }
+            async let busy = Self.echo(pool, #"{"echo": 2, "sleep": 0.5}"#)
+            for _ in 0..<500 where pool.counters.workers == 0 || pool.counters.queued > 0 {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            await #expect(throws: PoolRefusal.throttled) { try await Self.echo(pool, "{}") }
+            _ = try await busy
+        }
+        let labels = [("function", "echo"), ("version", "$LATEST")]
+        #expect(try metrics.expectCounter("signalbox_function_invocations_total", labels).totalValue == 4)
+        #expect(try metrics.expectCounter("signalbox_function_errors_total", labels).totalValue == 2)
+        #expect(try metrics.expectCounter("signalbox_function_throttles_total", labels).totalValue == 1)
+        #expect(try metrics.expectCounter("signalbox_function_cold_starts_total", labels).totalValue == 2)
+        #expect(try metrics.expectTimer("signalbox_function_duration_seconds", labels).values.count == 4)
+        #expect(try metrics.expectTimer("signalbox_function_init_duration_seconds", labels).values.count == 2)
     }
 }

@@ -99,8 +99,8 @@ package final class FunctionPool: Service {
             let job = Job(invocation: invocation, timeout: timeout, reply: reply)
             let refusal: PoolRefusal? = state.withLock { state in
                 if state.stopped { return .stopped }
-                if let (ticket, worker) = state.idle.first {
-                    state.idle[ticket] = nil
+                // The worker idle the shortest time, so that the others can age out under light load.
+                if let ticket = state.idle.keys.max(), let worker = state.idle.removeValue(forKey: ticket) {
                     worker.resume(returning: job)
                     return nil
                 }
@@ -163,6 +163,11 @@ package final class FunctionPool: Service {
         do {
             try await Worker.run(configuration, logger: logger) { worker in
                 while let job = await nextJob() {
+                    guard worker.isUsable else {
+                        // It ended while idle: the job goes back first in line for another worker.
+                        requeue(job)
+                        return
+                    }
                     let record = await worker.record(job.invocation, timeout: job.timeout)
                     metrics.record(record)
                     logs.append(record.log(version: configuration.version, memorySizeMB: configuration.memoryMB))
@@ -180,12 +185,11 @@ package final class FunctionPool: Service {
             }
             job?.reply.resume(throwing: error)
         }
-        let workers = state.withLock { state in
+        state.withLock { state in
             state.counters.workers -= 1
             startWorkerIfNeeded(&state)
-            return state.counters.workers
+            metrics.concurrentExecutions.set(state.counters.workers)
         }
-        metrics.concurrentExecutions.set(workers)
     }
 
     /// The next job, or nil after ``Limits/idleTimeout`` without one or once the pool stops.
@@ -198,10 +202,6 @@ package final class FunctionPool: Service {
         }
         guard let ticket else { return nil }
         return await withDiscardingTaskGroup(returning: Job?.self) { group in
-            group.addTask {
-                try? await Task.sleep(for: self.limits.idleTimeout)
-                self.leaveIdle(ticket)
-            }
             let job = await withCheckedContinuation { (worker: CheckedContinuation<Job?, Never>) in
                 let immediate: Job?? = state.withLock { state in
                     if state.stopped { return .some(nil) }
@@ -213,11 +213,31 @@ package final class FunctionPool: Service {
                     state.idle[ticket] = worker
                     return nil
                 }
-                if let immediate { worker.resume(returning: immediate) }
+                if let immediate {
+                    worker.resume(returning: immediate)
+                } else {
+                    // Registered first, then timed: the timer always finds the wait it ends.
+                    group.addTask {
+                        try? await Task.sleep(for: self.limits.idleTimeout)
+                        self.leaveIdle(ticket)
+                    }
+                }
             }
             group.cancelAll()
             return job
         }
+    }
+
+    /// Puts `job` back at the head of the queue, or fails it when the pool has stopped.
+    private func requeue(_ job: Job) {
+        let stopped = state.withLock { state in
+            if !state.stopped {
+                state.queue.insert(job, at: 0)
+                state.counters.queued = state.queue.count
+            }
+            return state.stopped
+        }
+        if stopped { job.reply.resume(throwing: PoolRefusal.stopped) }
     }
 
     /// Ends the wait of the idle worker `ticket` with nothing, if it still waits.

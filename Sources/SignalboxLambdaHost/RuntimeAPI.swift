@@ -30,8 +30,16 @@ package enum RuntimeAPI {
                 status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: invocation.event)))
         }
         runtime.post("invocation/:id/response") { request, context in
-            let body = try await payload(request)
-            guard channel.respond(try context.parameters.require("id"), body: body) else { return invalidRequestID }
+            let id = try context.parameters.require("id")
+            let body: [UInt8]
+            do {
+                body = try await payload(request)
+            } catch let error as PayloadTooLarge {
+                // As Lambda: the invocation fails with a function error, at once.
+                _ = channel.fail(id, document: Array(error.document.utf8), errorType: "Function.ResponseSizeTooLarge")
+                throw error
+            }
+            guard channel.respond(id, body: body) else { return invalidRequestID }
             return accepted
         }
         runtime.post("invocation/:id/error") { request, context in
@@ -71,9 +79,12 @@ package enum RuntimeAPI {
     private struct PayloadTooLarge: HTTPResponseError {
         var status: HTTPResponse.Status { .contentTooLarge }
         func response(from request: Request, context: some RequestContext) throws -> Response {
-            RuntimeAPI.error(
-                .contentTooLarge, "RequestEntityTooLarge",
-                "The payload exceeds the maximum size allowed (\(RuntimeAPI.maxPayloadBytes) bytes)")
+            RuntimeAPI.jsonResponse(.contentTooLarge, document)
+        }
+
+        /// Lambda's error document for a response over the limit.
+        var document: String {
+            #"{"errorMessage":"Response payload size exceeded maximum allowed payload size (\#(RuntimeAPI.maxPayloadBytes) bytes).","errorType":"Function.ResponseSizeTooLarge"}"#
         }
     }
 

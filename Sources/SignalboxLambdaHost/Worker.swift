@@ -80,6 +80,8 @@ package final class Worker: Sendable {
     private let output: OutputLog
     /// The read end of the process's output pipe.
     private let outputDescriptor: Atomic<Int32>
+    /// The process and its output pipe, released once it has ended.
+    private let handles = WorkerProcess()
     /// When the process started, and how many invocations it has had.
     private let history = Mutex<(startedAt: ContinuousClock.Instant?, invocations: Int)>((nil, 0))
 
@@ -111,7 +113,12 @@ package final class Worker: Sendable {
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 defer { portContinuation.finish() }
-                try await services.run()
+                do {
+                    try await services.run()
+                } catch {
+                    // Not the body's failure: that one is what the caller hears about.
+                    logger.error("runtime API listener failed", metadata: ["error.type": "\(type(of: error))"])
+                }
             }
             let result: Result<T, any Error>
             do {
@@ -125,7 +132,7 @@ package final class Worker: Sendable {
                 result = .failure(error)
             }
             // The process first, which releases a waiting poll; then the listener, gracefully.
-            worker.stop()
+            await worker.stop()
             await services.triggerGracefulShutdown()
             try await group.waitForAll()
             return try result.get()
@@ -153,14 +160,19 @@ package final class Worker: Sendable {
             // A cold start: the init's output is logged before START, as Lambda logs it. The init
             // counts against the invocation's timeout.
             let initOffset = output.total
-            await withDiscardingTaskGroup { group in
-                group.addTask {
-                    guard (try? await Task.sleep(for: timeout)) != nil else { return }  // polled first
-                    self.channel.close(.timedOut(after: timeout))
-                    self.kill()
+            await withTaskCancellationHandler {
+                await withDiscardingTaskGroup { group in
+                    group.addTask {
+                        guard (try? await Task.sleep(for: timeout)) != nil else { return }  // polled first
+                        self.channel.close(.timedOut(after: timeout))
+                        self.kill()
+                    }
+                    await self.channel.untilPolled()
+                    group.cancelAll()
                 }
-                await self.channel.untilPolled()
-                group.cancelAll()
+            } onCancel: {
+                self.channel.close(.exited(status: SIGKILL, signalled: true))
+                self.kill()
             }
             await output.settle(descriptor: outputDescriptor.load(ordering: .sequentiallyConsistent))
             initOutput = output.bytes(since: initOffset)
@@ -168,9 +180,12 @@ package final class Worker: Sendable {
         await output.settle(descriptor: outputDescriptor.load(ordering: .sequentiallyConsistent))
         let offset = output.total
         let invoked = ContinuousClock.now
+        let remaining = timeout - (invoked - start)
+        // The deadline the function sees is the one it is held to, counted from now.
+        var invocation = invocation
+        invocation.deadlineMilliseconds = Self.epochMilliseconds() + Self.milliseconds(remaining)
         let result: Result<InvocationOutcome, WorkerFailure>
         do {
-            let remaining = timeout - (invoked - start)
             result = .success(try await run(invocation, waiting: max(remaining, .milliseconds(1)), timeout: timeout))
         } catch let failure as WorkerFailure {
             result = .failure(failure)
@@ -194,10 +209,14 @@ package final class Worker: Sendable {
             group.addTask { try await self.channel.submit(invocation) }
             group.addTask {
                 try await Task.sleep(for: waiting)
-                // Closed first, so that the failure is the timeout, not the exit the kill causes.
-                self.channel.close(.timedOut(after: timeout))
-                self.kill()
-                throw WorkerFailure.timedOut(after: timeout)
+                // Closed first, so that the failure is the timeout, not the exit the kill causes; and
+                // only if the outcome is still awaited: a response that came in time stands.
+                if self.channel.expire(.timedOut(after: timeout)) {
+                    self.kill()
+                    throw WorkerFailure.timedOut(after: timeout)
+                }
+                try await Task.sleep(for: .seconds(86_400))  // the submission's result comes first
+                throw CancellationError()
             }
             defer { group.cancelAll() }
             return try await withTaskCancellationHandler {
@@ -208,6 +227,16 @@ package final class Worker: Sendable {
                 self.kill()
             }
         }
+    }
+
+    private static func epochMilliseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
     /// The process's peak resident memory (`VmHWM` in `/proc/PID/status`) in MB, rounded up; nil once
@@ -247,6 +276,29 @@ package final class Worker: Sendable {
         process.standardOutput = pipe
         process.standardError = pipe
         process.standardInput = FileHandle.nullDevice
+        let channel = self.channel
+        let handles = self.handles
+        process.terminationHandler = { [weak self] process in
+            // Reaped already: its pid may be reused, so it is forgotten before anything else. What it
+            // started (its process group, which Foundation gives it) goes with it.
+            let pid = self?.processID.exchange(0, ordering: .sequentiallyConsistent) ?? 0
+            if pid > 0 { _ = Foundation.kill(-pid, SIGKILL) }
+            let signalled = process.terminationReason == .uncaughtSignal
+            channel.close(.exited(status: process.terminationStatus, signalled: signalled))
+            handles.exited()
+        }
+        history.withLock { $0.startedAt = .now }
+        do {
+            try process.run()
+        } catch {
+            try? pipe.fileHandleForReading.close()
+            try? pipe.fileHandleForWriting.close()
+            throw WorkerFailure.cannotStart(
+                "\(configuration.runtime == .provided ? "bootstrap" : "the interpreter"): \(error.localizedDescription)"
+            )
+        }
+        processID.store(process.processIdentifier, ordering: .sequentiallyConsistent)
+        outputDescriptor.store(pipe.fileHandleForReading.fileDescriptor, ordering: .sequentiallyConsistent)
         let output = self.output
         pipe.fileHandleForReading.readabilityHandler = { handle in
             output.beginRead()
@@ -254,32 +306,95 @@ package final class Worker: Sendable {
             output.append(data)
             if data.isEmpty { handle.readabilityHandler = nil }
         }
-        let channel = self.channel
-        process.terminationHandler = { process in
-            let signalled = process.terminationReason == .uncaughtSignal
-            channel.close(.exited(status: process.terminationStatus, signalled: signalled))
-        }
-        history.withLock { $0.startedAt = .now }
-        do {
-            try process.run()
-        } catch {
-            throw WorkerFailure.cannotStart(
-                "\(configuration.runtime == .provided ? "bootstrap" : "the interpreter"): \(error.localizedDescription)"
-            )
-        }
-        processID.store(process.processIdentifier, ordering: .sequentiallyConsistent)
-        outputDescriptor.store(pipe.fileHandleForReading.fileDescriptor, ordering: .sequentiallyConsistent)
+        handles.hold(process, output: pipe.fileHandleForReading)
     }
 
-    /// Kills the process (SIGKILL), if it runs.
+    /// Kills the process and its process group (SIGKILL), if it runs.
     private func kill() {
-        let pid = processID.exchange(0, ordering: .sequentiallyConsistent)
-        if pid > 0 { _ = Foundation.kill(pid, SIGKILL) }
+        let pid = processID.load(ordering: .sequentiallyConsistent)
+        guard pid > 0 else { return }
+        _ = Foundation.kill(-pid, SIGKILL)
+        _ = Foundation.kill(pid, SIGKILL)
     }
 
-    private func stop() {
+    /// Fails what is pending, kills the process, waits (at most 5 s) for it to end, and releases it and
+    /// its output pipe.
+    private func stop() async {
         channel.close(.exited(status: SIGKILL, signalled: true))
         kill()
+        guard handles.holdsProcess else { return }  // it never started
+        if await handles.untilExited(atMost: .seconds(5)) {
+            output.close()
+            handles.release()
+        }
+    }
+}
+
+/// A worker's `Process` and the read end of its output, kept until the process has ended and then
+/// released: Foundation keeps a running `Process` (and so its pipe) alive until `waitUntilExit()`.
+final class WorkerProcess: Sendable {
+    private struct State {
+        var process: Process?
+        var output: FileHandle?
+        var exited = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    /// Keeps `process` and its `output` until ``release()``.
+    func hold(_ process: Process, output: FileHandle) {
+        state.withLock { state in
+            state.process = process
+            state.output = output
+        }
+    }
+
+    /// Whether a started process is held.
+    var holdsProcess: Bool { state.withLock { $0.process != nil } }
+
+    /// The process has ended.
+    func exited() {
+        let waiters = state.withLock { state in
+            state.exited = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Waits until the process has ended, at most `limit`; whether it has.
+    func untilExited(atMost limit: Duration) async -> Bool {
+        await withDiscardingTaskGroup(returning: Bool.self) { group in
+            group.addTask {
+                guard (try? await Task.sleep(for: limit)) != nil else { return }
+                self.exited()  // given up on: the waiter goes on, and the process is not released
+            }
+            await withCheckedContinuation { waiter in
+                let done = state.withLock { state in
+                    if state.exited { return true }
+                    state.waiters.append(waiter)
+                    return false
+                }
+                if done { waiter.resume() }
+            }
+            group.cancelAll()
+            return state.withLock { $0.process?.isRunning == false }
+        }
+    }
+
+    /// Releases the ended process and closes its output.
+    func release() {
+        let (process, output) = state.withLock { state in
+            defer {
+                state.process = nil
+                state.output = nil
+            }
+            return (state.process, state.output)
+        }
+        output?.readabilityHandler = nil
+        try? output?.close()
+        process?.waitUntilExit()  // it has ended: this returns at once, and lets Foundation let go of it
     }
 }
 
@@ -325,14 +440,17 @@ final class OutputLog: Sendable {
         }
     }
 
+    /// No more output is read (the pipe is being closed).
+    func close() { state.withLock { $0.closed = true } }
+
     /// Waits, at most `limit`, until what the worker has written to `descriptor` is read and appended:
     /// output written before the worker posted its result belongs to that invocation.
     func settle(descriptor: Int32, limit: Duration = .milliseconds(100)) async {
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
+            if state.withLock({ $0.closed }) { return }  // the descriptor may be closed already
             var pending: Int32 = 0
             let queued = ioctl(descriptor, UInt(FIONREAD), &pending) == 0 ? pending : 0
-            if state.withLock({ $0.closed }) { return }  // the descriptor may be closed already
             if queued == 0 && !state.withLock({ $0.reading }) { return }
             try? await Task.sleep(for: .microseconds(200))
         }

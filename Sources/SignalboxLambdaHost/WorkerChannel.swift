@@ -76,10 +76,26 @@ package final class WorkerChannel: Sendable {
         finish(requestID, with: .functionError(document: document, errorType: errorType))
     }
 
+    /// Closes the channel with `failure` only if an invocation is waiting for its outcome; whether it
+    /// did. A deadline that passes as the response arrives then leaves the response, and the worker.
+    package func expire(_ failure: WorkerFailure) -> Bool {
+        shut(failure, onlyIfWaiting: true)
+    }
+
     /// Fails the invocation in progress (or submitted) with `failure` and releases the poll; later
     /// calls find the channel closed. The first failure stays.
     package func close(_ failure: WorkerFailure) {
-        let (outcome, poller, reason, waiters) = state.withLock { state in
+        _ = shut(failure, onlyIfWaiting: false)
+    }
+
+    private func shut(_ failure: WorkerFailure, onlyIfWaiting: Bool) -> Bool {
+        typealias Released = (
+            outcome: CheckedContinuation<InvocationOutcome, any Error>?,
+            poller: CheckedContinuation<LambdaInvocation?, Never>?, reason: WorkerFailure,
+            waiters: [CheckedContinuation<Void, Never>]
+        )
+        let released: Released? = state.withLock { state in
+            if onlyIfWaiting && (state.outcome == nil || state.closedBy != nil) { return nil }
             if state.closedBy == nil { state.closedBy = failure }
             defer {
                 state.submitted = nil
@@ -90,9 +106,11 @@ package final class WorkerChannel: Sendable {
             }
             return (state.outcome, state.poller, state.closedBy ?? failure, state.pollWaiters)
         }
-        outcome?.resume(throwing: reason)
-        poller?.resume(returning: nil)
-        for waiter in waiters { waiter.resume() }
+        guard let released else { return false }
+        released.outcome?.resume(throwing: released.reason)
+        released.poller?.resume(returning: nil)
+        for waiter in released.waiters { waiter.resume() }
+        return true
     }
 
     /// Returns once the runtime client has asked for an invocation (its init is over) or the channel is

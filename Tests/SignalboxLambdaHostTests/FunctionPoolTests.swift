@@ -72,6 +72,23 @@ struct FunctionPoolTests {
         }
     }
 
+    @Test func aWorkerThatDiesWhileIdleDoesNotTakeTheNextInvocation() async throws {
+        try await Self.withPool(FunctionPool.Limits(concurrency: 1)) { pool in
+            #expect(try await Self.echo(pool, #"{"echo": 1, "exitAfter": 0.1}"#)["echo"] == 1)
+            try await Task.sleep(for: .milliseconds(600))  // it has exited by now, idle
+            #expect(try await Self.echo(pool, #"{"echo": 2}"#)["echo"] == 2)
+            #expect(pool.counters.coldStarts == 2)
+        }
+    }
+
+    @Test func aZeroIdleTimeoutStopsEachWorkerAfterItsInvocation() async throws {
+        try await Self.withPool(FunctionPool.Limits(concurrency: 1, idleTimeout: .zero)) { pool in
+            for n in 1...3 { #expect(try await Self.echo(pool, #"{"echo": \#(n)}"#)["echo"] == .int(Int64(n))) }
+            for _ in 0..<200 where pool.counters.workers > 0 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(pool.counters.workers == 0)
+        }
+    }
+
     @Test func pastTheQueueInvocationsAreRefusedAtOnce() async throws {
         try await Self.withPool(FunctionPool.Limits(concurrency: 1, maxQueued: 1)) { pool in
             async let running = Self.echo(pool, #"{"echo": 1, "sleep": 1}"#)

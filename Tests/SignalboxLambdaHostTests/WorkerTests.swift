@@ -38,7 +38,10 @@ struct WorkerTests {
                 let reply = try Self.json(try await worker.invoke(invocation, timeout: .seconds(20)))
                 #expect(reply["echo"] == .int(Int64(n)))
                 #expect(reply["given"]?["requestId"] == .string("request-\(n)"))
-                #expect(reply["given"]?["deadlineMs"] == .int(invocation.deadlineMilliseconds))
+                // The deadline is set when the invocation is handed over: now plus the timeout.
+                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                guard case .int(let deadline)? = reply["given"]?["deadlineMs"] else { throw TestFailure("no deadline") }
+                #expect(deadline > now && deadline <= now + 20_000)
                 #expect(reply["given"]?["functionArn"] == .string(invocation.invokedFunctionARN))
                 #expect(reply["given"]?["traceId"] == "Root=1-test")
                 #expect(reply["given"]?["handler"] == "echo.handler")
@@ -88,6 +91,20 @@ struct WorkerTests {
             let late = await worker.record(Self.invocation(#"{"sleep": 30}"#, id: "log-3"), timeout: .seconds(1))
             #expect(
                 late.log(version: "$LATEST", memorySizeMB: 128).contains(" log-3 Task timed out after 1.00 seconds\n"))
+        }
+    }
+
+    @Test func aResponseOverTheLimitFailsTheInvocationAtOnce() async throws {
+        try await Worker.run(Self.custom(), logger: Self.logger) { worker in
+            let started = ContinuousClock.now
+            let outcome = try await worker.invoke(
+                Self.invocation(#"{"big": \#(RuntimeAPI.maxPayloadBytes + 1)}"#), timeout: .seconds(30))
+            guard case .functionError(let document, let type) = outcome else {
+                throw TestFailure("not an error: \(outcome)")
+            }
+            #expect(type == "Function.ResponseSizeTooLarge")
+            #expect(try JSONParser.parse(document)["errorType"] == "Function.ResponseSizeTooLarge")
+            #expect(ContinuousClock.now - started < .seconds(20))
         }
     }
 
@@ -143,6 +160,25 @@ struct WorkerTests {
                 guard case .exited(status: 1, signalled: false) = failure else { throw failure }
             }
         }
+    }
+
+    /// A stopped worker leaves no descriptor open (its output pipe, its listener) and no process.
+    @Test func workersComeAndGoWithoutLeakingDescriptors() async throws {
+        func openDescriptors() throws -> Int {
+            try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
+        }
+        // One worker first, so that what is opened once (the event loops, the resolver) is open.
+        try await Worker.run(Self.custom(), logger: Self.logger) {
+            _ = try await $0.invoke(Self.invocation("{}"), timeout: .seconds(20))
+        }
+        let before = try openDescriptors()
+        for _ in 1...10 {
+            try await Worker.run(Self.custom(), logger: Self.logger) { worker in
+                _ = try await worker.invoke(Self.invocation("{}"), timeout: .seconds(20))
+            }
+        }
+        // Other tests run in parallel and open their own; ten leaked workers would leave 20 or more.
+        #expect(try openDescriptors() - before < 10)
     }
 
     @Test func aMissingBootstrapCannotStart() async throws {

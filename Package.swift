@@ -111,10 +111,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // zlib, for the deflate streams of function bundles (zip).
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // Deployed functions: workers running functions through the AWS Lambda Runtime API.
         .target(
             name: "SignalboxLambdaHost",
             dependencies: [
+                "CZlib",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -3,10 +3,11 @@
 # Idempotent: installs only what is missing. Fails loudly.
 set -euo pipefail
 
-# Debian packages the build, the tests or the runtime need: SQLite headers for the store, Python
+# Debian packages the build, the tests or the runtime need: SQLite headers for the store, zlib headers
+# for function bundles (zip), Python
 # with venv for the boto3 integration tests, openssl and curl for the TLS tests, Mosquitto (broker and
 # clients) for the MQTT tests. Later components add to this list.
-APT_PACKAGES=(git ca-certificates libsqlite3-dev python3 python3-venv openssl curl mosquitto mosquitto-clients)
+APT_PACKAGES=(git ca-certificates libsqlite3-dev zlib1g-dev python3 python3-venv openssl curl mosquitto mosquitto-clients)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do

@@ -56,6 +56,8 @@ package final class FunctionPool: Service {
         var nextTicket = 0
         var counters = Counters()
         var stopped = false
+        /// Workers running a job (the others are starting, idle, or about to be).
+        var busy = 0
     }
 
     /// The function version the workers run.
@@ -101,10 +103,17 @@ package final class FunctionPool: Service {
                 if state.stopped { return .stopped }
                 // The worker idle the shortest time, so that the others can age out under light load.
                 if let ticket = state.idle.keys.max(), let worker = state.idle.removeValue(forKey: ticket) {
+                    state.busy += 1
                     worker.resume(returning: job)
                     return nil
                 }
-                guard state.queue.count < limits.maxQueued || state.counters.workers < limits.concurrency else {
+                // Room: in the queue, for a new worker, or with a worker that is starting or has just
+                // answered and is about to ask for work.
+                let free = state.counters.workers - state.busy
+                guard
+                    state.queue.count < limits.maxQueued || state.counters.workers < limits.concurrency
+                        || state.queue.count < free
+                else {
                     state.counters.throttled += 1
                     metrics.throttles.increment()
                     return .throttled
@@ -171,6 +180,7 @@ package final class FunctionPool: Service {
                     let record = await worker.record(job.invocation, timeout: job.timeout)
                     metrics.record(record)
                     logs.append(record.log(version: configuration.version, memorySizeMB: configuration.memoryMB))
+                    state.withLock { $0.busy -= 1 }
                     job.reply.resume(returning: record)
                     if !worker.isUsable { return }
                 }
@@ -207,6 +217,7 @@ package final class FunctionPool: Service {
                     if state.stopped { return .some(nil) }
                     if !state.queue.isEmpty {
                         let job = state.queue.removeFirst()
+                        state.busy += 1
                         state.counters.queued = state.queue.count
                         return .some(job)
                     }
@@ -231,6 +242,7 @@ package final class FunctionPool: Service {
     /// Puts `job` back at the head of the queue, or fails it when the pool has stopped.
     private func requeue(_ job: Job) {
         let stopped = state.withLock { state in
+            state.busy -= 1
             if !state.stopped {
                 state.queue.insert(job, at: 0)
                 state.counters.queued = state.queue.count

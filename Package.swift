@@ -204,7 +204,8 @@ let package = Package(
         .testTarget(
             name: "SignalboxLambdaHostTests",
             dependencies: [
-                "SignalboxLambdaHost", "SignalboxJSON", .product(name: "Logging", package: "swift-log"),
+                "SignalboxLambdaHost", "SignalboxJSON", "SignalboxTestSupport",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             exclude: ["Fixtures"]

@@ -79,10 +79,8 @@ struct GatewayBoundaryTests {
         // Readings for gwA's own a1 arrive once the subscription is in place.
         #expect(
             try await waitUntil(seconds: 20) {
-                _ = try await offPool {
-                    try broker.run(
-                        "mosquitto_pub", ["-q", "1", "-t", "gateways/gwA/devices/a1/telemetry", "-m", #"{"temp": 4}"#])
-                }
+                _ = try await broker.run(
+                    "mosquitto_pub", ["-q", "1", "-t", "gateways/gwA/devices/a1/telemetry", "-m", #"{"temp": 4}"#])
                 try await Task.sleep(for: .milliseconds(200))
                 return try await Self.storedFridges(server, token: deployment.admin.token).contains("a1")
             })
@@ -90,9 +88,7 @@ struct GatewayBoundaryTests {
             "gateways/gwA/devices/b1/telemetry", "gateways/gwA/devices/nobody/telemetry",
             "gateways/ghost/devices/g1/telemetry",
         ] {
-            _ = try await offPool {
-                try broker.run("mosquitto_pub", ["-q", "1", "-t", topic, "-m", #"{"temp": 99.9}"#])
-            }
+            _ = try await broker.run("mosquitto_pub", ["-q", "1", "-t", topic, "-m", #"{"temp": 99.9}"#])
         }
         #expect(
             try await waitUntil(seconds: 20) {
@@ -101,10 +97,8 @@ struct GatewayBoundaryTests {
                     == 3
             })
         // Then a reading of gwB's own device, after the refused ones: once it is stored, they would be too.
-        _ = try await offPool {
-            try broker.run(
-                "mosquitto_pub", ["-q", "1", "-t", "gateways/gwB/devices/b1/telemetry", "-m", #"{"temp": 3}"#])
-        }
+        _ = try await broker.run(
+            "mosquitto_pub", ["-q", "1", "-t", "gateways/gwB/devices/b1/telemetry", "-m", #"{"temp": 3}"#])
         #expect(
             try await waitUntil(seconds: 20) {
                 try await Self.storedFridges(server, token: deployment.admin.token).contains("b1")

@@ -473,14 +473,15 @@ struct MQTTServeTests {
         }
         let acl = CLI.packageRoot.appendingPathComponent("deploy/mosquitto/acl.example").path
         let broker = try Broker(configuration: "password_file \(passwords)\nacl_file \(acl)", anonymous: false)
-        func run(_ user: (String, String), _ tool: String, _ arguments: [String]) throws -> String {
-            try broker.run(tool, ["-V", "mqttv311", "-u", user.0, "-P", user.1] + arguments)
+        func run(_ user: (String, String), _ tool: String, _ arguments: [String]) async throws -> String {
+            try await broker.run(tool, ["-V", "mqttv311", "-u", user.0, "-P", user.1] + arguments)
         }
         let (signalbox, gw1) = (("signalbox", "s"), ("gw-01", "g1"))
         // Signalbox's session on telemetry and shadow requests; gw-01's on every sync stream.
         let watched = ["-t", "gateways/#", "-t", "$aws/things/+/shadow/update"]
-        _ = try run(signalbox, "mosquitto_sub", ["-c", "-i", "sb", "-q", "1", "-E"] + watched)
-        _ = try run(gw1, "mosquitto_sub", ["-c", "-i", "gw1", "-q", "1", "-E", "-t", "$signalbox/gateways/+/sync"])
+        _ = try await run(signalbox, "mosquitto_sub", ["-c", "-i", "sb", "-q", "1", "-E"] + watched)
+        _ = try await run(
+            gw1, "mosquitto_sub", ["-c", "-i", "gw1", "-q", "1", "-E", "-t", "$signalbox/gateways/+/sync"])
         for (topic, message) in [
             ("gateways/gw-01/devices/fridge-7/telemetry", "own telemetry"),
             ("gateways/gw-02/devices/pump-1/telemetry", "another gateway's telemetry"),
@@ -488,16 +489,17 @@ struct MQTTServeTests {
             ("$aws/things/pump-1/shadow/update", "another gateway's device's shadow"),
             ("gateways/gw-01/devices/fridge-8/telemetry", "last"),
         ] {
-            _ = try run(gw1, "mosquitto_pub", ["-q", "1", "-t", topic, "-m", message])
+            _ = try await run(gw1, "mosquitto_pub", ["-q", "1", "-t", topic, "-m", message])
         }
-        let seen = try run(signalbox, "mosquitto_sub", ["-c", "-i", "sb", "-q", "1", "-C", "3", "-W", "10"] + watched)
+        let seen = try await run(
+            signalbox, "mosquitto_sub", ["-c", "-i", "sb", "-q", "1", "-C", "3", "-W", "10"] + watched)
         #expect(seen.split(separator: "\n") == ["own telemetry", "own device's shadow", "last"])
         // A gateway gets only its own sync stream, even subscribed to all of them.
         for gateway in ["gw-02", "gw-01"] {
-            _ = try run(
+            _ = try await run(
                 signalbox, "mosquitto_pub", ["-q", "1", "-t", "$signalbox/gateways/\(gateway)/sync", "-m", gateway])
         }
-        let stream = try run(
+        let stream = try await run(
             gw1, "mosquitto_sub",
             ["-c", "-i", "gw1", "-q", "1", "-C", "1", "-W", "10", "-v", "-t", "$signalbox/gateways/+/sync"])
         #expect(stream == "$signalbox/gateways/gw-01/sync gw-01\n")
@@ -609,7 +611,7 @@ final class MQTTDeployment: @unchecked Sendable {  // used by one test at a time
     @discardableResult
     func run(_ tool: String, _ arguments: [String], input: String? = nil) async throws -> String {
         let arguments = (certificates.map { ["--cafile", $0.caFile] } ?? []) + arguments
-        return try await offPool { try self.broker.run(tool, arguments, input: input) }
+        return try await broker.run(tool, arguments, input: input)
     }
 
     /// The `n` of every row persisted from `topic`, in row order.

@@ -1,4 +1,5 @@
 import Foundation
+import SignalboxTestSupport
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -101,14 +102,6 @@ final class ServerProcess: @unchecked Sendable {  // fields are set in init and 
 struct ServerError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
-}
-
-/// Runs blocking work (process I/O, waiting for exit) on its own thread, so it never holds one of
-/// the few threads of the concurrency pool that other tests run on.
-func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try work() }) }.start()
-    }
 }
 
 extension ServerProcess {

@@ -1,4 +1,5 @@
 import Foundation
+import SignalboxTestSupport
 import Testing
 
 @testable import SignalboxLambdaHost
@@ -10,10 +11,11 @@ struct BundleArchiveTests {
     /// names entries stored as symbolic links.
     static func zip(
         _ entries: [(String, String)], modes: [String: Int] = [:], symlinks: Set<String> = [], stored: Bool = false
-    ) throws -> [UInt8] {
+    ) async throws -> [UInt8] {
         let script = """
             import io, json, sys, zipfile
-            spec = json.load(sys.stdin)
+            with open(sys.argv[1]) as f:
+                spec = json.load(f)
             out = io.BytesIO()
             method = zipfile.ZIP_STORED if spec["stored"] else zipfile.ZIP_DEFLATED
             with zipfile.ZipFile(out, "w", method) as archive:
@@ -25,24 +27,21 @@ struct BundleArchiveTests {
                         mode = 0o120777
                     info.external_attr = (mode & 0xFFFF) << 16
                     archive.writestr(info, text)
-            sys.stdout.buffer.write(out.getvalue())
+            with open(sys.argv[2], "wb") as f:
+                f.write(out.getvalue())
             """
         let spec: [String: Any] = [
             "entries": entries.map { [$0.0, $0.1] }, "modes": modes, "symlinks": Array(symlinks), "stored": stored,
         ]
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-c", script]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        input.fileHandleForWriting.write(try JSONSerialization.data(withJSONObject: spec))
-        try input.fileHandleForWriting.close()
-        let bytes = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TestFailure("python3 zipfile failed") }
+        let directory = scratch()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let specFile = directory.appendingPathComponent("spec.json")
+        let zipFile = directory.appendingPathComponent("bundle.zip")
+        try JSONSerialization.data(withJSONObject: spec).write(to: specFile)
+        let made = try await ProcessRunner.run("/usr/bin/python3", ["-c", script, specFile.path, zipFile.path])
+        guard made.status == 0 else { throw TestFailure("python3 zipfile failed: \(made.output)") }
+        let bytes = try Data(contentsOf: zipFile)
         return Array(bytes)
     }
 
@@ -53,7 +52,7 @@ struct BundleArchiveTests {
     @Test func aBundleUnpacksAndItsBootstrapRunsAsAWorker() async throws {
         let bootstrap = try String(
             contentsOf: WorkerTests.fixtures.appendingPathComponent("custom-runtime/bootstrap"), encoding: .utf8)
-        let archive = try Self.zip(
+        let archive = try await Self.zip(
             [("bootstrap", bootstrap), ("lib/", ""), ("lib/data.txt", String(repeating: "reading ", count: 1000))],
             modes: ["bootstrap": 0o755])
         let scratch = Self.scratch()
@@ -82,8 +81,8 @@ struct BundleArchiveTests {
         ("a\\\\..\\\\evil", "has a name that could leave the bundle"),
         ("a//b", "has a name that could leave the bundle"),
     ])
-    func anEntryThatWouldLeaveTheBundleIsRefused(_ name: String, _ message: String) throws {
-        let archive = try Self.zip([("ok.txt", "fine"), (name, "escaped")])
+    func anEntryThatWouldLeaveTheBundleIsRefused(_ name: String, _ message: String) async throws {
+        let archive = try await Self.zip([("ok.txt", "fine"), (name, "escaped")])
         let scratch = Self.scratch()
         defer { try? FileManager.default.removeItem(at: scratch) }
         let code = scratch.appendingPathComponent("code").path
@@ -97,15 +96,15 @@ struct BundleArchiveTests {
         #expect(!FileManager.default.fileExists(atPath: scratch.appendingPathComponent("evil").path))
     }
 
-    @Test func symbolicLinksAndOversizedExpansionsAreRefused() throws {
+    @Test func symbolicLinksAndOversizedExpansionsAreRefused() async throws {
         let scratch = Self.scratch()
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let link = try Self.zip([("passwd", "/etc/passwd")], symlinks: ["passwd"])
+        let link = try await Self.zip([("passwd", "/etc/passwd")], symlinks: ["passwd"])
         #expect(throws: BundleArchive.Refusal("Entry 'passwd' is a symbolic link")) {
             try BundleArchive.unpack(link, into: scratch.appendingPathComponent("a").path)
         }
         // 100 KB of zeros deflate to a few hundred bytes; a 10 KB expansion limit refuses them.
-        let bomb = try Self.zip([("zeros", String(repeating: "0", count: 100_000))])
+        let bomb = try await Self.zip([("zeros", String(repeating: "0", count: 100_000))])
         #expect(bomb.count < 2000)
         #expect(throws: BundleArchive.Refusal("The bundle expands to more than 10000 bytes")) {
             try BundleArchive.unpack(
@@ -123,8 +122,8 @@ struct BundleArchiveTests {
 
     /// An entry that expands to more than its directory record says (a zip bomb's lie) is refused.
     @Test(arguments: [false, true])
-    func anEntryLargerThanDeclaredIsRefused(stored: Bool) throws {
-        var archive = try Self.zip([("data", String(repeating: "x", count: 5000))], stored: stored)
+    func anEntryLargerThanDeclaredIsRefused(stored: Bool) async throws {
+        var archive = try await Self.zip([("data", String(repeating: "x", count: 5000))], stored: stored)
         // Patch the central directory's uncompressed size (offset 24 of its record) down to 100.
         let record = try #require(
             (0..<(archive.count - 4)).first { archive[$0..<($0 + 4)].elementsEqual([0x50, 0x4B, 0x01, 0x02]) })
@@ -139,11 +138,11 @@ struct BundleArchiveTests {
         }
     }
 
-    @Test func aBundleWithoutWhatItsRuntimeStartsIsRefused() throws {
+    @Test func aBundleWithoutWhatItsRuntimeStartsIsRefused() async throws {
         let scratch = Self.scratch()
         defer { try? FileManager.default.removeItem(at: scratch) }
         let code = scratch.appendingPathComponent("code").path
-        try BundleArchive.unpack(try Self.zip([("bootstrap", "#!/bin/sh\n")]), into: code)  // not executable
+        try BundleArchive.unpack(try await Self.zip([("bootstrap", "#!/bin/sh\n")]), into: code)  // not executable
         var provided = WorkerTests.custom()
         provided.codeDirectory = code
         #expect(throws: BundleArchive.Refusal.self) { try provided.checkBundle() }

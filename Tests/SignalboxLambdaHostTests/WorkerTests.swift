@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SignalboxJSON
+import SignalboxTestSupport
 import Testing
 
 @testable import SignalboxLambdaHost
@@ -190,7 +191,7 @@ struct WorkerTests {
     }
 
     @Test func anUnchangedPythonHandlerRunsUnderAwslambdaric() async throws {
-        let python = try Self.venvPython()
+        let python = try await Self.venvPython()
         let configuration = WorkerConfiguration(
             functionName: "py-echo", runtime: .python(interpreter: python), handler: "app.handler",
             codeDirectory: Self.fixtures.appendingPathComponent("python-handler").path)
@@ -212,18 +213,11 @@ struct WorkerTests {
 
     /// The interpreter of the tests' virtual environment (Tests/Integration/venv.sh installs
     /// awslambdaric into it).
-    static func venvPython() throws -> String {
-        let root = fixtures.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = [root.appendingPathComponent("Tests/Integration/venv.sh").path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0, let python = output.split(separator: "\n").last else {
-            throw TestFailure("Tests/Integration/venv.sh failed")
+    static func venvPython() async throws -> String {
+        let venv = try await ProcessRunner.run(
+            "/bin/sh", [ProcessRunner.repositoryRoot.appendingPathComponent("Tests/Integration/venv.sh").path])
+        guard venv.status == 0, let python = venv.output.split(separator: "\n").last else {
+            throw TestFailure("Tests/Integration/venv.sh failed: \(venv.output)")
         }
         return String(python)
     }

@@ -69,7 +69,7 @@ struct MosquittoClientTests {
         try await Self.withClient(broker, version: version) { client, recorder in
             #expect(try await client.subscribe([.init(filter: "sensors/#", qos: .atLeastOnce)]) == [1])
             let lines = (1...200).map { #"{"n":\#($0)}"# }
-            try broker.run(
+            try await broker.run(
                 "mosquitto_pub", ["-V", Self.flag(version), "-q", "1", "-t", "sensors/f1/telemetry", "-l"],
                 input: lines.joined(separator: "\n") + "\n")
             try await recorder.waitFor(200)
@@ -82,12 +82,12 @@ struct MosquittoClientTests {
     func publishesReachAMosquittoSubscriber(_ version: ProtocolVersion) async throws {
         let broker = try Broker()
         // A persistent subscriber session that collects what is published while it is away.
-        try broker.run(
+        try await broker.run(
             "mosquitto_sub", ["-V", Self.flag(version), "-c", "-i", "watcher", "-q", "1", "-t", "out/#", "-E"])
         try await Self.withClient(broker, version: version) { client, _ in
             for n in 1...3 { try await client.publish(topic: "out/\(n)", payload: Array("m\(n)".utf8)) }
         }
-        let seen = try broker.run(
+        let seen = try await broker.run(
             "mosquitto_sub",
             ["-V", Self.flag(version), "-c", "-i", "watcher", "-q", "1", "-t", "out/#", "-C", "3", "-W", "10", "-v"])
         #expect(seen.split(separator: "\n") == ["out/1 m1", "out/2 m2", "out/3 m3"])
@@ -98,7 +98,7 @@ struct MosquittoClientTests {
         try await Self.withClient(broker, version: .v5) { client, recorder in
             try await client.subscribe([.init(filter: "sensors/#", qos: .atLeastOnce)])
             recorder.fail(3)
-            try broker.run("mosquitto_pub", ["-q", "1", "-t", "sensors/a", "-m", "kept"])
+            try await broker.run("mosquitto_pub", ["-q", "1", "-t", "sensors/a", "-m", "kept"])
             try await recorder.waitFor(1)
             #expect(recorder.payloads == ["kept"])
         }
@@ -106,7 +106,7 @@ struct MosquittoClientTests {
 
     @Test func aPublishWaitingForTheBrokerEndsWhenCancelledAndIsWithdrawn() async throws {
         let broker = try Broker()
-        try broker.run("mosquitto_sub", ["-c", "-i", "watcher", "-q", "1", "-t", "out/#", "-E"])
+        try await broker.run("mosquitto_sub", ["-c", "-i", "watcher", "-q", "1", "-t", "out/#", "-E"])
         try await Self.withClient(broker, version: .v5) { client, _ in
             broker.stop()
             while client.isConnected { try await Task.sleep(for: .milliseconds(10)) }
@@ -124,12 +124,13 @@ struct MosquittoClientTests {
             try broker.start()
             try await client.publish(topic: "out/after", payload: Array("a".utf8))
         }
-        let seen = try broker.run(
+        let seen = try await broker.run(
             "mosquitto_sub", ["-c", "-i", "watcher", "-q", "1", "-t", "out/#", "-C", "1", "-W", "10", "-v"])
         // Had either been sent, the broker would deliver it first; and nothing else is waiting.
         #expect(seen.split(separator: "\n") == ["out/after a"])
-        #expect(throws: BrokerError.self) {
-            try broker.run("mosquitto_sub", ["-c", "-i", "watcher", "-q", "1", "-t", "out/#", "-C", "1", "-W", "1"])
+        await #expect(throws: BrokerError.self) {
+            try await broker.run(
+                "mosquitto_sub", ["-c", "-i", "watcher", "-q", "1", "-t", "out/#", "-C", "1", "-W", "1"])
         }
     }
 
@@ -149,7 +150,7 @@ struct MosquittoClientTests {
 
     @Test func aBrokerRestartIsSurvived() async throws {
         let broker = try Broker()
-        try broker.run("mosquitto_sub", ["-c", "-i", "watcher", "-q", "1", "-t", "out/#", "-E"])
+        try await broker.run("mosquitto_sub", ["-c", "-i", "watcher", "-q", "1", "-t", "out/#", "-E"])
         try await Self.withClient(broker, version: .v5) { client, recorder in
             try await client.subscribe([.init(filter: "sensors/#", qos: .atLeastOnce)])
             broker.stop()
@@ -161,11 +162,11 @@ struct MosquittoClientTests {
             try await queued
             #expect(client.connectionCount >= 2)
             // The subscription is there again (kept by the broker's persistent session, or resent).
-            try broker.run("mosquitto_pub", ["-q", "1", "-t", "sensors/b", "-m", "after"])
+            try await broker.run("mosquitto_pub", ["-q", "1", "-t", "sensors/b", "-m", "after"])
             try await recorder.waitFor(1)
             #expect(recorder.payloads == ["after"])
         }
-        let seen = try broker.run(
+        let seen = try await broker.run(
             "mosquitto_sub", ["-c", "-i", "watcher", "-q", "1", "-t", "out/#", "-C", "1", "-W", "10", "-v"])
         #expect(seen.split(separator: "\n") == ["out/while-down q"])
     }
@@ -184,7 +185,7 @@ struct MosquittoClientTests {
         let running = Task { await client.run() }
         await client.waitUntilConnected()
         try await client.subscribe([.init(filter: "sensors/#", qos: .atLeastOnce)])
-        try broker.run(
+        try await broker.run(
             "mosquitto_pub",
             [
                 "--cafile", certificates.caFile, "-V", Self.flag(version), "-q", "1", "-t", "sensors/x", "-m",

@@ -1,5 +1,6 @@
 import Foundation
 import SignalboxCore
+import SignalboxTestSupport
 import Testing
 
 @testable import SignalboxServer

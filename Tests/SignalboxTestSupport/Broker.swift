@@ -83,9 +83,14 @@ public final class Broker: @unchecked Sendable {  // the process is started and 
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    /// Runs `mosquitto_pub` or `mosquitto_sub` against this broker, with `input` on its standard input.
+    /// Runs `mosquitto_pub` or `mosquitto_sub` against this broker, with `input` on its standard input,
+    /// on a thread of its own: a subscriber waiting out its `-W` must not hold a cooperative thread.
     @discardableResult
-    public func run(_ tool: String, _ arguments: [String], input: String? = nil) throws -> String {
+    public func run(_ tool: String, _ arguments: [String], input: String? = nil) async throws -> String {
+        try await offPool { try self.runBlocking(tool, arguments, input: input) }
+    }
+
+    private func runBlocking(_ tool: String, _ arguments: [String], input: String?) throws -> String {
         let process = Process()
         // With no signal blocked (see `start()`), so that `-W` (a SIGALRM) can end a mosquitto_sub.
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -7,10 +7,11 @@ import Foundation
 /// A blocking TCP connection to a loopback port, for clients that misbehave on purpose.
 public final class RawConnection: @unchecked Sendable {  // used from one thread at a time
     private let descriptor: Int32
+    private var closed = false
 
     /// Connects; `receiveBuffer` sets a small kernel receive buffer (for a client that does not read).
     public init(port: Int, receiveBuffer: Int32? = nil) throws {
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw RawConnectionError("socket() failed") }
         if var size = receiveBuffer {
             _ = setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
@@ -83,7 +84,15 @@ public final class RawConnection: @unchecked Sendable {  // used from one thread
         return String(decoding: received, as: UTF8.self)
     }
 
-    public func close() { Glibc.close(descriptor) }
+    /// Closes the connection; later calls do nothing. (Closing a descriptor twice would close
+    /// whatever the process opened with its number in between, such as another test's socket.)
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        Glibc.close(descriptor)
+    }
+
+    deinit { close() }
 }
 
 /// A socket call of ``RawConnection`` that failed.

@@ -2,13 +2,14 @@ import Foundation
 
 /// Runs a program to completion without blocking a cooperative thread; output goes to a temporary
 /// file, so a chatty program cannot fill a pipe.
-enum ProcessRunner {
-    struct Outcome: Sendable {
-        var status: Int32
-        var output: String
+public enum ProcessRunner {
+    public struct Outcome: Sendable {
+        public var status: Int32
+        public var output: String
     }
 
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:])
+        async throws
         -> Outcome
     {
         let outputURL = FileManager.default.temporaryDirectory.appendingPathComponent("sbx-\(UUID().uuidString).log")
@@ -37,7 +38,7 @@ enum ProcessRunner {
     }
 
     /// The absolute path of `name` on `PATH`.
-    static func which(_ name: String) -> String? {
+    public static func which(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         for directory in path.split(separator: ":") {
             let candidate = "\(directory)/\(name)"
@@ -46,9 +47,17 @@ enum ProcessRunner {
         return nil
     }
 
-    /// The repository root (this file lives in `Tests/SignalboxServerTests`).
-    static var repositoryRoot: URL {
+    /// The repository root (this file lives in `Tests/SignalboxTestSupport`).
+    public static var repositoryRoot: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
+    }
+}
+
+/// Runs blocking work (process I/O, waiting for exit) on its own thread, so it never holds one of
+/// the few threads of the concurrency pool that other tests run on.
+public func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
     }
 }

@@ -5,7 +5,7 @@ import Testing
 @testable import SignalboxLambdaHost
 
 /// Function bundles (zip archives, made here by Python's `zipfile`) unpacked with every entry checked.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.serialized, .timeLimit(.minutes(2)))
 struct BundleArchiveTests {
     /// A zip made by Python: `entries` maps names to contents; `modes` gives Unix modes; `symlinks`
     /// names entries stored as symbolic links.

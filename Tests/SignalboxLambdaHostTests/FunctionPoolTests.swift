@@ -7,7 +7,7 @@ import Testing
 @testable import SignalboxLambdaHost
 
 /// The workers of one function: on demand, reused, bounded, stopped when idle, replaced when broken.
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(5)))
 struct FunctionPoolTests {
     /// Runs `body` with a running pool of the custom-runtime fixture, then stops it.
     static func withPool(

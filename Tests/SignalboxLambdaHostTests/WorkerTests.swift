@@ -8,7 +8,7 @@ import Testing
 
 /// Worker processes against their Runtime API, through real runtime clients: a `provided` bootstrap
 /// (Fixtures/custom-runtime, plain Python) and an unchanged Python handler under `awslambdaric`.
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(5)))
 struct WorkerTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
     static let logger = Logger(label: "test.lambda")

@@ -90,7 +90,7 @@ final class CodeRulesSource: RulesSource {
 
 func rule(
     _ name: String, _ sql: String, probe: String, retry: RetryPolicy = RetryPolicy(attempts: 1),
-    timeout: Duration = .seconds(30), throttle: ThrottlePolicy? = nil, errorProbe: String? = nil,
+    timeout: Duration = .seconds(120), throttle: ThrottlePolicy? = nil, errorProbe: String? = nil,
     concurrency: Int64 = 4
 ) -> RuleDefinition {
     RuleDefinition(
@@ -144,8 +144,9 @@ struct RuntimeFixture {
     }
 }
 
-/// Waits until `condition` holds, polling; false after `timeout`.
-func eventually(timeout: Duration = .seconds(30), _ condition: () async -> Bool) async -> Bool {
+/// Waits until `condition` holds, polling; false after `timeout`. Generous: the whole suite shares
+/// two cores, and CPU-bound tests can hold both for many seconds.
+func eventually(timeout: Duration = .seconds(120), _ condition: () async -> Bool) async -> Bool {
     let deadline = ContinuousClock.now.advanced(by: timeout)
     while ContinuousClock.now < deadline {
         if await condition() { return true }

@@ -5,6 +5,7 @@ import PackageDescription
 //   SignalboxJSON ← SignalboxSQL ← SignalboxCore ← SignalboxRuntime, SignalboxShadows, SignalboxConfig,
 //     SignalboxStore, SignalboxFunctions ← SignalboxServer ← signalbox
 //   SignalboxMQTT (NIO only) ← SignalboxServer
+//   SignalboxCore ← SignalboxLambdaHost (deployed functions) ← SignalboxServer
 let package = Package(
     name: "Signalbox",
     platforms: [.macOS(.v15)],
@@ -117,7 +118,8 @@ let package = Package(
         .target(
             name: "SignalboxLambdaHost",
             dependencies: [
-                "CZlib",
+                "CZlib", "SignalboxCore",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -130,7 +132,7 @@ let package = Package(
             name: "SignalboxServer",
             dependencies: [
                 "SignalboxJSON", "SignalboxSQL", "SignalboxCore", "SignalboxRuntime", "SignalboxShadows", "SignalboxConfig",
-                "SignalboxMQTT",
+                "SignalboxMQTT", "SignalboxLambdaHost",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -152,7 +154,7 @@ let package = Package(
             name: "signalbox",
             dependencies: [
                 "SignalboxJSON", "SignalboxSQL", "SignalboxCore", "SignalboxRuntime", "SignalboxShadows", "SignalboxConfig",
-                "SignalboxStore", "SignalboxServer", "SignalboxMQTT", "SignalboxFunctions",
+                "SignalboxStore", "SignalboxServer", "SignalboxMQTT", "SignalboxFunctions", "SignalboxLambdaHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

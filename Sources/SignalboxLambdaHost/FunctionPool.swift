@@ -44,6 +44,7 @@ package final class FunctionPool: Service {
     }
 
     private struct Job: Sendable {
+        var id: Int
         var invocation: LambdaInvocation
         var timeout: Duration
         var reply: CheckedContinuation<InvocationRecord, any Error>
@@ -54,8 +55,11 @@ package final class FunctionPool: Service {
         /// Warm workers waiting for a job, by ticket.
         var idle: [Int: CheckedContinuation<Job?, Never>] = [:]
         var nextTicket = 0
+        var nextJobID = 0
         var counters = Counters()
         var stopped = false
+        /// Taking no new invocations; ends once the queued ones are done.
+        var draining = false
         /// Workers running a job (the others are starting, idle, or about to be).
         var busy = 0
     }
@@ -65,7 +69,7 @@ package final class FunctionPool: Service {
     package let limits: Limits
     private let logger: Logger
     private let state = Mutex(State())
-    private let logs = FunctionLog()
+    private let logs: FunctionLog
     private let metrics: FunctionMetrics
     private let starts: AsyncStream<Void>
     private let startRequests: AsyncStream<Void>.Continuation
@@ -74,8 +78,9 @@ package final class FunctionPool: Service {
     /// `metrics` (the process's metrics system by default).
     package init(
         _ configuration: WorkerConfiguration, limits: Limits = Limits(), logger: Logger,
-        metrics: any MetricsFactory = MetricsSystem.factory
+        metrics: any MetricsFactory = MetricsSystem.factory, log: FunctionLog = FunctionLog()
     ) {
+        self.logs = log
         self.configuration = configuration
         self.limits = limits
         self.logger = logger
@@ -95,12 +100,37 @@ package final class FunctionPool: Service {
     /// Runs the invocation like ``invoke(_:timeout:)`` and tells how it went (its log is also kept in
     /// ``log``).
     ///
+    /// A caller cancelled while its invocation still waits in the queue gets `CancellationError` and
+    /// the invocation never runs; once a worker has it, it runs to its end or its timeout.
+    ///
     /// - Throws: ``PoolRefusal``; ``WorkerFailure/cannotStart(_:)`` when no worker could start.
     package func record(_ invocation: LambdaInvocation, timeout: Duration) async throws -> InvocationRecord {
+        let id = state.withLock { state in
+            state.nextJobID += 1
+            return state.nextJobID
+        }
+        return try await withTaskCancellationHandler {
+            try await enqueue(id: id, invocation, timeout: timeout)
+        } onCancel: {
+            withdraw(id)
+        }
+    }
+
+    /// Takes the job `id` out of the queue, if it still waits there, and fails it as cancelled.
+    private func withdraw(_ id: Int) {
+        let job = state.withLock { state -> Job? in
+            guard let index = state.queue.firstIndex(where: { $0.id == id }) else { return nil }
+            defer { state.counters.queued = state.queue.count }
+            return state.queue.remove(at: index)
+        }
+        job?.reply.resume(throwing: CancellationError())
+    }
+
+    private func enqueue(id: Int, _ invocation: LambdaInvocation, timeout: Duration) async throws -> InvocationRecord {
         try await withCheckedThrowingContinuation { reply in
-            let job = Job(invocation: invocation, timeout: timeout, reply: reply)
+            let job = Job(id: id, invocation: invocation, timeout: timeout, reply: reply)
             let refusal: PoolRefusal? = state.withLock { state in
-                if state.stopped { return .stopped }
+                if state.stopped || state.draining { return .stopped }
                 // The worker idle the shortest time, so that the others can age out under light load.
                 if let ticket = state.idle.keys.max(), let worker = state.idle.removeValue(forKey: ticket) {
                     state.busy += 1
@@ -123,7 +153,12 @@ package final class FunctionPool: Service {
                 startWorkerIfNeeded(&state)
                 return nil
             }
-            if let refusal { reply.resume(throwing: refusal) }
+            if let refusal {
+                reply.resume(throwing: refusal)
+            } else if Task.isCancelled {
+                // Cancelled before it was queued: the cancellation handler found nothing to withdraw.
+                withdraw(id)
+            }
         }
     }
 
@@ -167,6 +202,20 @@ package final class FunctionPool: Service {
         startRequests.finish()
     }
 
+    /// Takes no new invocations (they are refused as ``PoolRefusal/stopped``), runs those queued, and
+    /// ends ``run()`` once its workers have: how an old version makes way for a new one without losing
+    /// or repeating an invocation.
+    package func drain() {
+        let (idle, finished) = state.withLock { state -> ([CheckedContinuation<Job?, Never>], Bool) in
+            state.draining = true
+            guard state.queue.isEmpty else { return ([], false) }
+            defer { state.idle.removeAll() }
+            return (Array(state.idle.values), state.counters.workers == 0)
+        }
+        for worker in idle { worker.resume(returning: nil) }
+        if finished { startRequests.finish() }
+    }
+
     /// One worker, from its start until it is idle too long, breaks or the pool stops.
     private func runWorker() async {
         do {
@@ -195,11 +244,13 @@ package final class FunctionPool: Service {
             }
             job?.reply.resume(throwing: error)
         }
-        state.withLock { state in
+        let drained = state.withLock { state in
             state.counters.workers -= 1
             startWorkerIfNeeded(&state)
             metrics.concurrentExecutions.set(state.counters.workers)
+            return state.draining && state.counters.workers == 0 && state.queue.isEmpty
         }
+        if drained { startRequests.finish() }
     }
 
     /// The next job, or nil after ``Limits/idleTimeout`` without one or once the pool stops.
@@ -221,6 +272,7 @@ package final class FunctionPool: Service {
                         state.counters.queued = state.queue.count
                         return .some(job)
                     }
+                    if state.draining { return .some(nil) }
                     state.idle[ticket] = worker
                     return nil
                 }
@@ -278,17 +330,34 @@ package enum PoolRefusal: Error, Sendable, Hashable {
     case stopped
 }
 
-/// The recent invocation logs of a function, bounded.
-final class FunctionLog: Sendable {
+/// The recent invocation logs of a function, bounded, with a count of every byte ever written so
+/// that a reader can follow it.
+package final class FunctionLog: Sendable {
     static let limit = 256 * 1024
-    private let bytes = Mutex<[UInt8]>([])
+    private struct State {
+        var bytes: [UInt8] = []
+        var total = 0
+    }
+    private let state = Mutex(State())
+
+    package init() {}
 
     func append(_ entry: String) {
-        bytes.withLock { bytes in
-            bytes.append(contentsOf: entry.utf8)
-            if bytes.count > Self.limit { bytes.removeFirst(bytes.count - Self.limit) }
+        state.withLock { state in
+            state.bytes.append(contentsOf: entry.utf8)
+            state.total += entry.utf8.count
+            if state.bytes.count > Self.limit { state.bytes.removeFirst(state.bytes.count - Self.limit) }
         }
     }
 
-    var text: String { String(decoding: bytes.withLock { $0 }, as: UTF8.self) }
+    /// The log kept (the last 256 KiB).
+    package var text: String { String(decoding: state.withLock { $0.bytes }, as: UTF8.self) }
+
+    /// What was written after the first `since` bytes (as much as is kept), and the count to pass next.
+    package func text(since: Int) -> (text: String, end: Int) {
+        state.withLock { state in
+            let count = min(max(0, state.total - since), state.bytes.count)
+            return (String(decoding: state.bytes.suffix(count), as: UTF8.self), state.total)
+        }
+    }
 }

@@ -285,12 +285,14 @@ public struct HandlerServices: Sendable {
     public var now: @Sendable () -> Int64
     /// The runtime's logger.
     public var logger: Logger
+    /// Deployed functions (for `lambda`, and `aws_lambda()` in rules); nil where none are hosted.
+    package var functions: (any FunctionInvoker)?
 
     /// Bundles services.
     package init(
         shadows: any ShadowDocuments, records: any RecordStorage, http: any HTTPClient, publisher: any MessagePublisher,
         now: @escaping @Sendable () -> Int64 = WallClock.system.milliseconds,
-        logger: Logger = Logger(label: "signalbox.handlers")
+        logger: Logger = Logger(label: "signalbox.handlers"), functions: (any FunctionInvoker)? = nil
     ) {
         self.shadows = shadows
         self.records = records
@@ -298,6 +300,7 @@ public struct HandlerServices: Sendable {
         self.publisher = publisher
         self.now = now
         self.logger = logger
+        self.functions = functions
     }
 }
 

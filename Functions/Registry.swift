@@ -13,5 +13,6 @@ package enum HandlerCatalog {
         ShadowUpdate.self,
         Republish.self,
         Webhook.self,
+        Lambda.self,
     ]
 }

@@ -6,6 +6,7 @@ import NIOCore
 import NIOSSL
 import Prometheus
 import SignalboxCore
+import SignalboxLambdaHost
 import SignalboxRuntime
 import SignalboxShadows
 
@@ -42,6 +43,8 @@ package struct SignalboxServer: Sendable {
     package let rules: (any RulesControl)?
     /// The persisted records, for `/records`; nil answers it with 503.
     package let records: (any RecordStorage)?
+    /// The deployed functions, for the Lambda API; nil answers it with 503.
+    package let functions: FunctionHost?
     /// The registry `GET /metrics` shows and the HTTP metrics are kept in.
     package let metrics: PrometheusCollectorRegistry
     /// `/readyz` state.
@@ -56,12 +59,14 @@ package struct SignalboxServer: Sendable {
     ///   - ingest: Where published messages go (the rules runtime); nil until it runs.
     ///   - rules: The running rules (status, reload, test, dead letters).
     ///   - records: The tables `persist` writes.
+    ///   - functions: The deployed functions (the Lambda API).
     ///   - metrics: The Prometheus registry; by default the process-wide one of ``MetricsBootstrap``,
     ///     which also holds every swift-metrics metric.
     package init(
         configuration: ServerConfiguration, shadows: ShadowService, registry: any IdentityRegistry,
         vault: TokenVault, ingest: (any MessageIngest)? = nil, rules: (any RulesControl)? = nil,
-        records: (any RecordStorage)? = nil, metrics: PrometheusCollectorRegistry = MetricsBootstrap.registry,
+        records: (any RecordStorage)? = nil, functions: FunctionHost? = nil,
+        metrics: PrometheusCollectorRegistry = MetricsBootstrap.registry,
         logger: Logger = Logger(label: "signalbox.http")
     ) {
         self.configuration = configuration
@@ -71,6 +76,7 @@ package struct SignalboxServer: Sendable {
         self.ingest = ingest
         self.rules = rules
         self.records = records
+        self.functions = functions
         self.metrics = metrics
         self.logger = logger
     }
@@ -80,12 +86,13 @@ package struct SignalboxServer: Sendable {
 
     /// The HTTP API, without a listener.
     package var api: SignalboxAPI {
-        SignalboxAPI(
-            configuration: configuration, shadows: shadows, registry: registry, vault: vault,
-            runtime: RuntimeDependencies(
-                ingest: ingest, rules: rules, records: records, metrics: metrics,
-                maxConcurrentIngests: configuration.maxConcurrentIngests,
-                maxConcurrentIngestsPerPrincipal: configuration.maxConcurrentIngestsPerPrincipal),
+        var runtime = RuntimeDependencies(
+            ingest: ingest, rules: rules, records: records, metrics: metrics,
+            maxConcurrentIngests: configuration.maxConcurrentIngests,
+            maxConcurrentIngestsPerPrincipal: configuration.maxConcurrentIngestsPerPrincipal)
+        runtime.functions = functions
+        return SignalboxAPI(
+            configuration: configuration, shadows: shadows, registry: registry, vault: vault, runtime: runtime,
             readiness: readiness, logger: logger)
     }
 

@@ -6,6 +6,7 @@ import ServiceLifecycle
 import SignalboxConfig
 import SignalboxCore
 import SignalboxFunctions
+import SignalboxLambdaHost
 import SignalboxMQTT
 import SignalboxRuntime
 import SignalboxSQL
@@ -167,6 +168,19 @@ struct Serve: AsyncParsableCommand {
             """)
     var mqttShadows = true
 
+    @Option(
+        help: """
+            The Python 3 that runs python3.x functions; it needs the Lambda runtime client (pip install \
+            awslambdaric). Default: $SIGNALBOX_PYTHON, else python3.
+            """)
+    var python: String?
+
+    @Option(help: "Most workers of one function version at once, unless the function reserves another number.")
+    var functionConcurrency = 10
+
+    @Option(help: "Seconds a warm function worker waits for work before it stops.")
+    var functionIdleTimeout = 300
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -253,11 +267,23 @@ struct Serve: AsyncParsableCommand {
             if let mqttConfiguration {
                 try await MQTTBridge.recoveredDeliveries(in: journal, clientID: mqttConfiguration.session.clientID)
             } else { [UInt16: UInt64]() }
+        let functions: FunctionHost
+        do {
+            functions = FunctionHost(
+                catalog: try FunctionCatalog(dataDirectory: options.data),
+                configuration: FunctionHost.Configuration(
+                    python: python ?? ProcessInfo.processInfo.environment["SIGNALBOX_PYTHON"] ?? "python3",
+                    accountID: accountId, concurrency: functionConcurrency,
+                    idleTimeout: .seconds(functionIdleTimeout)),
+                logger: Logger(label: "signalbox.functions"))
+        } catch {
+            throw ValidationError(error.description)
+        }
         let http = AsyncHTTPClientAdapter()
         let handlerServices = HandlerServices(
             shadows: shadows, records: records, http: http,
             publisher: mqttConfiguration == nil ? bus : FanOutPublisher([mqttOutbox, bus]), now: clock.milliseconds,
-            logger: rulesLogger)
+            logger: rulesLogger, functions: functions)
         let runtime: RulesRuntime
         do {
             runtime = try await RulesRuntime(
@@ -302,7 +328,7 @@ struct Serve: AsyncParsableCommand {
 
         let server = SignalboxServer(
             configuration: configuration, shadows: shadows, registry: registry, vault: vault, ingest: runtime,
-            rules: runtime, records: records, logger: Logger(label: "signalbox.http"))
+            rules: runtime, records: records, functions: functions, logger: Logger(label: "signalbox.http"))
         let scheme = configuration.tls == nil ? "http" : "https"
         let host = self.host
         let app: SignalboxServer.HTTPApplication
@@ -324,6 +350,8 @@ struct Serve: AsyncParsableCommand {
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: ChangeLogCompactor(storage: storage, logger: Logger(label: "signalbox.store"))),
+            // Before the runtime, so stopped after it: the runtime's last invocations still reach functions.
+            .init(service: functions),
             // Stopped in reverse order: the listener and the broker connection first, then the runtime drains.
             .init(service: runtime),
             .init(service: RulesReloader(runtime: runtime, path: rules, watching: watchRules, logger: logger)),

@@ -1,5 +1,6 @@
 import Prometheus
 import SignalboxCore
+import SignalboxLambdaHost
 import Synchronization
 
 /// What the HTTP API needs of the rules runtime and the record store, each optional: a missing one
@@ -11,6 +12,8 @@ package struct RuntimeDependencies: Sendable {
     package var rules: (any RulesControl)?
     /// The tables `persist` writes.
     package var records: (any RecordStorage)?
+    /// Deployed functions (the Lambda API).
+    package var functions: FunctionHost?
     /// The registry `GET /metrics` shows.
     package var metrics: PrometheusCollectorRegistry
     /// The ingest counters, kept in ``metrics``.

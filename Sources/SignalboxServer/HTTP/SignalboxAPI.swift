@@ -78,6 +78,7 @@ package struct SignalboxAPI: Sendable {
         router.addRoutes(ingestRoutes())
         router.addRoutes(identityRoutes())
         router.addRoutes(operationRoutes())
+        router.addRoutes(functionRoutes())
         return router
     }
 

@@ -7,6 +7,7 @@
 #   e.g. bash tools/run.sh rules.yaml --port 9000
 # With MQTT=1 it also starts Mosquitto on 127.0.0.1:1883 (deploy/mosquitto/signalbox.conf, persistence
 # under ./data/mosquitto) and connects Signalbox to it; both stop together.
+# Python functions (docs/functions.md) run with the .venv's Python, which has the Lambda runtime client.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/setup.sh
@@ -18,6 +19,17 @@ bin="$(swift build -c release --show-bin-path)/signalbox"
 
 echo "== signalbox check $rules"
 "$bin" check "$rules"
+
+# Deployed python3.x functions run under the Lambda runtime client (awslambdaric), installed into the
+# repository's .venv; `signalbox serve` uses that Python unless SIGNALBOX_PYTHON or --python says otherwise.
+if [ -z "${SIGNALBOX_PYTHON:-}" ]; then
+    echo "== Python with the Lambda runtime client (.venv)"
+    if venv_python=$(sh Tests/Integration/venv.sh | tail -n 1); then
+        export SIGNALBOX_PYTHON="$venv_python"
+    else
+        echo "warning: the Python venv could not be made; python3.x functions will not start" >&2
+    fi
+fi
 
 mqtt_args=()
 if [ "${MQTT:-0}" = 1 ]; then

@@ -55,10 +55,18 @@ struct AdminClient {
     /// The largest reply read (a page of dead letters carries their payloads).
     static let maxReplyBytes = 256 << 20
 
-    /// A reply: the status and the body parsed as JSON (null when it is not JSON).
+    /// A reply: the status, the body parsed as JSON (null when it is not JSON), as sent, and the
+    /// header fields.
     struct Reply {
         var status: Int
         var body: Value
+        var bytes: [UInt8] = []
+        var headers: [OutgoingHTTPRequest.HeaderField] = []
+
+        /// The value of header `name` (case-insensitive).
+        func header(_ name: String) -> String? {
+            headers.first { $0.name.lowercased() == name.lowercased() }?.value
+        }
 
         /// The `message` of an error body, or a generic description of the status.
         var message: String {
@@ -67,12 +75,12 @@ struct AdminClient {
         }
     }
 
-    /// Sends `method path` like ``send(_:_:)`` and returns the body of a 200 reply.
+    /// Sends `method path` like ``send(_:_:body:headers:)`` and returns the body of a 2xx reply.
     ///
     /// - Throws: ``CommandFailure`` with the server's message for any other status.
-    func call(_ method: String, _ path: String) async throws -> Value {
-        let reply = try await send(method, path)
-        guard reply.status == 200 else { throw CommandFailure(reply.message) }
+    func call(_ method: String, _ path: String, body: [UInt8] = []) async throws -> Value {
+        let reply = try await send(method, path, body: body)
+        guard (200..<300).contains(reply.status) else { throw CommandFailure(reply.message) }
         return reply.body
     }
 
@@ -80,11 +88,14 @@ struct AdminClient {
     /// ``timeout``.
     ///
     /// - Throws: ``CommandFailure`` when the server cannot be reached or does not answer in time.
-    func send(_ method: String, _ path: String) async throws -> Reply {
+    func send(
+        _ method: String, _ path: String, body: [UInt8] = [], headers: [OutgoingHTTPRequest.HeaderField] = []
+    ) async throws -> Reply {
         var root = base.absoluteString
         while root.hasSuffix("/") { root.removeLast() }
-        let request = OutgoingHTTPRequest(
-            method: method, url: root + path, headers: [.init("Authorization", "Bearer \(token)")])
+        var fields = [OutgoingHTTPRequest.HeaderField("Authorization", "Bearer \(token)")] + headers
+        if !body.isEmpty { fields.append(.init("Content-Type", "application/json")) }
+        let request = OutgoingHTTPRequest(method: method, url: root + path, headers: fields, body: body)
         let http = AsyncHTTPClientAdapter(maxResponseBytes: Self.maxReplyBytes)
         let result: Result<HTTPResponseReceived, any Error>
         do {
@@ -95,7 +106,9 @@ struct AdminClient {
         try? await http.shutdown()
         switch result {
         case .success(let response):
-            return Reply(status: response.status, body: (try? JSONParser.parse(response.body)) ?? .null)
+            return Reply(
+                status: response.status, body: (try? JSONParser.parse(response.body)) ?? .null, bytes: response.body,
+                headers: response.headers)
         case .failure(let error):
             throw CommandFailure(
                 "cannot reach the Signalbox server at \(root): \(error); is it running? (it is found with --url, "

@@ -16,7 +16,7 @@ struct Signalbox: AsyncParsableCommand {
         subcommands: [
             Serve.self, Check.self, TestCommand.self, Eval.self, Gateways.self, Tokens.self, Records.self,
             DeadLetters.self,
-            Throttles.self,
+            Throttles.self, FunctionsCommand.self,
         ]
     )
 

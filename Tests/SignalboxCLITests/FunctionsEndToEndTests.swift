@@ -1,0 +1,168 @@
+import Foundation
+import Synchronization
+import Testing
+
+/// Deployed functions through the real binary: boto3's unchanged `lambda` client deploys and invokes
+/// Python Lambda code (Tests/Integration/boto3_lambda.py), a rule's `lambda` action then runs it once
+/// per message, and the function is deployed still after a restart.
+@Suite("deployed functions end to end", .serialized)
+struct FunctionsEndToEndTests {
+    static let rules = """
+        version: 1
+        devices:
+          key_level: 4
+        rules:
+          - name: effects
+            sql: SELECT *, topic(4) AS device FROM 'gateways/+/devices/+/telemetry'
+            actions:
+              - function: lambda
+                with: { function_name: "effects:live" }
+                retry: { attempts: 5, backoff: 100ms..200ms }
+                timeout: 20s
+        """
+
+    /// The lines the function wrote: each event's idempotency key and the version that handled it.
+    static func handled(_ effects: URL) -> [(key: String, version: String)] {
+        ((try? String(contentsOf: effects, encoding: .utf8)) ?? "").split(separator: "\n").map { line in
+            let fields = line.split(separator: " ")
+            return (String(fields.first ?? ""), fields.count > 1 ? String(fields[1]) : "")
+        }
+    }
+
+    @Test(
+        "boto3 deploys and invokes unchanged Lambda code; a rule runs it exactly once per message, also after a restart",
+        .timeLimit(.minutes(5)))
+    func boto3DeploysAndRulesInvoke() async throws {
+        let python = try await MQTTDeployment.python()
+        let data = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let rules = data.appendingPathComponent("rules.yaml")
+        try Self.rules.write(to: rules, atomically: true, encoding: .utf8)
+        let effects = data.appendingPathComponent("effects.log")
+        let admin = try PrintedToken(
+            try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
+        let gateway = try PrintedToken(try await CLI.runAsync(["gateways", "add", "gw1", "--data", data.path]).stdout)
+        let arguments = ["--rules", rules.path, "--auto-bind-devices", "--python", python]
+        var server = try await ServerProcess.start(data: data, extraArguments: arguments)
+
+        let outcome = try await CLI.runProgramAsync(
+            python, [CLI.packageRoot.appendingPathComponent("Tests/Integration/boto3_lambda.py").path],
+            environment: [
+                "SIGNALBOX_ENDPOINT": "http://127.0.0.1:\(server.port)", "SIGNALBOX_ACCESS_KEY_ID": admin.accessKeyID,
+                "SIGNALBOX_SECRET_ACCESS_KEY": admin.secret, "EFFECTS_FILE": effects.path,
+            ])
+        #expect(outcome.status == 0, "boto3_lambda.py:\n\(outcome.stdout)\(outcome.stderr)")
+        try #require(outcome.status == 0)
+
+        // Every reading reaches the function once, by the alias the rule names.
+        var sent: [Int] = []
+        for batch in 0..<3 {
+            let readings = (0..<20).map { ("d\($0 % 4)", #"{"temp": \#(batch * 20 + $0)}"#) }
+            sent += try #require(await server.postTelemetry(gateway: "gw1", token: gateway.token, readings))
+        }
+        func handled() -> [String] { Self.handled(effects).map(\.key) }
+        #expect(try await waitUntil(seconds: 60) { handled().count >= sent.count })
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(handled().count == sent.count)
+        #expect(Set(handled()).count == sent.count)
+        // Keys are "MESSAGE/RULE/ACTION": one per message sent.
+        let missing = Set(sent.map(String.init)).subtracting(handled().map { String($0.prefix { $0 != "/" }) })
+        #expect(missing.isEmpty, "\(missing.count) of \(sent.count) messages never handled")
+
+        // Deployed functions persist: after a restart the rule still reaches the function.
+        await server.stop()
+        server = try await ServerProcess.start(data: data, extraArguments: arguments)
+        let listed = try await server.json("GET", "/2015-03-31/functions/", token: admin.token)
+        #expect(
+            (listed.object["Functions"] as? [[String: Any]])?.compactMap { $0["FunctionName"] as? String } == [
+                "effects"
+            ])
+        let more = try #require(
+            await server.postTelemetry(gateway: "gw1", token: gateway.token, [("d9", #"{"temp": 99}"#)]))
+        #expect(try await waitUntil(seconds: 60) { handled().count == sent.count + 1 })
+        #expect(handled().last?.hasPrefix("\(more[0])/") == true)
+        await server.stop()
+    }
+
+    /// A Python function that records each event's idempotency key and the version that ran it.
+    static let recordingHandler = """
+        import os
+
+        def handler(event, context):
+            key = context.client_context.custom["idempotency_key"]
+            with open(os.environ["EFFECTS_FILE"], "a") as effects:
+                effects.write(key + " " + os.environ["AWS_LAMBDA_FUNCTION_VERSION"] + "\\n")
+            return {"ok": True}
+        """
+
+    @Test(
+        "10 versions deployed with signalbox functions deploy under continuous telemetry: each message handled once, by one version",
+        .timeLimit(.minutes(5)))
+    func deploysUnderLoad() async throws {
+        let python = try await MQTTDeployment.python()
+        let data = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let rules = data.appendingPathComponent("rules.yaml")
+        try Self.rules.write(to: rules, atomically: true, encoding: .utf8)
+        let effects = data.appendingPathComponent("effects.log")
+        let code = data.appendingPathComponent("fn")
+        try FileManager.default.createDirectory(at: code, withIntermediateDirectories: true)
+        let admin = try PrintedToken(
+            try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
+        let gateway = try PrintedToken(try await CLI.runAsync(["gateways", "add", "gw1", "--data", data.path]).stdout)
+        let server = try await ServerProcess.start(
+            data: data, extraArguments: ["--rules", rules.path, "--auto-bind-devices", "--python", python])
+
+        func deploy(_ generation: Int) async throws -> String {
+            try (Self.recordingHandler + "\n# generation \(generation)\n").write(
+                to: code.appendingPathComponent("app.py"), atomically: true, encoding: .utf8)
+            let result = try await CLI.runAsync(
+                [
+                    "functions", "deploy", "effects", "--dir", code.path, "--runtime", "python3.12", "--handler",
+                    "app.handler", "--env", "EFFECTS_FILE=\(effects.path)", "--alias", "live", "--data", data.path,
+                ], environment: ["SIGNALBOX_TOKEN": admin.token])
+            #expect(result.status == 0, "functions deploy: \(result.stderr)")
+            return result.stdout
+        }
+        #expect(try await deploy(1) == "deployed effects version 1 (alias live)\n")
+
+        let sent = try await withThrowingTaskGroup(of: [Int].self) { group in
+            let deploying = Mutex(true)
+            group.addTask {
+                var ids: [Int] = []
+                var n = 0
+                while deploying.withLock({ $0 }) {
+                    let readings = (0..<10).map { ("d\($0 % 5)", #"{"n": \#(n + $0)}"#) }
+                    n += 10
+                    if let accepted = await server.postTelemetry(gateway: "gw1", token: gateway.token, readings) {
+                        ids += accepted
+                    }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                return ids
+            }
+            for generation in 2...11 {
+                try await Task.sleep(for: .milliseconds(300))
+                #expect(try await deploy(generation) == "deployed effects version \(generation) (alias live)\n")
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            deploying.withLock { $0 = false }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(sent.count >= 100)
+        #expect(try await waitUntil(seconds: 90) { Self.handled(effects).count >= sent.count })
+        try await Task.sleep(for: .milliseconds(500))
+        let handled = Self.handled(effects)
+        let messages = handled.map { String($0.key.prefix { $0 != "/" }) }
+        let missing = Set(sent.map(String.init)).subtracting(messages)
+        #expect(missing.isEmpty, "\(missing.count) of \(sent.count) messages never handled")
+        #expect(handled.count == sent.count, "\(handled.count) handled for \(sent.count) messages sent")
+        #expect(Set(handled.map(\.key)).count == handled.count, "a message was handled twice")
+        // The versions took over one after another.
+        #expect(Set(handled.map(\.version)).count > 5)
+        let listed = try await CLI.runAsync(
+            ["functions", "versions", "effects", "--data", data.path], environment: ["SIGNALBOX_TOKEN": admin.token])
+        #expect(listed.stdout.contains("alias live -> 11"))
+        await server.stop()
+    }
+}

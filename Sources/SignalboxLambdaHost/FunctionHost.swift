@@ -73,12 +73,30 @@ package final class FunctionHost: Service, FunctionInvoker {
     private let work: AsyncStream<@Sendable () async -> Void>
     private let spawn: AsyncStream<@Sendable () async -> Void>.Continuation
 
-    /// A host of the functions in `catalog`.
+    /// Worker processes recorded while they run (nil when the directory cannot be made).
+    private let records: WorkerRecords?
+
+    /// A host of the functions in `catalog`. Workers a previous run left running (it was killed) are
+    /// stopped first.
     package init(catalog: FunctionCatalog, configuration: Configuration, logger: Logger) {
         self.catalog = catalog
         self.configuration = configuration
         self.logger = logger
         (work, spawn) = AsyncStream.makeStream()
+        do {
+            let records = try WorkerRecords(
+                directory: (catalog.directory as NSString).appendingPathComponent(".workers"))
+            let stopped = records.stopLeftovers()
+            if stopped > 0 {
+                logger.notice("stopped function workers left by the previous run", metadata: ["workers": "\(stopped)"])
+            }
+            self.records = records
+        } catch {
+            logger.warning(
+                "function workers cannot be recorded; after a crash, stop leftover workers by hand",
+                metadata: ["error": "\(error)"])
+            self.records = nil
+        }
     }
 
     /// Runs the pools until a graceful shutdown or cancellation; then every pool stops taking
@@ -286,7 +304,7 @@ package final class FunctionHost: Service, FunctionInvoker {
                 ? .python(interpreter: configuration.python) : .provided,
             handler: version.settings.handler, codeDirectory: catalog.codeDirectory(of: function.name, version),
             memoryMB: version.settings.memorySize, environment: version.settings.environment,
-            region: configuration.region)
+            region: configuration.region, records: records)
     }
 
     /// Counters of the pools of `function` that run now, by version.

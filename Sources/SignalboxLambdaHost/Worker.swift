@@ -31,11 +31,14 @@ package struct WorkerConfiguration: Sendable {
     package var environment: [String: String]
     /// The region the functions report (`AWS_REGION`).
     package var region: String
+    /// Where the worker's process is recorded while it runs, so that a restart after a crash stops it.
+    package var records: WorkerRecords?
 
     /// A configuration.
     package init(
         functionName: String, version: String = "$LATEST", runtime: Runtime, handler: String, codeDirectory: String,
-        memoryMB: Int = 128, environment: [String: String] = [:], region: String = "us-east-1"
+        memoryMB: Int = 128, environment: [String: String] = [:], region: String = "us-east-1",
+        records: WorkerRecords? = nil
     ) {
         self.functionName = functionName
         self.version = version
@@ -45,6 +48,7 @@ package struct WorkerConfiguration: Sendable {
         self.memoryMB = memoryMB
         self.environment = environment
         self.region = region
+        self.records = records
     }
 
     /// The worker's whole environment: nothing of the host's but a minimal `PATH` and locale, the
@@ -278,7 +282,9 @@ package final class Worker: Sendable {
         process.standardInput = FileHandle.nullDevice
         let channel = self.channel
         let handles = self.handles
+        let records = configuration.records
         process.terminationHandler = { [weak self] process in
+            records?.ended(process.processIdentifier)
             // Reaped already: its pid may be reused, so it is forgotten before anything else. What it
             // started (its process group, which Foundation gives it) goes with it.
             let pid = self?.processID.exchange(0, ordering: .sequentiallyConsistent) ?? 0
@@ -298,6 +304,7 @@ package final class Worker: Sendable {
             )
         }
         processID.store(process.processIdentifier, ordering: .sequentiallyConsistent)
+        records?.started(process.processIdentifier)
         outputDescriptor.store(pipe.fileHandleForReading.fileDescriptor, ordering: .sequentiallyConsistent)
         let output = self.output
         pipe.fileHandleForReading.readabilityHandler = { handle in

@@ -165,4 +165,49 @@ struct FunctionsEndToEndTests {
         #expect(listed.stdout.contains("alias live -> 11"))
         await server.stop()
     }
+
+    @Test("a worker busy when the server is killed with kill -9 is stopped by the next start", .timeLimit(.minutes(3)))
+    func workersLeftByAKilledServerAreStopped() async throws {
+        let python = try await MQTTDeployment.python()
+        let data = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let code = data.appendingPathComponent("fn")
+        try FileManager.default.createDirectory(at: code, withIntermediateDirectories: true)
+        try "import time\n\ndef handler(event, context):\n    time.sleep(100)\n    return event\n".write(
+            to: code.appendingPathComponent("app.py"), atomically: true, encoding: .utf8)
+        let admin = try PrintedToken(
+            try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
+        let environment = ["SIGNALBOX_TOKEN": admin.token]
+        let arguments = ["--python", python]
+        var server = try await ServerProcess.start(data: data, extraArguments: arguments)
+        let deployed = try await CLI.runAsync(
+            [
+                "functions", "deploy", "sleepy", "--dir", code.path, "--runtime", "python3.12", "--handler",
+                "app.handler", "--timeout", "120", "--data", data.path,
+            ], environment: environment)
+        #expect(deployed.status == 0, "\(deployed.stderr)")
+
+        // An invocation that sleeps, so its worker is busy when the server dies.
+        async let invoked = CLI.runAsync(
+            ["functions", "invoke", "sleepy", "--data", data.path], environment: environment)
+        let records = data.appendingPathComponent("functions/.workers")
+        func recorded() -> [Int32] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: records.path)) ?? []).compactMap { Int32($0) }
+        }
+        func running(_ pid: Int32) -> Bool { FileManager.default.fileExists(atPath: "/proc/\(pid)/stat") }
+        #expect(try await waitUntil(seconds: 60) { !recorded().isEmpty })
+        let workers = recorded()
+        // Whatever happens, no worker outlives the test.
+        defer { for pid in workers where running(pid) { kill(pid, SIGKILL) } }
+        try await Task.sleep(for: .milliseconds(500))
+        await server.kill()
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(workers.allSatisfy(running), "the busy worker ended with the server")
+
+        server = try await ServerProcess.start(data: data, extraArguments: arguments)
+        #expect(try await waitUntil(seconds: 10) { !workers.contains(where: running) })
+        #expect(recorded().isEmpty)
+        _ = try? await invoked
+        await server.stop()
+    }
 }

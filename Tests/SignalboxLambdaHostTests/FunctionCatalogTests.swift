@@ -8,11 +8,12 @@ import Testing
 /// against Lambda's limits, changes saved before they are seen, and what a restart finds.
 @Suite(.serialized, .timeLimit(.minutes(2)))
 struct FunctionCatalogTests {
-    @Test(arguments: [
-        ("fn", "fn", nil), ("fn:live", "fn", "live"), ("fn:$LATEST", "fn", "$LATEST"), ("fn:12", "fn", "12"),
-        ("123456789012:function:fn", "fn", nil), ("arn:aws:lambda:us-east-1:123456789012:function:fn:3", "fn", "3"),
-        ("a-b_C9", "a-b_C9", nil),
-    ] as [(String, String, String?)])
+    @Test(
+        arguments: [
+            ("fn", "fn", nil), ("fn:live", "fn", "live"), ("fn:$LATEST", "fn", "$LATEST"), ("fn:12", "fn", "12"),
+            ("123456789012:function:fn", "fn", nil), ("arn:aws:lambda:us-east-1:123456789012:function:fn:3", "fn", "3"),
+            ("a-b_C9", "a-b_C9", nil),
+        ] as [(String, String, String?)])
     func namesAreReadAsLambdaReadsThem(_ text: String, _ name: String, _ qualifier: String?) {
         let reference = FunctionReference(text)
         #expect(reference?.name == name)
@@ -36,7 +37,10 @@ struct FunctionCatalogTests {
             ({ (s: inout FunctionSettings) in s.timeout = 901 }, "Timeout"),
             ({ (s: inout FunctionSettings) in s.memorySize = 64 }, "MemorySize"),
             ({ (s: inout FunctionSettings) in s.environment = ["1BAD": "x"] }, "Environment"),
-            ({ (s: inout FunctionSettings) in s.environment = ["BIG": String(repeating: "x", count: 5000)] }, "Environment"),
+            (
+                { (s: inout FunctionSettings) in s.environment = ["BIG": String(repeating: "x", count: 5000)] },
+                "Environment"
+            ),
         ] {
             var changed = settings
             change(&changed)

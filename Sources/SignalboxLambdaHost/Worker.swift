@@ -51,6 +51,12 @@ package struct WorkerConfiguration: Sendable {
         self.records = records
     }
 
+    /// `prlimit` (util-linux), which sets a worker's memory limit; nil where it is missing, and
+    /// workers then run without one.
+    package static let memoryLimiter: String? = ["/usr/bin/prlimit", "/bin/prlimit"].first {
+        FileManager.default.isExecutableFile(atPath: $0)
+    }
+
     /// The worker's whole environment: nothing of the host's but a minimal `PATH` and locale, the
     /// function's variables, then Lambda's (which the function's cannot replace).
     package func processEnvironment(runtimeAPI: String) -> [String: String] {
@@ -266,14 +272,25 @@ package final class Worker: Sendable {
 
     private func start(runtimeAPI: String) throws {
         let process = Process()
+        var command: [String]
         switch configuration.runtime {
         case .provided:
-            process.executableURL = URL(fileURLWithPath: configuration.codeDirectory).appendingPathComponent(
-                "bootstrap")
+            command = [URL(fileURLWithPath: configuration.codeDirectory).appendingPathComponent("bootstrap").path]
         case .python(let interpreter):
-            process.executableURL = URL(fileURLWithPath: interpreter)
-            process.arguments = ["-m", "awslambdaric", configuration.handler]
+            command = [interpreter, "-m", "awslambdaric", configuration.handler]
         }
+        guard let executable = Self.resolve(command[0]) else {
+            throw WorkerFailure.cannotStart(
+                "\(configuration.runtime == .provided ? "bootstrap" : "the interpreter") is missing or not executable")
+        }
+        command[0] = executable
+        // The memory limit: the process's address space (RLIMIT_AS), set by prlimit, which then
+        // executes the runtime (the same process).
+        if let limiter = WorkerConfiguration.memoryLimiter {
+            command = [limiter, "--as=\(configuration.memoryMB * 1024 * 1024)", "--"] + command
+        }
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         process.currentDirectoryURL = URL(fileURLWithPath: configuration.codeDirectory)
         process.environment = configuration.processEnvironment(runtimeAPI: runtimeAPI)
         let pipe = Pipe()
@@ -314,6 +331,18 @@ package final class Worker: Sendable {
             if data.isEmpty { handle.readabilityHandler = nil }
         }
         handles.hold(process, output: pipe.fileHandleForReading)
+    }
+
+    /// `program` as an executable file's path: as given when it holds a `/`, else found on `PATH`.
+    private static func resolve(_ program: String) -> String? {
+        let candidates =
+            program.contains("/")
+            ? [program]
+            : (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":").map
+            {
+                "\($0)/\(program)"
+            }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
     /// Kills the process and its process group (SIGKILL), if it runs.

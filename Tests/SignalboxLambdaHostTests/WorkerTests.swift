@@ -138,6 +138,22 @@ struct WorkerTests {
         }
     }
 
+    @Test func aWorkerPastItsMemoryLimitFailsItsInvocation() async throws {
+        try #require(WorkerConfiguration.memoryLimiter != nil, "prlimit (util-linux) is not installed")
+        var configuration = Self.custom()
+        configuration.memoryMB = 128
+        try await Worker.run(configuration, logger: Self.logger) { worker in
+            // Within the limit, then past it: the allocation fails and the runtime exits.
+            let within = try Self.json(
+                try await worker.invoke(Self.invocation(#"{"allocate": 16, "echo": 1}"#), timeout: .seconds(20)))
+            #expect(within["echo"] == 1)
+            await #expect(throws: WorkerFailure.exited(status: 1, signalled: false)) {
+                try await worker.invoke(Self.invocation(#"{"allocate": 512}"#), timeout: .seconds(20))
+            }
+            #expect(String(decoding: worker.log, as: UTF8.self).contains("MemoryError"))
+        }
+    }
+
     @Test func aWorkerPastItsDeadlineIsKilled() async throws {
         try await Worker.run(Self.custom(), logger: Self.logger) { worker in
             let started = ContinuousClock.now

@@ -7,7 +7,7 @@ set -euo pipefail
 # for function bundles (zip), Python
 # with venv for the boto3 integration tests, openssl and curl for the TLS tests, Mosquitto (broker and
 # clients) for the MQTT tests. Later components add to this list.
-APT_PACKAGES=(git ca-certificates libsqlite3-dev zlib1g-dev python3 python3-venv openssl curl mosquitto mosquitto-clients)
+APT_PACKAGES=(git ca-certificates libsqlite3-dev zlib1g-dev python3 python3-venv openssl curl mosquitto mosquitto-clients util-linux)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do

@@ -64,7 +64,9 @@ struct Lambda: HandlerFunction {
             }
         } catch let error as FunctionInvocationError {
             switch error {
-            case .notFound, .invalid: throw PermanentHandlerError("lambda: \(error.description)")
+            // Not the rendered name: it may come from the payload.
+            case .notFound: throw PermanentHandlerError("lambda: no such function, version or alias is deployed")
+            case .invalid: throw PermanentHandlerError("lambda: the function cannot be invoked with this request")
             case .throttled, .failed: throw error
             }
         }

@@ -234,15 +234,24 @@ extension WorkerConfiguration {
                     "The bundle has no executable 'bootstrap' at its root, which a provided runtime runs")
             }
         case .python:
-            let parts = handler.split(separator: ".")
-            guard parts.count >= 2, parts.allSatisfy({ !$0.isEmpty && !$0.contains("/") }) else {
+            // As the runtime client reads it: MODULE.FUNCTION, the module's parts separated by `.` or
+            // `/` (`pkg.app.handler`, `src/app.handler`), a file MODULE.py or a package MODULE/__init__.py.
+            guard let dot = handler.lastIndex(of: "."), handler.index(after: dot) < handler.endIndex else {
                 throw BundleArchive.Refusal(
                     "The handler '\(BundleArchive.escaped(handler))' is not module.function, like app.handler")
             }
-            let module = parts.dropLast().joined(separator: "/") + ".py"
-            guard FileManager.default.fileExists(atPath: root.appendingPathComponent(module).path) else {
+            let parts = handler[..<dot].split(separator: /[.\/]/, omittingEmptySubsequences: false)
+            guard parts.allSatisfy({ !$0.isEmpty && $0 != ".." }) else {
                 throw BundleArchive.Refusal(
-                    "The bundle has no '\(BundleArchive.escaped(module))' for the handler '\(BundleArchive.escaped(handler))'"
+                    "The handler '\(BundleArchive.escaped(handler))' is not module.function, like app.handler")
+            }
+            let module = parts.joined(separator: "/")
+            let files = [module + ".py", module + "/__init__.py"]
+            guard
+                files.contains(where: { FileManager.default.fileExists(atPath: root.appendingPathComponent($0).path) })
+            else {
+                throw BundleArchive.Refusal(
+                    "The bundle has no '\(BundleArchive.escaped(module)).py' (or package '\(BundleArchive.escaped(module))/') for the handler '\(BundleArchive.escaped(handler))'"
                 )
             }
         }

@@ -29,6 +29,13 @@ package struct FunctionSettings: Codable, Sendable, Hashable {
         "python3.13",
     ]
 
+    /// Whether `other` runs the same way: everything but the description equal.
+    package func sameCode(as other: FunctionSettings) -> Bool {
+        var other = other
+        other.description = description
+        return self == other
+    }
+
     /// Checks every field against Lambda's limits; the message names the field.
     package func check() throws(FunctionCatalogError) {
         guard Self.runtimes.contains(runtime) else {
@@ -140,14 +147,18 @@ package enum FunctionCatalogError: Error, Sendable, Hashable, CustomStringConver
     case invalid(String)
     /// No such function, version or alias (`ResourceNotFoundException`).
     case notFound(String)
-    /// It exists already, or the revision changed (`ResourceConflictException`).
+    /// It exists already (`ResourceConflictException`).
     case conflict(String)
+    /// The `RevisionId` given is not the current one (`PreconditionFailedException`).
+    case preconditionFailed(String)
     /// The data directory could not be written.
     case storage(String)
 
     package var description: String {
         switch self {
-        case .invalid(let message), .notFound(let message), .conflict(let message), .storage(let message): message
+        case .invalid(let message), .notFound(let message), .conflict(let message), .preconditionFailed(let message),
+            .storage(let message):
+            message
         }
     }
 }
@@ -174,6 +185,7 @@ package final class FunctionCatalog: Sendable {
             throw .storage("cannot create the functions directory: \(error.localizedDescription)")
         }
         var loaded: [String: DeployedFunction] = [:]
+        var problems: [String] = []
         let names = (try? files.contentsOfDirectory(atPath: directory)) ?? []
         for name in names where FunctionReference.isName(name) {
             let file = (directory as NSString).appendingPathComponent("\(name)/function.json")
@@ -187,11 +199,17 @@ package final class FunctionCatalog: Sendable {
                 loaded[name] = function
                 Self.removeUnusedCode(of: name, used: function.codeIDs, in: directory)
             } catch {
-                throw .storage("functions/\(name)/function.json cannot be read: \(error)")
+                // One damaged function does not keep the others (or the server) from starting.
+                problems.append(
+                    "functions/\(name)/function.json cannot be read (\(type(of: error))); the function is not loaded")
             }
         }
         functions = Mutex(loaded)
+        self.problems = problems
     }
+
+    /// What could not be loaded, for the log.
+    package let problems: [String]
 
     /// Every function, by name.
     package var all: [DeployedFunction] { functions.withLock { $0.values.sorted { $0.name < $1.name } } }
@@ -290,6 +308,12 @@ package final class FunctionCatalog: Sendable {
             try handle.synchronize()
             try handle.close()
             guard rename(temporary, file) == 0 else { throw FunctionCatalogError.storage("cannot replace \(file)") }
+            // The rename itself lasts once the directory is synced.
+            let directory = open(folder, O_RDONLY | O_DIRECTORY)
+            if directory >= 0 {
+                _ = fsync(directory)
+                _ = close(directory)
+            }
         } catch let error as FunctionCatalogError {
             throw error
         } catch {

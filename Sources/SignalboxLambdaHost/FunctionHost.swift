@@ -28,8 +28,9 @@ package final class FunctionHost: Service, FunctionInvoker {
         package var idleTimeout: Duration
         /// Bundle size limits.
         package var bundleLimits: BundleArchive.Limits
-        /// `Event` invocations accepted and not yet finished, at most.
+        /// `Event` invocations accepted and not yet finished, at most, and their bytes.
         package var maxPendingEvents = 10_000
+        package var maxPendingEventBytes = 64 * 1024 * 1024
 
         package init(
             python: String = "python3", region: String = "us-east-1", accountID: String = "000000000000",
@@ -46,11 +47,13 @@ package final class FunctionHost: Service, FunctionInvoker {
         }
     }
 
-    /// Which pool runs a version: `$LATEST` gets a new pool with each revision.
+    /// Which pool runs a version: `$LATEST` gets a new pool with each revision, and every version a
+    /// new one when the function's concurrency changes.
     private struct PoolKey: Hashable {
         var function: String
         var version: String
         var revisionID: String
+        var concurrency: Int
     }
 
     private struct State {
@@ -61,6 +64,7 @@ package final class FunctionHost: Service, FunctionInvoker {
         var running: [ObjectIdentifier: (function: String, code: String)] = [:]
         var stopped = false
         var pendingEvents = 0
+        var pendingEventBytes = 0
         /// Each function's log, kept across its versions and pools (until a restart).
         var logs: [String: FunctionLog] = [:]
     }
@@ -83,6 +87,7 @@ package final class FunctionHost: Service, FunctionInvoker {
         self.configuration = configuration
         self.logger = logger
         (work, spawn) = AsyncStream.makeStream()
+        for problem in catalog.problems { logger.error("\(problem)") }
         do {
             let records = try WorkerRecords(
                 directory: (catalog.directory as NSString).appendingPathComponent(".workers"))
@@ -153,8 +158,12 @@ package final class FunctionHost: Service, FunctionInvoker {
         let current = catalog.function(function)
         let stale = state.withLock { state -> [FunctionPool] in
             let keys = state.pools.keys.filter { key in
-                key.function == function && current?.version(key.version)?.revisionID != key.revisionID
+                guard key.function == function else { return false }
+                guard let current, let version = current.version(key.version) else { return true }
+                return poolKey(current, version) != key
             }
+            // A deleted function's log goes with it.
+            if current == nil { state.logs[function] = nil }
             return keys.compactMap { state.pools.removeValue(forKey: $0) }
         }
         for pool in stale { pool.drain() }
@@ -188,7 +197,13 @@ package final class FunctionHost: Service, FunctionInvoker {
         guard let version = function.version(qualifier) else {
             throw .notFound("Function not found: \(arn(name, qualifier: qualifier))")
         }
-        guard let pool = pool(for: function, version) else { throw .stopping }
+        if function.reservedConcurrency == 0 { throw .throttled }
+        guard let pool = pool(for: function, version) else {
+            // Changed meanwhile (or stopping): the version now current takes it.
+            if state.withLock({ $0.stopped }) { throw .stopping }
+            return try await execute(
+                function: name, qualifier: qualifier, event: event, clientContext: clientContext, timeout: timeout)
+        }
         var limit = Duration.seconds(version.settings.timeout)
         if let timeout, timeout < limit { limit = timeout }
         let invocation = LambdaInvocation(
@@ -220,19 +235,59 @@ package final class FunctionHost: Service, FunctionInvoker {
 
     /// Accepts an `Event` invocation: it runs in the background, its outcome only logged (in the
     /// function's log). False when too many are pending or the host is stopping.
+    ///
+    /// As Lambda does with asynchronous invocations, a throttled event waits and is tried again (with
+    /// backoff, up to 1 s apart, for as long as the host runs), and one whose function fails (an
+    /// error, a timeout, a crash) is tried twice more, a second and then two apart. What finally
+    /// fails is logged, without the event.
     package func submitEvent(function: String, qualifier: String?, event: [UInt8], clientContext: String?) -> Bool {
         let accepted = state.withLock { state in
-            guard !state.stopped, state.pendingEvents < configuration.maxPendingEvents else { return false }
+            guard !state.stopped, state.pendingEvents < configuration.maxPendingEvents,
+                state.pendingEventBytes + event.count <= configuration.maxPendingEventBytes
+            else { return false }
             state.pendingEvents += 1
+            state.pendingEventBytes += event.count
             return true
         }
         guard accepted else { return false }
         spawn.yield {
-            _ = try? await self.execute(
-                function: function, qualifier: qualifier, event: event, clientContext: clientContext)
-            self.state.withLock { $0.pendingEvents -= 1 }
+            await self.runEvent(function: function, qualifier: qualifier, event: event, clientContext: clientContext)
+            self.state.withLock { state in
+                state.pendingEvents -= 1
+                state.pendingEventBytes -= event.count
+            }
         }
         return true
+    }
+
+    private func runEvent(function: String, qualifier: String?, event: [UInt8], clientContext: String?) async {
+        var failures = 0
+        var wait = Duration.milliseconds(50)
+        while !Task.isCancelled {
+            do {
+                let execution = try await execute(
+                    function: function, qualifier: qualifier, event: event, clientContext: clientContext)
+                if case .success(.response) = execution.record.result { return }
+                failures += 1
+                if failures > 2 {
+                    logger.warning(
+                        "an Event invocation failed after its retries (see the function's log)",
+                        metadata: ["function.name": "\(function)"])
+                    return
+                }
+                try? await Task.sleep(for: .seconds(failures))
+            } catch .throttled {
+                try? await Task.sleep(for: wait)
+                wait = min(wait * 2, .seconds(1))
+            } catch .notFound {
+                logger.warning(
+                    "an Event invocation was dropped: its function, version or alias no longer exists",
+                    metadata: ["function.name": "\(function)"])
+                return
+            } catch {
+                return  // the host is stopping
+            }
+        }
     }
 
     /// For rules: the function's answer, or why there was none.
@@ -270,12 +325,23 @@ package final class FunctionHost: Service, FunctionInvoker {
         return data.map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
-    /// The pool of `version`, started on first use; nil once the host stops.
+    private func poolKey(_ function: DeployedFunction, _ version: FunctionVersion) -> PoolKey {
+        PoolKey(
+            function: function.name, version: version.version, revisionID: version.revisionID,
+            concurrency: function.reservedConcurrency ?? configuration.concurrency)
+    }
+
+    /// The pool of `version`, started on first use; nil once the host stops, or when `function` is
+    /// no longer what the catalog holds (a change saved meanwhile, whose retirement of stale pools
+    /// this must not undo).
     private func pool(for function: DeployedFunction, _ version: FunctionVersion) -> FunctionPool? {
-        let key = PoolKey(function: function.name, version: version.version, revisionID: version.revisionID)
+        let key = poolKey(function, version)
         let (pool, isNew) = state.withLock { state -> (FunctionPool?, Bool) in
             if state.stopped { return (nil, false) }
             if let pool = state.pools[key] { return (pool, false) }
+            guard let current = catalog.function(function.name), let now = current.version(version.version),
+                poolKey(current, now) == key
+            else { return (nil, false) }
             let log = state.logs[function.name] ?? FunctionLog()
             state.logs[function.name] = log
             let pool = FunctionPool(

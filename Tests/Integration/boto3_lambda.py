@@ -159,10 +159,36 @@ def main():
     versions = [v["Version"] for v in client.list_versions_by_function(FunctionName=name)["Versions"]]
     check(versions == ["$LATEST", "1", "2"], f"list_versions_by_function: {versions}")
 
-    # A function made only to be deleted.
+    # The configuration changed since version 2, so this is version 3; nothing changed since, so
+    # publishing again (whatever the description) gives version 3 again.
+    third = client.publish_version(FunctionName=name, Description="third")
+    again = client.publish_version(FunctionName=name, Description="unchanged")
+    check(third["Version"] == "3" and again["Version"] == "3", f"publish: {third['Version']}, {again['Version']}")
+    check(created["FunctionArn"].endswith(":function:effects"), f"$LATEST's ARN: {created['FunctionArn']}")
+    expect_error(
+        lambda: client.update_function_configuration(FunctionName=name, Timeout=5, RevisionId="stale"),
+        "PreconditionFailedException",
+        412,
+    )
+    expect_error(lambda: client.invoke(FunctionName=name, Payload=b"{not json"), "InvalidRequestContentException", 400)
+    expect_error(lambda: client.invoke(FunctionName=f"{name}:1", Qualifier="2"), "InvalidParameterValueException", 400)
+
+    # A function made only to be changed and deleted: handler and code move to a new module, in
+    # either order; a reserved concurrency of 0 throttles it.
     client.create_function(
         FunctionName="scratch", Runtime="python3.12", Role="r", Handler="app.handler", Code={"ZipFile": bundle("s")}
     )
+    moved = io.BytesIO()
+    with zipfile.ZipFile(moved, "w") as archive:
+        archive.writestr("main.py", "def handler(event, context):\n    return 'moved'\n")
+    client.update_function_configuration(FunctionName="scratch", Handler="main.handler")
+    client.update_function_code(FunctionName="scratch", ZipFile=moved.getvalue())
+    reply = client.invoke(FunctionName="scratch")
+    check(json.loads(reply["Payload"].read()) == "moved", "the moved handler did not run")
+    client.put_function_concurrency(FunctionName="scratch", ReservedConcurrentExecutions=0)
+    expect_error(lambda: client.invoke(FunctionName="scratch"), "TooManyRequestsException", 429)
+    client.delete_function_concurrency(FunctionName="scratch")
+    check(client.invoke(FunctionName="scratch")["StatusCode"] == 200, "invoke after the concurrency was removed")
     client.delete_function(FunctionName="scratch")
     expect_error(lambda: client.get_function(FunctionName="scratch"), "ResourceNotFoundException", 404)
     print("boto3 lambda: all checks passed")

@@ -149,8 +149,31 @@ struct BundleArchiveTests {
         let python = WorkerConfiguration(
             functionName: "f", runtime: .python(interpreter: "/usr/bin/python3"), handler: "pkg.app.handler",
             codeDirectory: code)
-        #expect(throws: BundleArchive.Refusal("The bundle has no 'pkg/app.py' for the handler 'pkg.app.handler'")) {
+        #expect(
+            throws: BundleArchive.Refusal(
+                "The bundle has no 'pkg/app.py' (or package 'pkg/app/') for the handler 'pkg.app.handler'")
+        ) {
             try python.checkBundle()
+        }
+        // The layouts the runtime client reads: a module, a package, a path.
+        for (file, handler) in [
+            ("pkg/app.py", "pkg.app.handler"), ("pkg/app/__init__.py", "pkg.app.handler"),
+            ("src/app.py", "src/app.handler"),
+        ] {
+            let directory = scratch.appendingPathComponent(UUID().uuidString).path
+            try BundleArchive.unpack(try await Self.zip([(file, "def handler(e, c): return e\n")]), into: directory)
+            try WorkerConfiguration(
+                functionName: "f", runtime: .python(interpreter: "/usr/bin/python3"), handler: handler,
+                codeDirectory: directory
+            ).checkBundle()
+        }
+        for handler in ["../app.handler", "pkg..app.handler", "app.", "handler"] {
+            #expect(throws: BundleArchive.Refusal.self) {
+                try WorkerConfiguration(
+                    functionName: "f", runtime: .python(interpreter: "/usr/bin/python3"), handler: handler,
+                    codeDirectory: code
+                ).checkBundle()
+            }
         }
     }
 }

@@ -145,7 +145,7 @@ extension SignalboxAPI {
     func deleteFunction(_ request: Request, _ context: Context) throws -> Response {
         let host = try functionHost()
         let reference = try functionReference(context)
-        let qualifier = context.query["Qualifier"] ?? reference.qualifier
+        let qualifier = try qualifier(of: reference, context)
         try catalogCall {
             try host.catalog.update(reference.name) { existing throws(FunctionCatalogError) in
                 guard var function = existing else {
@@ -223,25 +223,18 @@ extension SignalboxAPI {
                 try Self.checkRevision(revision, function.latest.revisionID)
                 var settings = function.latest.settings
                 do {
-                    if case .string(let runtime)? = body["Runtime"] { settings.runtime = runtime }
-                    if case .string(let handler)? = body["Handler"] { settings.handler = handler }
+                    if let runtime = try optionalString("Runtime", in: body) { settings.runtime = runtime }
+                    if let handler = try optionalString("Handler", in: body) { settings.handler = handler }
                     try applySettings(body, to: &settings)
                 } catch let error as APIError {
                     throw .invalid(error.message)
                 } catch {
                     throw .invalid("\(error)")
                 }
+                // The settings are checked; the code is not checked again against a new handler (as
+                // on Lambda, a handler the code lacks fails its invocations), so that the handler
+                // and the code can change in either order.
                 try settings.check()
-                let configuration = WorkerConfiguration(
-                    functionName: function.name,
-                    runtime: settings.runtime.hasPrefix("python") ? .python(interpreter: "") : .provided,
-                    handler: settings.handler,
-                    codeDirectory: host.catalog.codeDirectory(of: function.name, function.latest))
-                do {
-                    try configuration.checkBundle()
-                } catch {
-                    throw .invalid("\(error)")
-                }
                 function.latest.settings = settings
                 function.latest.lastModified = now
                 function.latest.revisionID = Self.revisionID()
@@ -273,7 +266,7 @@ extension SignalboxAPI {
                 }
                 try Self.checkRevision(revision, function.latest.revisionID)
                 if let last = function.published.last, last.codeSHA256 == function.latest.codeSHA256,
-                    last.settings == function.latest.settings
+                    last.settings.sameCode(as: function.latest.settings)
                 {
                     shown = last
                     return function
@@ -425,8 +418,8 @@ extension SignalboxAPI {
         let host = try functionHost()
         let reference = try functionReference(context, qualified: false)
         let body = try lambdaObject(context.body)
-        guard case .int(let limit)? = body["ReservedConcurrentExecutions"], (1...1000).contains(limit) else {
-            throw LambdaError.invalid("ReservedConcurrentExecutions must be 1 to 1000")
+        guard case .int(let limit)? = body["ReservedConcurrentExecutions"], (0...1000).contains(limit) else {
+            throw LambdaError.invalid("ReservedConcurrentExecutions must be 0 to 1000 (0 throttles every invocation)")
         }
         try setConcurrency(Int(limit), of: reference.name, host: host)
         return json(["ReservedConcurrentExecutions": .int(limit)])
@@ -453,8 +446,6 @@ extension SignalboxAPI {
             try host.catalog.update(name) { existing throws(FunctionCatalogError) in
                 guard var function = existing else { throw .notFound("Function not found: \(host.arn(name))") }
                 function.reservedConcurrency = limit
-                // Every version's workers start again under the new limit.
-                function.latest.revisionID = Self.revisionID()
                 return function
             }
         }
@@ -470,11 +461,11 @@ extension SignalboxAPI {
     func invokeFunction(_ request: Request, _ context: Context) async throws -> Response {
         let host = try functionHost()
         let reference = try functionReference(context)
-        let qualifier = context.query["Qualifier"] ?? reference.qualifier
-        if let qualifier, !FunctionReference.isQualifier(qualifier) {
-            throw LambdaError.invalid("Qualifier must be $LATEST, a version number or an alias name")
-        }
+        let qualifier = try qualifier(of: reference, context)
         let event = context.body.isEmpty ? Array("{}".utf8) : context.body
+        guard (try? JSONParser.parse(event)) != nil else {
+            throw APIError(.badRequest, "InvalidRequestContentException", "Could not parse request body into json")
+        }
         var clientContext: String?
         if let encoded = request.headers[HTTPField.Name("X-Amz-Client-Context")!] {
             guard let data = Data(base64Encoded: encoded), data.count <= 3583,
@@ -569,7 +560,8 @@ extension SignalboxAPI {
         let settings = version.settings
         var object: JSONObject = [
             "FunctionName": .string(function.name),
-            "FunctionArn": .string(host.arn(function.name, qualifier: version.version)),
+            "FunctionArn": .string(
+                host.arn(function.name, qualifier: version.version == "$LATEST" ? nil : version.version)),
             "Runtime": .string(settings.runtime), "Role": .string(settings.role), "Handler": .string(settings.handler),
             "CodeSize": .int(Int64(version.codeSize)), "Description": .string(settings.description),
             "Timeout": .int(Int64(settings.timeout)), "MemorySize": .int(Int64(settings.memorySize)),
@@ -622,7 +614,7 @@ extension SignalboxAPI {
 
     static func checkRevision(_ given: String?, _ current: String) throws(FunctionCatalogError) {
         if let given, given != current {
-            throw .invalid(
+            throw .preconditionFailed(
                 "The Revision Id provided does not match the latest Revision Id. Call the Get operation again")
         }
     }
@@ -644,10 +636,25 @@ extension SignalboxAPI {
         return reference
     }
 
+    /// The qualifier a request names: `Qualifier`, or the one in the function's name; 400 when both
+    /// are given and differ, or it is malformed.
+    func qualifier(of reference: FunctionReference, _ context: Context) throws(APIError) -> String? {
+        let given = context.query["Qualifier"]
+        if let given, let named = reference.qualifier, given != named {
+            throw LambdaError.invalid(
+                "The derived qualifier from the function name does not match the specified qualifier")
+        }
+        guard let qualifier = given ?? reference.qualifier else { return nil }
+        guard FunctionReference.isQualifier(qualifier) else {
+            throw LambdaError.invalid("Qualifier must be $LATEST, a version number or an alias name")
+        }
+        return qualifier
+    }
+
     /// The function and version a request names (`Qualifier`, or the qualifier in the name).
     func resolve(_ context: Context, host: FunctionHost) throws(APIError) -> (DeployedFunction, FunctionVersion) {
         let reference = try functionReference(context)
-        let qualifier = context.query["Qualifier"] ?? reference.qualifier
+        let qualifier = try qualifier(of: reference, context)
         guard let function = host.catalog.function(reference.name), let version = function.version(qualifier) else {
             throw LambdaError.notFound("Function not found: \(host.arn(reference.name, qualifier: qualifier))")
         }
@@ -680,7 +687,9 @@ extension SignalboxAPI {
             settings.memorySize = Int(clamping: megabytes)
         }
         if let environment = body["Environment"] {
-            guard case .object(let variables)? = environment["Variables"] ?? .object(JSONObject()) else {
+            guard case .object = environment,
+                case .object(let variables)? = environment["Variables"] ?? .object(JSONObject())
+            else {
                 throw LambdaError.invalid("Environment.Variables must be an object of strings")
             }
             var values: [String: String] = [:]
@@ -739,6 +748,8 @@ extension SignalboxAPI {
             case .invalid(let message): throw LambdaError.invalid(message)
             case .notFound(let message): throw LambdaError.notFound(message)
             case .conflict(let message): throw APIError(.conflict, "ResourceConflictException", message)
+            case .preconditionFailed(let message):
+                throw APIError(.preconditionFailed, "PreconditionFailedException", message)
             case .storage(let message):
                 logger.error("function catalog failed", metadata: ["error": "\(message)"])
                 throw APIError(.internalServerError, "ServiceException", "The function could not be stored")

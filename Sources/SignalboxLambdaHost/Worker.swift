@@ -284,10 +284,12 @@ package final class Worker: Sendable {
                 "\(configuration.runtime == .provided ? "bootstrap" : "the interpreter") is missing or not executable")
         }
         command[0] = executable
-        // The memory limit: the process's address space (RLIMIT_AS), set by prlimit, which then
-        // executes the runtime (the same process).
+        // The memory limit: the process's data (RLIMIT_DATA: its heap and private writable mappings),
+        // set by prlimit, which then executes the runtime (the same process). Not its address space
+        // (RLIMIT_AS): runtimes reserve far more than they use (malloc arenas, thread stacks), and a
+        // Swift runtime under a 128 MB address-space limit stalled about 50 ms per invocation.
         if let limiter = WorkerConfiguration.memoryLimiter {
-            command = [limiter, "--as=\(configuration.memoryMB * 1024 * 1024)", "--"] + command
+            command = [limiter, "--data=\(configuration.memoryMB * 1024 * 1024)", "--"] + command
         }
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())

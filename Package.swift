@@ -22,6 +22,8 @@ let package = Package(
         .library(name: "SignalboxServer", targets: ["SignalboxServer"]),
         // In-memory implementations of the ports and the handler harness, for tests only.
         .library(name: "SignalboxTesting", targets: ["SignalboxTesting"]),
+        // A Lambda runtime client for Swift functions (a provided runtime's bootstrap); Foundation only.
+        .library(name: "SignalboxLambdaRuntime", targets: ["SignalboxLambdaRuntime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -115,6 +117,7 @@ let package = Package(
         // zlib, for the deflate streams of function bundles (zip).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // Deployed functions: workers running functions through the AWS Lambda Runtime API.
+        .target(name: "SignalboxLambdaRuntime"),
         .target(
             name: "SignalboxLambdaHost",
             dependencies: [

@@ -139,9 +139,9 @@ private final class RuntimeAPIClient: @unchecked Sendable {  // used by the run 
 
     private func send(_ method: String, _ path: String, headers: [(String, String)], body: [UInt8]) throws -> Reply {
         if descriptor < 0 { try connect() }
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nContent-Length: \(body.count)\r\n"
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
-        if !body.isEmpty { head += "Content-Type: application/json\r\n" }
+        if method != "GET" { head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
         try write(Array((head + "\r\n").utf8) + body)
         return try readReply()
     }
@@ -218,8 +218,8 @@ private final class RuntimeAPIClient: @unchecked Sendable {  // used by the run 
         var headers: [String: String] = [:]
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
-                in: .whitespaces)
+            let value = line[line.index(after: colon)...].drop { $0 == " " || $0 == "\t" }
+            headers[line[..<colon].lowercased()] = String(value.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
         }
         guard let length = Int(headers["content-length"] ?? "0"), length >= 0 else {
             throw LambdaRuntimeError("the Runtime API sent a reply without a length")

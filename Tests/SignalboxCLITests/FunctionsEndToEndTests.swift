@@ -210,4 +210,55 @@ struct FunctionsEndToEndTests {
         _ = try? await invoked
         await server.stop()
     }
+
+    @Test(
+        "a Swift function from tools/new-function.sh, built with SignalboxLambdaRuntime and deployed with signalbox functions deploy, runs for a rule",
+        .timeLimit(.minutes(15)))
+    func swiftFunctionFromTheScaffold() async throws {
+        let data = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let package = data.appendingPathComponent("fridge-check")
+        let made = try await CLI.runProgramAsync(
+            "/bin/bash",
+            [CLI.packageRoot.appendingPathComponent("tools/new-function.sh").path, "fridge-check", package.path])
+        try #require(made.status == 0, "new-function.sh: \(made.stderr)")
+        let built = try await CLI.runProgramAsync(
+            "/bin/bash", [package.appendingPathComponent("build.sh").path, "-c", "debug"])
+        try #require(built.status == 0, "build.sh: \(built.stdout)\(built.stderr)")
+
+        let rules = data.appendingPathComponent("rules.yaml")
+        try Self.rules.replacingOccurrences(of: "effects:live", with: "fridge-check").write(
+            to: rules, atomically: true, encoding: .utf8)
+        let admin = try PrintedToken(
+            try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
+        let gateway = try PrintedToken(try await CLI.runAsync(["gateways", "add", "gw1", "--data", data.path]).stdout)
+        let server = try await ServerProcess.start(
+            data: data, extraArguments: ["--rules", rules.path, "--auto-bind-devices"])
+        let environment = ["SIGNALBOX_TOKEN": admin.token]
+        let deployed = try await CLI.runAsync(
+            [
+                "functions", "deploy", "fridge-check", "--dir", package.appendingPathComponent(".build/lambda").path,
+                "--runtime", "provided.al2023", "--handler", "fridge-check", "--data", data.path,
+            ], environment: environment)
+        #expect(deployed.status == 0, "\(deployed.stderr)")
+        let invoked = try await CLI.runAsync(
+            ["functions", "invoke", "fridge-check", "--payload", #"{"temp": 9.5}"#, "--data", data.path],
+            environment: environment)
+        #expect(invoked.stdout.hasPrefix(#"{"alarm":true,"requestID":""#), "\(invoked.stdout)\(invoked.stderr)")
+        let refused = try await CLI.runAsync(
+            ["functions", "invoke", "fridge-check", "--payload", #""not a reading""#, "--data", data.path],
+            environment: environment)
+        #expect(refused.status == 1 && refused.stderr.contains(#""errorType":"DecodingError""#))
+
+        _ = try #require(
+            await server.postTelemetry(
+                gateway: "gw1", token: gateway.token, (0..<10).map { ("d\($0)", #"{"temp": \#($0)}"#) }))
+        func succeeded() async throws -> Int? {
+            let status = try await server.json("GET", "/admin/rules", token: admin.token).object
+            let rule = (status["rules"] as? [[String: Any]])?.first { $0["name"] as? String == "effects" }
+            return (rule?["actions"] as? [[String: Any]])?.first?["succeeded"] as? Int
+        }
+        #expect(try await waitUntil(seconds: 60) { try await succeeded() == 10 })
+        await server.stop()
+    }
 }

@@ -161,8 +161,13 @@ struct GatewayBoundaryTests {
         #expect(try mode(data.path) == 0o700)
         let files = try FileManager.default.contentsOfDirectory(atPath: data.path)
         #expect(files.contains("secret.key") && files.contains("signalbox.sqlite") && files.contains("journal.sqlite"))
+        // Files 0600; folders (functions/) 0700.
         for file in files where file != "notes.txt" {
-            #expect(try mode(data.appendingPathComponent(file).path) == 0o600, "\(file)")
+            var isDirectory: ObjCBool = false
+            _ = FileManager.default.fileExists(
+                atPath: data.appendingPathComponent(file).path, isDirectory: &isDirectory)
+            #expect(
+                try mode(data.appendingPathComponent(file).path) == (isDirectory.boolValue ? 0o700 : 0o600), "\(file)")
         }
         #expect(try mode(data.appendingPathComponent("notes.txt").path) == 0o644)
     }

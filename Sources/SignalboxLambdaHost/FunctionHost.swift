@@ -208,7 +208,7 @@ package final class FunctionHost: Service, FunctionInvoker {
         if let timeout, timeout < limit { limit = timeout }
         let invocation = LambdaInvocation(
             requestID: UUID().uuidString.lowercased(), event: event,
-            deadlineMilliseconds: Self.epochMilliseconds() + Self.milliseconds(limit),
+            deadlineMilliseconds: LambdaTime.deadline(after: limit),
             invokedFunctionARN: arn(name, qualifier: qualifier), traceID: Self.traceID(), clientContext: clientContext)
         do {
             let record = try await pool.record(invocation, timeout: limit)
@@ -388,19 +388,9 @@ package final class FunctionHost: Service, FunctionInvoker {
         state.withLock { $0.logs[function] }?.text(since: since) ?? ("", 0)
     }
 
-    private static func epochMilliseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
-    }
-
-    private static func milliseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
-    }
-
     /// An X-Ray style trace id: `Root=1-TIME-RANDOM;Sampled=0`.
     private static func traceID() -> String {
-        let time = String(epochMilliseconds() / 1000, radix: 16)
+        let time = String(LambdaTime.epochMilliseconds() / 1000, radix: 16)
         let random = (0..<24).map { _ in String(Int.random(in: 0..<16), radix: 16) }.joined()
         return "Root=1-\(time)-\(random);Sampled=0"
     }

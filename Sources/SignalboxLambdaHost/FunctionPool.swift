@@ -238,19 +238,30 @@ package final class FunctionPool: Service {
             // The worker could not start: the first invocation waiting fails with the reason, so that a
             // function that never starts does not start workers forever.
             logger.error("worker did not start", metadata: ["function.name": "\(configuration.functionName)"])
-            let job = state.withLock { state -> Job? in
-                defer { state.counters.queued = state.queue.count }
-                return state.queue.isEmpty ? nil : state.queue.removeFirst()
+            // The worker is counted out before its job's caller hears, so that the caller's next
+            // invocation finds no worker and starts one, rather than a second start racing it.
+            var job: Job?
+            let drained = workerEnded { state in
+                if !state.queue.isEmpty { job = state.queue.removeFirst() }
             }
             job?.reply.resume(throwing: error)
+            if drained { startRequests.finish() }
+            return
         }
-        let drained = state.withLock { state in
+        if workerEnded({ _ in }) { startRequests.finish() }
+    }
+
+    /// Counts a worker out (after `change`), starts another when invocations wait, and tells whether
+    /// a draining pool is done.
+    private func workerEnded(_ change: (inout State) -> Void) -> Bool {
+        state.withLock { state in
+            change(&state)
+            state.counters.queued = state.queue.count
             state.counters.workers -= 1
             startWorkerIfNeeded(&state)
             metrics.concurrentExecutions.set(state.counters.workers)
             return state.draining && state.counters.workers == 0 && state.queue.isEmpty
         }
-        if drained { startRequests.finish() }
     }
 
     /// The next job, or nil after ``Limits/idleTimeout`` without one or once the pool stops.

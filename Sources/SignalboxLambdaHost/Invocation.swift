@@ -131,3 +131,19 @@ func twoDecimals(_ value: Double) -> String {
     let fraction = hundredths % 100
     return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
 }
+
+/// Wall-clock milliseconds, as the Runtime API's `Lambda-Runtime-Deadline-Ms` counts them.
+enum LambdaTime {
+    /// Milliseconds since the Unix epoch.
+    static func epochMilliseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+
+    /// The deadline `duration` from now, in milliseconds since the Unix epoch.
+    static func deadline(after duration: Duration) -> Int64 {
+        epochMilliseconds() + duration.components.seconds * 1000
+            + duration.components.attoseconds / 1_000_000_000_000_000
+    }
+}

@@ -193,7 +193,7 @@ package final class Worker: Sendable {
         let remaining = timeout - (invoked - start)
         // The deadline the function sees is the one it is held to, counted from now.
         var invocation = invocation
-        invocation.deadlineMilliseconds = Self.epochMilliseconds() + Self.milliseconds(remaining)
+        invocation.deadlineMilliseconds = LambdaTime.deadline(after: remaining)
         let result: Result<InvocationOutcome, WorkerFailure>
         do {
             result = .success(try await run(invocation, waiting: max(remaining, .milliseconds(1)), timeout: timeout))
@@ -237,16 +237,6 @@ package final class Worker: Sendable {
                 self.kill()
             }
         }
-    }
-
-    private static func epochMilliseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
-    }
-
-    private static func milliseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
     /// The process's peak resident memory (`VmHWM` in `/proc/PID/status`) in MB, rounded up; nil once

@@ -22,7 +22,8 @@ import zipfile
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+
+from boto3_publish import CheckFailed, expect_error  # the same checks as the iot-data scripts
 
 HANDLER = '''
 import json, os
@@ -46,10 +47,6 @@ def handler(event, context):
 '''
 
 
-class CheckFailed(Exception):
-    pass
-
-
 def check(condition, message):
     if not condition:
         raise CheckFailed(message)
@@ -60,17 +57,6 @@ def bundle(marker):
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("app.py", f"MARKER = {marker!r}\n" + HANDLER)
     return out.getvalue()
-
-
-def expect_error(call, code, status):
-    try:
-        call()
-    except ClientError as error:
-        got_code = error.response.get("Error", {}).get("Code")
-        got_status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        check(got_code == code and got_status == status, f"expected {code} ({status}), got {got_code} ({got_status})")
-        return
-    raise CheckFailed(f"expected {code} ({status}), but the call succeeded")
 
 
 def main():

@@ -21,6 +21,22 @@ struct FunctionsEndToEndTests {
                 timeout: 20s
         """
 
+    /// A data directory with the rules above, an admin token and gateway gw1's token.
+    static func dataDirectory() async throws -> (URL, PrintedToken, PrintedToken) {
+        let data = try makeTemporaryDirectory()
+        try rules.write(to: data.appendingPathComponent("rules.yaml"), atomically: true, encoding: .utf8)
+        let (admin, gateway) = try await tokens(data)
+        return (data, admin, gateway)
+    }
+
+    /// An admin token and gateway gw1's token in `data`.
+    static func tokens(_ data: URL) async throws -> (PrintedToken, PrintedToken) {
+        let admin = try PrintedToken(
+            try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
+        let gateway = try PrintedToken(try await CLI.runAsync(["gateways", "add", "gw1", "--data", data.path]).stdout)
+        return (admin, gateway)
+    }
+
     /// The lines the function wrote: each event's idempotency key and the version that handled it.
     static func handled(_ effects: URL) -> [(key: String, version: String)] {
         ((try? String(contentsOf: effects, encoding: .utf8)) ?? "").split(separator: "\n").map { line in
@@ -34,14 +50,10 @@ struct FunctionsEndToEndTests {
         .timeLimit(.minutes(5)))
     func boto3DeploysAndRulesInvoke() async throws {
         let python = try await MQTTDeployment.python()
-        let data = try makeTemporaryDirectory()
+        let (data, admin, gateway) = try await Self.dataDirectory()
         defer { try? FileManager.default.removeItem(at: data) }
         let rules = data.appendingPathComponent("rules.yaml")
-        try Self.rules.write(to: rules, atomically: true, encoding: .utf8)
         let effects = data.appendingPathComponent("effects.log")
-        let admin = try PrintedToken(
-            try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
-        let gateway = try PrintedToken(try await CLI.runAsync(["gateways", "add", "gw1", "--data", data.path]).stdout)
         let arguments = ["--rules", rules.path, "--auto-bind-devices", "--python", python]
         var server = try await ServerProcess.start(data: data, extraArguments: arguments)
 
@@ -100,16 +112,12 @@ struct FunctionsEndToEndTests {
         .timeLimit(.minutes(5)))
     func deploysUnderLoad() async throws {
         let python = try await MQTTDeployment.python()
-        let data = try makeTemporaryDirectory()
+        let (data, admin, gateway) = try await Self.dataDirectory()
         defer { try? FileManager.default.removeItem(at: data) }
         let rules = data.appendingPathComponent("rules.yaml")
-        try Self.rules.write(to: rules, atomically: true, encoding: .utf8)
         let effects = data.appendingPathComponent("effects.log")
         let code = data.appendingPathComponent("fn")
         try FileManager.default.createDirectory(at: code, withIntermediateDirectories: true)
-        let admin = try PrintedToken(
-            try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
-        let gateway = try PrintedToken(try await CLI.runAsync(["gateways", "add", "gw1", "--data", data.path]).stdout)
         let server = try await ServerProcess.start(
             data: data, extraArguments: ["--rules", rules.path, "--auto-bind-devices", "--python", python])
 
@@ -229,9 +237,7 @@ struct FunctionsEndToEndTests {
         let rules = data.appendingPathComponent("rules.yaml")
         try Self.rules.replacingOccurrences(of: "effects:live", with: "fridge-check").write(
             to: rules, atomically: true, encoding: .utf8)
-        let admin = try PrintedToken(
-            try await CLI.runAsync(["tokens", "create", "--admin", "--data", data.path]).stdout)
-        let gateway = try PrintedToken(try await CLI.runAsync(["gateways", "add", "gw1", "--data", data.path]).stdout)
+        let (admin, gateway) = try await Self.tokens(data)
         let server = try await ServerProcess.start(
             data: data, extraArguments: ["--rules", rules.path, "--auto-bind-devices"])
         let environment = ["SIGNALBOX_TOKEN": admin.token]
@@ -244,7 +250,9 @@ struct FunctionsEndToEndTests {
         let invoked = try await CLI.runAsync(
             ["functions", "invoke", "fridge-check", "--payload", #"{"temp": 9.5}"#, "--data", data.path],
             environment: environment)
-        #expect(invoked.stdout.hasPrefix(#"{"alarm":true,"requestID":""#), "\(invoked.stdout)\(invoked.stderr)")
+        let verdict = try JSONSerialization.jsonObject(with: Data(invoked.stdout.utf8)) as? [String: Any]
+        #expect(verdict?["alarm"] as? Bool == true, "\(invoked.stdout)\(invoked.stderr)")
+        #expect((verdict?["requestID"] as? String)?.count == 36)
         let refused = try await CLI.runAsync(
             ["functions", "invoke", "fridge-check", "--payload", #""not a reading""#, "--data", data.path],
             environment: environment)

@@ -148,9 +148,7 @@ extension SignalboxAPI {
         let qualifier = try qualifier(of: reference, context)
         try catalogCall {
             try host.catalog.update(reference.name) { existing throws(FunctionCatalogError) in
-                guard var function = existing else {
-                    throw .notFound("Function not found: \(host.arn(reference.name))")
-                }
+                var function = try Self.existing(existing, reference.name, host: host)
                 guard let qualifier else { return nil }
                 if qualifier == "$LATEST" {
                     throw .invalid("$LATEST version cannot be deleted without deleting the function")
@@ -184,10 +182,7 @@ extension SignalboxAPI {
         let now = configuration.clock.milliseconds()
         let function = try catalogCall {
             try host.catalog.update(reference.name) { existing throws(FunctionCatalogError) in
-                guard var function = existing else {
-                    throw .notFound("Function not found: \(host.arn(reference.name))")
-                }
-                try Self.checkRevision(revision, function.latest.revisionID)
+                var function = try Self.existing(existing, reference.name, revision: revision, host: host)
                 let stored = try host.catalog.storeCode(
                     function: reference.name, zip: zip, settings: function.latest.settings,
                     limits: host.configuration.bundleLimits)
@@ -217,10 +212,7 @@ extension SignalboxAPI {
         let now = configuration.clock.milliseconds()
         let function = try catalogCall {
             try host.catalog.update(reference.name) { existing throws(FunctionCatalogError) in
-                guard var function = existing else {
-                    throw .notFound("Function not found: \(host.arn(reference.name))")
-                }
-                try Self.checkRevision(revision, function.latest.revisionID)
+                var function = try Self.existing(existing, reference.name, revision: revision, host: host)
                 var settings = function.latest.settings
                 do {
                     if let runtime = try optionalString("Runtime", in: body) { settings.runtime = runtime }
@@ -261,10 +253,7 @@ extension SignalboxAPI {
         var shown: FunctionVersion?
         let function = try catalogCall {
             try host.catalog.update(reference.name) { existing throws(FunctionCatalogError) in
-                guard var function = existing else {
-                    throw .notFound("Function not found: \(host.arn(reference.name))")
-                }
-                try Self.checkRevision(revision, function.latest.revisionID)
+                var function = try Self.existing(existing, reference.name, revision: revision, host: host)
                 if let last = function.published.last, last.codeSHA256 == function.latest.codeSHA256,
                     last.settings.sameCode(as: function.latest.settings)
                 {
@@ -317,9 +306,7 @@ extension SignalboxAPI {
         var alias: FunctionAlias?
         try catalogCall {
             try host.catalog.update(reference.name) { existing throws(FunctionCatalogError) in
-                guard var function = existing else {
-                    throw .notFound("Function not found: \(host.arn(reference.name))")
-                }
+                var function = try Self.existing(existing, reference.name, host: host)
                 guard function.aliases[name] == nil else {
                     throw .conflict("Alias already exists: \(host.arn(reference.name, qualifier: name))")
                 }
@@ -401,9 +388,7 @@ extension SignalboxAPI {
         let name = try context.parameter("alias")
         try catalogCall {
             try host.catalog.update(reference.name) { existing throws(FunctionCatalogError) in
-                guard var function = existing else {
-                    throw .notFound("Function not found: \(host.arn(reference.name))")
-                }
+                var function = try Self.existing(existing, reference.name, host: host)
                 function.aliases[name] = nil
                 return function
             }
@@ -444,7 +429,7 @@ extension SignalboxAPI {
     private func setConcurrency(_ limit: Int?, of name: String, host: FunctionHost) throws {
         try catalogCall {
             try host.catalog.update(name) { existing throws(FunctionCatalogError) in
-                guard var function = existing else { throw .notFound("Function not found: \(host.arn(name))") }
+                var function = try Self.existing(existing, name, host: host)
                 function.reservedConcurrency = limit
                 return function
             }
@@ -611,6 +596,16 @@ extension SignalboxAPI {
     // MARK: - Helpers
 
     static func revisionID() -> String { UUID().uuidString.lowercased() }
+
+    /// The function a change applies to; 404 when there is none, 412 when `revision` is given and is
+    /// not its current `$LATEST` revision.
+    static func existing(_ function: DeployedFunction?, _ name: String, revision: String? = nil, host: FunctionHost)
+        throws(FunctionCatalogError) -> DeployedFunction
+    {
+        guard let function else { throw .notFound("Function not found: \(host.arn(name))") }
+        try checkRevision(revision, function.latest.revisionID)
+        return function
+    }
 
     static func checkRevision(_ given: String?, _ current: String) throws(FunctionCatalogError) {
         if let given, given != current {

@@ -269,4 +269,92 @@ struct FunctionsEndToEndTests {
         #expect(try await waitUntil(seconds: 60) { try await succeeded() == 10 })
         await server.stop()
     }
+
+    @Test(
+        "functions that crash, exit, time out, run out of memory or fail their init fail only their own invocations: retried, then the error action; other telemetry flows meanwhile and the server stays up",
+        .timeLimit(.minutes(5)))
+    func failingFunctionsAreIsolated() async throws {
+        let data = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let rules = data.appendingPathComponent("rules.yaml")
+        try """
+        version: 1
+        devices:
+          key_level: 4
+        rules:
+          - name: failing
+            sql: SELECT * FROM 'gateways/+/devices/+/failing'
+            actions:
+              - function: lambda
+                with: { function_name: crashy }
+                retry: { attempts: 2, backoff: 100ms }
+                timeout: 30s
+            error_action: { function: persist, with: { table: failures } }
+          - name: init
+            sql: SELECT * FROM 'gateways/+/devices/+/init'
+            actions:
+              - function: lambda
+                with: { function_name: never-starts }
+                retry: { attempts: 2, backoff: 100ms }
+            error_action: { function: persist, with: { table: failures } }
+          - name: steady
+            sql: SELECT n FROM 'gateways/+/devices/+/steady'
+            actions:
+              - { function: persist, with: { table: steady } }
+        """.write(to: rules, atomically: true, encoding: .utf8)
+        let (admin, gateway) = try await Self.tokens(data)
+        let server = try await ServerProcess.start(
+            data: data, extraArguments: ["--rules", rules.path, "--auto-bind-devices"])
+        let environment = ["SIGNALBOX_TOKEN": admin.token]
+        // The custom runtime of the worker tests: the event says how it fails.
+        let fixture = CLI.packageRoot.appendingPathComponent("Tests/SignalboxLambdaHostTests/Fixtures/custom-runtime")
+            .path
+        for (name, extra) in [("crashy", [String]()), ("never-starts", ["--env", "INIT_FAIL=1"])] {
+            let deployed = try await CLI.runAsync(
+                [
+                    "functions", "deploy", name, "--dir", fixture, "--runtime", "provided", "--handler", "x",
+                    "--timeout",
+                    "15", "--memory", "128", "--data", data.path,
+                ] + extra, environment: environment)
+            #expect(deployed.status == 0, "\(deployed.stderr)")
+        }
+
+        let failing = [#"{"signal": "SEGV"}"#, #"{"exit": 1}"#, #"{"sleep": 30}"#, #"{"allocate": 512}"#]
+        let posted = try await server.request(
+            "POST", "/gateways/gw1/messages", token: gateway.token,
+            body: "["
+                + failing.map { #"{"topic": "gateways/gw1/devices/d1/failing", "payload": \#($0)}"# }.joined(
+                    separator: ",")
+                + #", {"topic": "gateways/gw1/devices/d2/init", "payload": {}}]"#)
+        #expect(posted.status == 200)
+        // Steady telemetry, in 10 batches, while they fail.
+        for batch in 0..<10 {
+            let body =
+                "["
+                + (0..<20).map {
+                    #"{"topic": "gateways/gw1/devices/s\#($0 % 4)/steady", "payload": {"n": \#(batch * 20 + $0)}}"#
+                }
+                .joined(separator: ",") + "]"
+            #expect(
+                try await server.request("POST", "/gateways/gw1/messages", token: gateway.token, body: body).status
+                    == 200)
+        }
+        // Steady telemetry is all handled while the slowest failure (a 15 s timeout, twice) is still being tried.
+        #expect(
+            try await waitUntil(seconds: 30) { try await server.records("steady", token: admin.token).count == 200 })
+        #expect(try await server.records("failures", token: admin.token).count < 5)
+        #expect(
+            try await waitUntil(seconds: 90) { try await server.records("failures", token: admin.token).count == 5 })
+
+        let status = try await server.json("GET", "/admin/rules", token: admin.token).object
+        for name in ["failing", "init"] {
+            let rule = (status["rules"] as? [[String: Any]])?.first { $0["name"] as? String == name }
+            let action = (rule?["actions"] as? [[String: Any]])?.first
+            // Every failing invocation was tried twice.
+            #expect(action?["retries"] as? Int == (name == "failing" ? 4 : 1), "\(name): \(action ?? [:])")
+            #expect(action?["succeeded"] as? Int == 0)
+        }
+        #expect(try await server.request("GET", "/healthz", token: nil).status == 200)
+        await server.stop()
+    }
 }

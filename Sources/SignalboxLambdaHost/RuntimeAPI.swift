@@ -10,9 +10,12 @@ package enum RuntimeAPI {
     /// invocation payload limit (6 MB).
     package static let maxPayloadBytes = 6 * 1024 * 1024
 
-    /// The router of the API over `channel`.
-    package static func router(_ channel: WorkerChannel) -> Router<BasicRequestContext> {
-        let router = Router()
+    /// The router of the API over `channel`, for the process `processID` alone (``OwnWorkerOnly``).
+    static func router(
+        _ channel: WorkerChannel, processID: @escaping @Sendable () -> Int32
+    ) -> Router<RuntimeRequestContext> {
+        let router = Router(context: RuntimeRequestContext.self)
+        router.add(middleware: OwnWorkerOnly(processID: processID))
         let runtime = router.group("/2018-06-01/runtime")
         runtime.get("invocation/next") { _, _ in
             guard let invocation = await channel.next() else {

@@ -86,7 +86,7 @@ package final class Worker: Sendable {
     /// The function it runs.
     package let configuration: WorkerConfiguration
     private let channel: WorkerChannel
-    private let processID: Atomic<Int32>
+    fileprivate let processID: Atomic<Int32>
     private let output: OutputLog
     /// The read end of the process's output pipe.
     private let outputDescriptor: Atomic<Int32>
@@ -114,7 +114,9 @@ package final class Worker: Sendable {
         let worker = Worker(configuration: configuration, channel: channel, output: OutputLog())
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let listener = Application(
-            router: RuntimeAPI.router(channel),
+            router: RuntimeAPI.router(channel) { [weak worker] in
+                worker?.processID.load(ordering: .sequentiallyConsistent) ?? 0
+            },
             configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) },
             logger: logger)
@@ -260,7 +262,12 @@ package final class Worker: Sendable {
     /// What the process wrote to stdout and stderr so far (the last 64 KiB).
     package var log: [UInt8] { output.bytes }
 
+    /// The worker's Runtime API endpoint (`AWS_LAMBDA_RUNTIME_API`), once it has started.
+    package var runtimeAPI: String? { endpoint.withLock { $0 } }
+    private let endpoint = Mutex<String?>(nil)
+
     private func start(runtimeAPI: String) throws {
+        endpoint.withLock { $0 = runtimeAPI }
         let process = Process()
         var command: [String]
         switch configuration.runtime {

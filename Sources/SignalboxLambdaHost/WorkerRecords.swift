@@ -51,7 +51,7 @@ package struct WorkerRecords: Sendable {
     /// The start time of process `pid` in clock ticks since boot (`/proc/PID/stat`, field 22); nil
     /// when there is no such process.
     static func startTime(of pid: Int32) -> String? {
-        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/stat") else { return nil }
+        guard let data = WorkerPeer.readProcFile("/proc/\(pid)/stat") else { return nil }
         let text = String(decoding: data, as: UTF8.self)
         // The command name (field 2) is in parentheses and may hold spaces: count from after it.
         guard let close = text.lastIndex(of: ")") else { return nil }

@@ -154,6 +154,31 @@ struct WorkerTests {
         }
     }
 
+    @Test func anotherLocalProcessCannotUseAWorkersRuntimeAPI() async throws {
+        try await Worker.run(Self.custom(), logger: Self.logger) { worker in
+            // Started: it polls for work.
+            #expect(
+                try Self.json(try await worker.invoke(Self.invocation(#"{"echo": 1}"#), timeout: .seconds(20)))["echo"]
+                    == 1)
+            let endpoint = try #require(worker.runtimeAPI)
+            let port = try #require(Int(endpoint.split(separator: ":").last ?? ""))
+            for request in [
+                "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: \(endpoint)\r\n\r\n",
+                "POST /2018-06-01/runtime/invocation/x/response HTTP/1.1\r\nHost: \(endpoint)\r\nContent-Length: 2\r\n\r\n{}",
+            ] {
+                let connection = try RawConnection(port: port)
+                defer { connection.close() }
+                try connection.send(request)
+                let reply = try await offPool { connection.readAvailable(timeout: 10) }
+                #expect(reply.hasPrefix("HTTP/1.1 403"), "\(reply)")
+            }
+            // The worker itself still gets its work.
+            #expect(
+                try Self.json(try await worker.invoke(Self.invocation(#"{"echo": 2}"#), timeout: .seconds(20)))["echo"]
+                    == 2)
+        }
+    }
+
     @Test func aWorkerPastItsDeadlineIsKilled() async throws {
         try await Worker.run(Self.custom(), logger: Self.logger) { worker in
             let started = ContinuousClock.now

@@ -118,7 +118,8 @@ struct NotifySMSTests {
         let start = clock.now
         let silent = await harness.invoke(sms, Self.message, timeout: .milliseconds(200))
         #expect(silent.isRetryable)
-        #expect(clock.now - start < .seconds(2))
+        // Bounded by the 200 ms timeout, not the default 30 s (loosely: the suite shares two cores).
+        #expect(clock.now - start < .seconds(20))
     }
 
     @Test("an empty body or sender fails for good without a request")

@@ -177,7 +177,8 @@ struct FuzzTests {
     func longInputFinishes(_ input: Case) {
         let start = ContinuousClock.now
         compileChecked(input.sql)
-        #expect(ContinuousClock.now - start < .seconds(2), "\(input.name) was slow")
+        // Loose (the suite shares two cores): a quadratic pass over these inputs takes minutes.
+        #expect(ContinuousClock.now - start < .seconds(20), "\(input.name) was slow")
     }
 
     /// Found by this suite: the lexer once recursed per unknown character, so a long run of them

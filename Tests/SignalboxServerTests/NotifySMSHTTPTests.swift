@@ -151,7 +151,7 @@ struct NotifySMSHTTPTests {
                 let outcome = await harness.invoke(sms, Self.message)
                 #expect(outcome.isRetryable)
                 #expect("\(try #require(outcome.error))" == "the SMS provider answered HTTP 500")
-                #expect(ContinuousClock.now - start < .seconds(5))
+                #expect(ContinuousClock.now - start < .seconds(20))  // not retried inside the attempt
             }
         }
     }
@@ -199,7 +199,7 @@ struct NotifySMSHTTPTests {
             } throws: { error in
                 "\(error)" == "no response from \(baseURL) before the deadline"
             }
-            #expect(ContinuousClock.now - start < .seconds(3))
+            #expect(ContinuousClock.now - start < .seconds(20))  // the 300 ms deadline, not a hang
             try await http.shutdown()
             gate.withLock { $0 = true }
         }
@@ -248,7 +248,7 @@ struct NotifySMSHTTPTests {
             } throws: { error in
                 "\(error)" == "cannot connect to http://127.0.0.1:\(port): connection refused"
             }
-            #expect(ContinuousClock.now - start < .seconds(2))
+            #expect(ContinuousClock.now - start < .seconds(20))  // at once, not at the 30 s deadline
         }
         try await http.shutdown()
     }

@@ -40,8 +40,8 @@ package enum BuiltinFunctions {
     /// the reason shown to the user when a rule uses one.
     package static let cloudOnly: [String: String] = [
         "aws_lambda":
-            "aws_lambda calls an AWS Lambda function, which Signalbox cannot reach; use a handler function "
-            + "(webhook) in rules.yaml instead",
+            "aws_lambda() inside SQL is not supported yet; call a function deployed on Signalbox with the "
+            + "lambda action in rules.yaml instead",
         "get_dynamodb":
             "get_dynamodb reads an Amazon DynamoDB table, which Signalbox cannot reach; keep per-device data in "
             + "a shadow and read it with get_shadow(thing) instead",

@@ -255,8 +255,15 @@ package final class FunctionCatalog: Sendable {
     ) throws(FunctionCatalogError) -> DeployedFunction? {
         try writer.withLock { _ throws(FunctionCatalogError) -> DeployedFunction? in
             let current = functions.withLock { $0[name] }
-            let changed = try change(current)
             let folder = (directory as NSString).appendingPathComponent(name)
+            let changed: DeployedFunction?
+            do throws(FunctionCatalogError) {
+                changed = try change(current)
+            } catch {
+                // A create that was refused (its bundle, say) leaves nothing behind.
+                if current == nil { try? FileManager.default.removeItem(atPath: folder) }
+                throw error
+            }
             if let changed {
                 try save(changed, in: folder)
             } else if current != nil {

@@ -124,5 +124,17 @@ struct FunctionCatalogTests {
         }
         let code = data.appendingPathComponent("functions/fn/code").path
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: code)) ?? []).isEmpty)
+        // Refused inside a create: nothing of the function is left.
+        let zip = try Self.bundle()
+        #expect(throws: FunctionCatalogError.self) {
+            try catalog.update("fn") { _ throws(FunctionCatalogError) in
+                _ = try catalog.storeCode(
+                    function: "fn", zip: zip,
+                    settings: FunctionSettings(runtime: "python3.12", handler: "missing.handler"), limits: .init())
+                return nil
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: data.appendingPathComponent("functions/fn").path))
+        #expect(catalog.function("fn") == nil)
     }
 }
